@@ -1,0 +1,191 @@
+"""The ports: what the core needs from the world, as Protocols. Adapters implement them.
+
+Services talk to these only; `deis.platform` wires the adapters chosen in settings.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from deis.domain.desired import DesiredApp, Pod, RunResult
+from deis.domain.records import (
+    TLS,
+    App,
+    AppSettings,
+    Build,
+    Certificate,
+    Config,
+    Domain,
+    Key,
+    Release,
+    User,
+)
+
+# A page of a list: the items asked for and the total count.
+Page = tuple[list, int]  # type: ignore[type-arg]
+
+
+class Users(Protocol):
+    def get(self, username: str) -> User | None: ...
+    def get_by_id(self, user_id: int) -> User | None: ...
+    def add(
+        self,
+        *,
+        username: str,
+        email: str,
+        password_hash: str,
+        first_name: str,
+        last_name: str,
+        is_superuser: bool,
+        date_joined: datetime,
+    ) -> User: ...
+    def update(self, user: User) -> None:
+        """Write every mutable field: email, names, flags, last_login, password_hash."""
+    def delete(self, username: str) -> None: ...
+    def count(self) -> int: ...
+    def list(self, offset: int, limit: int) -> tuple[list[User], int]: ...
+    def list_admins(self, offset: int, limit: int) -> tuple[list[User], int]: ...
+
+
+class Tokens(Protocol):
+    def add(self, user_id: int, digest: str, created: datetime) -> None: ...
+    def user_for(self, digest: str) -> User | None: ...
+    def revoke_all(self, user_id: int) -> None: ...
+
+
+class LoginFailures(Protocol):
+    def add(self, username: str, address: str, at: datetime) -> None: ...
+    def count_since(
+        self, since: datetime, *, username: str | None = None, address: str | None = None
+    ) -> int: ...
+    def prune(self, before: datetime) -> None: ...
+
+
+class Apps(Protocol):
+    def get(self, app_id: str) -> App | None: ...
+    def lock(self, app_id: str) -> App | None:
+        """Like get, and holds the app's row for the rest of the write transaction."""
+    def add(self, app: App) -> None: ...
+    def update(self, app: App) -> None:
+        """Write owner, structure and updated."""
+    def delete(self, app_id: str) -> None:
+        """Delete the app and everything that belongs to it."""
+    def list(
+        self, offset: int, limit: int, visible_to: str | None = None
+    ) -> tuple[list[App], int]:
+        """Apps ordered by id; visible_to (a username) keeps those it owns or shares."""
+    def owned_by(self, username: str) -> list[str]: ...
+
+
+class Perms(Protocol):
+    def users(self, app_id: str) -> list[str]: ...
+    def add(self, app_id: str, username: str) -> None: ...
+    def remove(self, app_id: str, username: str) -> None: ...
+    def has(self, app_id: str, username: str) -> bool: ...
+
+
+class Builds(Protocol):
+    def add(self, build: Build) -> None: ...
+    def get(self, app_id: str, uuid: str) -> Build | None: ...
+    def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Build], int]:
+        """Newest first."""
+
+
+class Configs(Protocol):
+    def add(self, config: Config) -> None: ...
+    def get(self, uuid: str) -> Config | None: ...
+
+
+class Releases(Protocol):
+    def add(self, release: Release) -> None: ...
+    def get(self, app_id: str, version: int) -> Release | None: ...
+    def latest(self, app_id: str) -> Release | None: ...
+    def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
+        """Newest (highest version) first."""
+    def set_failed(self, app_id: str, version: int, failed: bool, updated: datetime) -> None: ...
+
+
+class Keys(Protocol):
+    def add(self, key: Key) -> None: ...
+    def get(self, owner: str, key_id: str) -> Key | None: ...
+    def by_fingerprint(self, fingerprint: str) -> Key | None: ...
+    def by_public(self, public: str) -> Key | None: ...
+    def list(self, owner: str, offset: int, limit: int) -> tuple[list[Key], int]: ...
+    def of_users(self, usernames: list[str]) -> list[Key]: ...
+    def delete(self, owner: str, key_id: str) -> None: ...
+
+
+class Domains(Protocol):
+    def add(self, domain: Domain) -> None: ...
+    def get(self, domain: str) -> Domain | None: ...
+    def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Domain], int]:
+        """Oldest first, so the first is the app's default domain."""
+    def delete(self, domain: str) -> None: ...
+
+
+class Certificates(Protocol):
+    def add(self, cert: Certificate) -> None: ...
+    def get(self, name: str) -> Certificate | None: ...
+    def list(self, offset: int, limit: int) -> tuple[list[Certificate], int]: ...
+    def delete(self, name: str) -> None: ...
+    def attach(self, name: str, domain: str) -> None: ...
+    def detach(self, name: str, domain: str) -> None: ...
+    def for_domain(self, domain: str) -> Certificate | None: ...
+
+
+class Settings(Protocol):
+    def latest(self, app_id: str) -> AppSettings | None: ...
+    def add(self, settings: AppSettings) -> None: ...
+
+
+class TLSSettings(Protocol):
+    def latest(self, app_id: str) -> TLS | None: ...
+    def add(self, tls: TLS) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Committed when its block ends without an error, else rolled back."""
+
+    users: Users
+    tokens: Tokens
+    login_failures: LoginFailures
+    apps: Apps
+    perms: Perms
+    builds: Builds
+    configs: Configs
+    releases: Releases
+    keys: Keys
+    domains: Domains
+    certs: Certificates
+    settings: Settings
+    tls: TLSSettings
+
+
+class Store(Protocol):
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work. write=True serializes writers (BEGIN IMMEDIATE on SQLite)."""
+    def ping(self) -> None:
+        """Raise if the database cannot answer."""
+
+
+class Runtime(Protocol):
+    """Runs releases. Desired state in, observed state out."""
+
+    name: str
+
+    def deploy(self, desired: DesiredApp) -> None:
+        """Converge the app to `desired`. Raises DeployFailed if the release cannot serve."""
+    def remove(self, app_id: str) -> None:
+        """Remove everything the app runs."""
+    def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]: ...
+    def restart(self, app_id: str, proc_type: str | None = None, name: str | None = None) -> list[Pod]: ...
+    def run(self, desired: DesiredApp, command: str) -> RunResult: ...
+
+
+class Logs(Protocol):
+    def tail(self, app_id: str, lines: int) -> str: ...
+    def write(self, app_id: str, source: str, message: str) -> None:
+        """Record a platform event about the app as a log line."""
+    def remove(self, app_id: str) -> None: ...

@@ -1,0 +1,99 @@
+"""The platform's settings: one typed object, read from the environment and flags.
+
+Every layer may read it; only `deis.platform` builds it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+REGISTRATION_MODES = ("enabled", "disabled", "admin_only")
+
+
+def default_state_dir() -> Path:
+    return Path(os.path.expanduser("~/.deis-platform"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = field(default_factory=default_state_dir)
+    database_url: str = ""  # empty: SQLite in the state dir
+    bind: str = "127.0.0.1"
+    api_port: int = 8000
+    ssh_port: int = 2222
+    router_port: int = 8080
+    registry_port: int = 5000
+    domain: str = "localhost"  # apps answer at APP.<domain>
+    registration_mode: str = "enabled"
+    runtime: str = "record"  # the runtime adapter, by name
+    logs: str = "none"  # the logs adapter, by name
+    builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
+    max_body_bytes: int = 1024 * 1024
+    login_failures_allowed: int = 10  # per minute, per user and per address
+    workers: int = 1
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.state_dir / "deis.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def controller_url(self) -> str:
+        return f"http://{self.bind}:{self.api_port}"
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+_ENV: dict[str, tuple[str, type]] = {
+    "DEIS_STATE_DIR": ("state_dir", Path),
+    "DEIS_DATABASE_URL": ("database_url", str),
+    "DEIS_BIND": ("bind", str),
+    "DEIS_API_PORT": ("api_port", int),
+    "DEIS_SSH_PORT": ("ssh_port", int),
+    "DEIS_ROUTER_PORT": ("router_port", int),
+    "DEIS_REGISTRY_PORT": ("registry_port", int),
+    "DEIS_DOMAIN": ("domain", str),
+    "DEIS_REGISTRATION_MODE": ("registration_mode", str),
+    "DEIS_RUNTIME": ("runtime", str),
+    "DEIS_LOGS": ("logs", str),
+    "DEIS_BUILDER_KEY": ("builder_key", str),
+    "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "DEIS_LOGIN_FAILURES_ALLOWED": ("login_failures_allowed", int),
+    "DEIS_WORKERS": ("workers", int),
+}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from DEIS_* variables, then explicit overrides (flags) on top."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for var, (name, kind) in _ENV.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{var}={raw!r} is not a valid {kind.__name__}") from exc
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "state_dir" in values:
+        values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
+    settings = Settings(**values)
+    if settings.registration_mode not in REGISTRATION_MODES:
+        raise SettingsError(
+            f"registration mode must be one of {', '.join(REGISTRATION_MODES)},"
+            f" not {settings.registration_mode!r}"
+        )
+    return settings
