@@ -5,6 +5,7 @@ Services talk to these only; `deis.platform` wires the adapters chosen in settin
 
 from __future__ import annotations
 
+import builtins
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -43,10 +44,11 @@ class Users(Protocol):
     ) -> User: ...
     def update(self, user: User) -> None:
         """Write every mutable field: email, names, flags, last_login, password_hash."""
+
     def delete(self, username: str) -> None: ...
     def count(self) -> int: ...
     def list(self, offset: int, limit: int) -> tuple[list[User], int]: ...
-    def list_admins(self, offset: int, limit: int) -> tuple[list[User], int]: ...
+    def list_admins(self, offset: int, limit: int) -> tuple[builtins.list[User], int]: ...
 
 
 class Tokens(Protocol):
@@ -67,16 +69,18 @@ class Apps(Protocol):
     def get(self, app_id: str) -> App | None: ...
     def lock(self, app_id: str) -> App | None:
         """Like get, and holds the app's row for the rest of the write transaction."""
+
     def add(self, app: App) -> None: ...
     def update(self, app: App) -> None:
         """Write owner, structure and updated."""
+
     def delete(self, app_id: str) -> None:
         """Delete the app and everything that belongs to it."""
-    def list(
-        self, offset: int, limit: int, visible_to: str | None = None
-    ) -> tuple[list[App], int]:
+
+    def list(self, offset: int, limit: int, visible_to: str | None = None) -> tuple[list[App], int]:
         """Apps ordered by id; visible_to (a username) keeps those it owns or shares."""
-    def owned_by(self, username: str) -> list[str]: ...
+
+    def owned_by(self, username: str) -> builtins.list[str]: ...
 
 
 class Perms(Protocol):
@@ -104,6 +108,7 @@ class Releases(Protocol):
     def latest(self, app_id: str) -> Release | None: ...
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
         """Newest (highest version) first."""
+
     def set_failed(self, app_id: str, version: int, failed: bool, updated: datetime) -> None: ...
 
 
@@ -113,7 +118,7 @@ class Keys(Protocol):
     def by_fingerprint(self, fingerprint: str) -> Key | None: ...
     def by_public(self, public: str) -> Key | None: ...
     def list(self, owner: str, offset: int, limit: int) -> tuple[list[Key], int]: ...
-    def of_users(self, usernames: list[str]) -> list[Key]: ...
+    def of_users(self, usernames: builtins.list[str]) -> builtins.list[Key]: ...
     def delete(self, owner: str, key_id: str) -> None: ...
 
 
@@ -122,13 +127,18 @@ class Domains(Protocol):
     def get(self, domain: str) -> Domain | None: ...
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Domain], int]:
         """Oldest first, so the first is the app's default domain."""
+
     def delete(self, domain: str) -> None: ...
 
 
 class Certificates(Protocol):
     def add(self, cert: Certificate) -> None: ...
     def get(self, name: str) -> Certificate | None: ...
-    def list(self, offset: int, limit: int) -> tuple[list[Certificate], int]: ...
+    def list(
+        self, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[Certificate], int]:
+        """Ordered by name; owner (a username) keeps only that user's."""
+
     def delete(self, name: str) -> None: ...
     def attach(self, name: str, domain: str) -> None: ...
     def detach(self, name: str, domain: str) -> None: ...
@@ -166,6 +176,7 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     def transaction(self, *, write: bool = False) -> AbstractContextManager[UnitOfWork]:
         """A unit of work. write=True serializes writers (BEGIN IMMEDIATE on SQLite)."""
+
     def ping(self) -> None:
         """Raise if the database cannot answer."""
 
@@ -177,10 +188,14 @@ class Runtime(Protocol):
 
     def deploy(self, desired: DesiredApp) -> None:
         """Converge the app to `desired`. Raises DeployFailed if the release cannot serve."""
+
     def remove(self, app_id: str) -> None:
         """Remove everything the app runs."""
+
     def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]: ...
-    def restart(self, app_id: str, proc_type: str | None = None, name: str | None = None) -> list[Pod]: ...
+    def restart(
+        self, app_id: str, proc_type: str | None = None, name: str | None = None
+    ) -> list[Pod]: ...
     def run(self, desired: DesiredApp, command: str) -> RunResult: ...
 
 
@@ -188,4 +203,5 @@ class Logs(Protocol):
     def tail(self, app_id: str, lines: int) -> str: ...
     def write(self, app_id: str, source: str, message: str) -> None:
         """Record a platform event about the app as a log line."""
+
     def remove(self, app_id: str) -> None: ...

@@ -35,6 +35,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     login_failures_allowed: int = 10  # per minute, per user and per address
     workers: int = 1
+    # Argon2 cost of password hashes (OWASP's defaults); tests lower it to stay fast.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
 
     @property
     def sqlite_path(self) -> Path:
@@ -68,6 +71,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
     "DEIS_LOGIN_FAILURES_ALLOWED": ("login_failures_allowed", int),
     "DEIS_WORKERS": ("workers", int),
+    "DEIS_ARGON2_TIME_COST": ("argon2_time_cost", int),
+    "DEIS_ARGON2_MEMORY_KIB": ("argon2_memory_kib", int),
 }
 
 

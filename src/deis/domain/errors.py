@@ -49,3 +49,7 @@ class RateLimited(DomainError):
 
 class Unavailable(DomainError):
     """A part of the platform is not there or not ready."""
+
+
+class DeployFailed(DomainError):
+    """The new release could not serve; the previous one keeps serving."""

@@ -1,0 +1,97 @@
+"""What routes depend on: the services' context, the signed-in user, a page of a list."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from deis.domain.errors import Invalid, NotAuthenticated, PermissionDenied
+from deis.domain.records import User
+from deis.services import users
+from deis.services.context import Context
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+
+def get_context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token from `Authorization: token KEY` (DRF's form) or `Bearer KEY`."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not token.strip():
+        raise NotAuthenticated("Invalid token header. Use 'Authorization: token <key>'.")
+    return token.strip()
+
+
+def optional_user(
+    ctx: Annotated[Context, Depends(get_context)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> User | None:
+    token = bearer(authorization)
+    return users.authenticate(ctx, token) if token else None
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise NotAuthenticated("Authentication credentials were not provided.")
+    return user
+
+
+def builder(
+    request: Request,
+    x_deis_builder_auth: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> None:
+    expected: str = request.app.state.builder_key
+    if not x_deis_builder_auth or not hmac.compare_digest(x_deis_builder_auth, expected):
+        raise PermissionDenied("Only the builder may call this.")
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+Me = Annotated[User, Depends(current_user)]
+
+
+class PageParams:
+    def __init__(
+        self,
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    ) -> None:
+        self.request = request
+        self.limit = limit
+        self.offset = offset
+
+    def url(self, offset: int) -> str:
+        return str(self.request.url.include_query_params(limit=self.limit, offset=offset))
+
+    def response(self, items: Sequence[dict[str, Any]], total: int) -> JSONResponse:
+        after = self.offset + self.limit
+        before = max(self.offset - self.limit, 0)
+        return JSONResponse(
+            {
+                "count": total,
+                "next": self.url(after) if after < total else None,
+                "previous": self.url(before) if self.offset > 0 else None,
+                "results": list(items),
+            }
+        )
+
+
+Paging = Annotated[PageParams, Depends()]
+
+
+def text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise Invalid("This field is required.", field=name)
+    return value

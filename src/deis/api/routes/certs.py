@@ -1,0 +1,50 @@
+"""/v2/certs: certificates and the domains they are attached to."""
+
+from __future__ import annotations
+
+from fastapi import Response
+from fastapi.responses import JSONResponse
+
+from deis.api import serialize
+from deis.api.deps import Ctx, Me, Paging
+from deis.api.routes.docs import responses
+from deis.api.routing import SlashRouter
+from deis.api.schemas import CertIn, CertOut, DomainIn, page_of
+from deis.services import certs
+
+router = SlashRouter(prefix="/v2/certs")
+
+
+@router.get("", responses=responses(page_of(CertOut)))
+def list_certs(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
+    found, total = certs.list_certs(ctx, me, page.offset, page.limit)
+    return page.response([serialize.certificate(c) for c in found], total)
+
+
+@router.post("", status_code=201, responses=responses(CertOut, 201))
+def add_cert(body: CertIn, ctx: Ctx, me: Me) -> JSONResponse:
+    cert = certs.add(ctx, me, body.name, body.certificate, body.key)
+    return JSONResponse(serialize.certificate(cert), status_code=201)
+
+
+@router.get("/{name}", responses=responses(CertOut))
+def get_cert(name: str, ctx: Ctx, me: Me) -> JSONResponse:
+    return JSONResponse(serialize.certificate(certs.get(ctx, me, name)))
+
+
+@router.delete("/{name}", status_code=204, responses=responses(status=204))
+def remove_cert(name: str, ctx: Ctx, me: Me) -> Response:
+    certs.remove(ctx, me, name)
+    return Response(status_code=204)
+
+
+@router.post("/{name}/domain", status_code=201, responses=responses(status=201))
+def attach(name: str, body: DomainIn, ctx: Ctx, me: Me) -> Response:
+    certs.attach(ctx, me, name, body.domain)
+    return Response(status_code=201)
+
+
+@router.delete("/{name}/domain/{domain}", status_code=204, responses=responses(status=204))
+def detach(name: str, domain: str, ctx: Ctx, me: Me) -> Response:
+    certs.detach(ctx, me, name, domain)
+    return Response(status_code=204)

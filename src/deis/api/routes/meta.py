@@ -1,0 +1,40 @@
+"""Health, readiness, the API root, and the platform's addresses (extension)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from deis import __version__
+from deis.api.deps import Ctx, Me
+from deis.api.routes.docs import responses
+from deis.api.routing import SlashRouter
+from deis.api.schemas import PlatformOut
+from deis.domain.errors import Unavailable
+
+router = SlashRouter()
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+def healthz() -> str:
+    return "OK"
+
+
+@router.get("/readiness", response_class=PlainTextResponse, responses={503: {}})
+def readiness(ctx: Ctx) -> str:
+    try:
+        ctx.store.ping()
+    except Exception as exc:
+        raise Unavailable(f"The database does not answer: {exc.__class__.__name__}") from exc
+    return "OK"
+
+
+@router.get("/v2", responses=responses())
+def root(me: Me) -> JSONResponse:
+    return JSONResponse({"detail": f"Signed in as {me.username}."})
+
+
+@router.get("/v2/platform", responses=responses(PlatformOut))
+def platform(me: Me, request: Request) -> JSONResponse:
+    facts = request.app.state.platform
+    return JSONResponse({**facts, "version": __version__})

@@ -1,0 +1,75 @@
+"""/v2/apps/<id>/builds, /config and /releases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Body
+from fastapi.responses import JSONResponse
+
+from deis.api import serialize
+from deis.api.deps import Ctx, Me, Paging
+from deis.api.routes.docs import responses
+from deis.api.routing import SlashRouter
+from deis.api.schemas import (
+    BuildIn,
+    BuildOut,
+    ConfigIn,
+    ConfigOut,
+    ReleaseOut,
+    RollbackIn,
+    VersionOut,
+    page_of,
+)
+from deis.services import builds, config, releases
+
+router = SlashRouter(prefix="/v2/apps/{app_id}")
+
+
+@router.get("/builds", responses=responses(page_of(BuildOut)))
+def list_builds(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
+    found, total = builds.list_builds(ctx, me, app_id, page.offset, page.limit)
+    return page.response([serialize.build(b) for b in found], total)
+
+
+@router.post("/builds", status_code=201, responses=responses(BuildOut, 201))
+def create_build(app_id: str, body: BuildIn, ctx: Ctx, me: Me) -> JSONResponse:
+    build = builds.create_from_image(ctx, me, app_id, body.image, body.procfile)
+    return JSONResponse(serialize.build(build), status_code=201)
+
+
+@router.get("/builds/{build_uuid}", responses=responses(BuildOut))
+def get_build(app_id: str, build_uuid: str, ctx: Ctx, me: Me) -> JSONResponse:
+    return JSONResponse(serialize.build(builds.get_build(ctx, me, app_id, build_uuid)))
+
+
+@router.get("/config", responses=responses(ConfigOut))
+def get_config(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
+    return JSONResponse(serialize.config(config.get_config(ctx, me, app_id)))
+
+
+@router.post("/config", status_code=201, responses=responses(ConfigOut, 201))
+def set_config(app_id: str, body: ConfigIn, ctx: Ctx, me: Me) -> JSONResponse:
+    changes = body.model_dump(exclude_unset=True)
+    return JSONResponse(
+        serialize.config(config.set_config(ctx, me, app_id, changes)), status_code=201
+    )
+
+
+@router.get("/releases", responses=responses(page_of(ReleaseOut)))
+def list_releases(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
+    found, total = releases.list_releases(ctx, me, app_id, page.offset, page.limit)
+    return page.response([serialize.release(r) for r in found], total)
+
+
+@router.post("/releases/rollback", status_code=201, responses=responses(VersionOut, 201))
+def rollback(
+    app_id: str, ctx: Ctx, me: Me, body: Annotated[RollbackIn | None, Body()] = None
+) -> JSONResponse:
+    release = releases.rollback(ctx, me, app_id, body.version if body else None)
+    return JSONResponse({"version": release.version}, status_code=201)
+
+
+@router.get("/releases/v{version}", responses=responses(ReleaseOut))
+def get_release(app_id: str, version: int, ctx: Ctx, me: Me) -> JSONResponse:
+    return JSONResponse(serialize.release(releases.get_release(ctx, me, app_id, version)))

@@ -1,0 +1,288 @@
+"""Request bodies and response shapes, for validation and for /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+Scalar = str | int | float | bool | None
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class RegisterIn(Body):
+    username: str
+    password: str
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+
+class LoginIn(Body):
+    username: str
+    password: str
+
+
+class PasswdIn(Body):
+    password: str | None = None
+    new_password: str
+    username: str | None = None
+
+
+class UsernameIn(Body):
+    username: str
+
+
+class OptionalUsernameIn(Body):
+    username: str | None = None
+
+
+class TokensIn(Body):
+    username: str | None = None
+    all: bool = False
+
+
+class AppIn(Body):
+    id: str | None = None
+
+
+class TransferIn(Body):
+    owner: str
+
+
+class ConfigIn(Body):
+    values: dict[str, Scalar] | None = None
+    memory: dict[str, str | None] | None = None
+    cpu: dict[str, str | int | float | None] | None = None
+    tags: dict[str, str | None] | None = None
+    registry: dict[str, str | None] | None = None
+    healthcheck: dict[str, dict[str, Any] | None] | None = None
+
+
+class BuildIn(Body):
+    image: str
+    procfile: dict[str, str] | None = None
+
+
+class RollbackIn(Body):
+    version: int | None = Field(default=None, ge=1, le=2**31)
+
+
+class ScaleIn(RootModel[dict[str, int]]):
+    pass
+
+
+class RunIn(Body):
+    command: str
+
+
+class DomainIn(Body):
+    domain: str
+
+
+class SettingsIn(Body):
+    maintenance: bool | None = None
+    routable: bool | None = None
+    whitelist: list[str] | None = None
+    autoscale: dict[str, dict[str, int] | None] | None = None
+    label: dict[str, str | None] | None = None
+
+
+class AddressesIn(Body):
+    addresses: list[str]
+
+
+class TLSIn(Body):
+    https_enforced: bool
+
+
+class CertIn(Body):
+    name: str
+    certificate: str
+    key: str
+
+
+class KeyIn(Body):
+    id: str
+    public: str
+
+
+class HookConfigIn(Body):
+    receive_user: str
+    receive_repo: str
+
+
+class HookBuildIn(Body):
+    receive_user: str
+    receive_repo: str
+    sha: str
+    image: str
+    procfile: dict[str, str] | None = None
+    dockerfile: str | None = None
+
+
+# Responses (documentation and schema checks; the routes build plain dicts).
+
+
+class ErrorOut(RootModel[dict[str, str | list[str]]]):
+    """`{"detail": "message"}`, or field errors `{"field": ["message"]}`."""
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    is_superuser: bool
+    is_staff: bool
+    is_active: bool
+    date_joined: str
+    last_login: str | None
+
+
+class Stamped(BaseModel):
+    uuid: str
+    owner: str
+    created: str
+    updated: str
+
+
+class AppOut(Stamped):
+    id: str
+    structure: dict[str, int]
+    url: str
+
+
+class BuildOut(Stamped):
+    app: str
+    image: str
+    sha: str
+    procfile: dict[str, str]
+    dockerfile: str
+
+
+class ConfigOut(Stamped):
+    app: str
+    values: dict[str, str]
+    memory: dict[str, str]
+    cpu: dict[str, str]
+    tags: dict[str, str]
+    registry: dict[str, str]
+    healthcheck: dict[str, dict[str, Any]]
+
+
+class ReleaseOut(Stamped):
+    app: str
+    version: int
+    build: str | None
+    config: str
+    summary: str
+    failed: bool
+
+
+class KeyOut(Stamped):
+    id: str
+    public: str
+    fingerprint: str
+
+
+class DomainOut(Stamped):
+    app: str
+    domain: str
+
+
+class CertOut(Stamped):
+    name: str
+    common_name: str
+    san: list[str]
+    fingerprint: str
+    expires: str
+    starts: str
+    issuer: str
+    subject: str
+    domains: list[str]
+
+
+class AppSettingsOut(Stamped):
+    app: str
+    maintenance: bool
+    routable: bool
+    whitelist: list[str]
+    autoscale: dict[str, dict[str, int]]
+    label: dict[str, str]
+
+
+class TLSOut(Stamped):
+    app: str
+    https_enforced: bool
+
+
+class PodOut(BaseModel):
+    name: str
+    state: str
+    type: str
+    release: str
+    started: str | None
+
+
+class AdminOut(BaseModel):
+    username: str
+    is_superuser: bool
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+class VersionOut(BaseModel):
+    version: int
+
+
+class RunOut(BaseModel):
+    exit_code: int
+    output: str
+
+
+class UsersOut(BaseModel):
+    users: list[str]
+
+
+class AddressesOut(BaseModel):
+    addresses: list[str]
+
+
+class KeyOwnerOut(BaseModel):
+    username: str
+    apps: list[str]
+
+
+class PlatformOut(BaseModel):
+    domain: str
+    builder: str
+    git_http: str
+    version: str
+    runtime: str
+
+
+def page_of(model: type[BaseModel]) -> type[BaseModel]:
+    """The Deis list shape {count, next, previous, results} of a model."""
+    return type(
+        f"{model.__name__.removesuffix('Out')}List",
+        (BaseModel,),
+        {
+            "__annotations__": {
+                "count": int,
+                "next": str | None,
+                "previous": str | None,
+                "results": list[model],  # type: ignore[valid-type]
+            }
+        },
+    )
+
+
+class PodListOut(RootModel[list[PodOut]]):
+    """The pods a restart replaced."""

@@ -1,0 +1,173 @@
+"""Records as the JSON the Deis client reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from deis.domain.desired import Pod
+from deis.domain.records import (
+    TLS,
+    App,
+    AppSettings,
+    Build,
+    Certificate,
+    Config,
+    Domain,
+    Key,
+    Release,
+    User,
+)
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def user(u: User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "username": u.username,
+        "email": u.email,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "is_superuser": u.is_superuser,
+        "is_staff": u.is_staff,
+        "is_active": u.is_active,
+        "date_joined": timestamp(u.date_joined),
+        "last_login": timestamp(u.last_login),
+    }
+
+
+def app(a: App, url: str) -> dict[str, Any]:
+    return {
+        "uuid": a.uuid,
+        "id": a.id,
+        "owner": a.owner,
+        "structure": a.structure,
+        "url": url,
+        "created": timestamp(a.created),
+        "updated": timestamp(a.updated),
+    }
+
+
+def build(b: Build) -> dict[str, Any]:
+    return {
+        "uuid": b.uuid,
+        "app": b.app,
+        "owner": b.owner,
+        "image": b.image,
+        "sha": b.sha,
+        "procfile": b.procfile,
+        "dockerfile": b.dockerfile,
+        "created": timestamp(b.created),
+        "updated": timestamp(b.updated),
+    }
+
+
+def config(c: Config) -> dict[str, Any]:
+    return {
+        "uuid": c.uuid,
+        "app": c.app,
+        "owner": c.owner,
+        "values": c.values,
+        "memory": c.memory,
+        "cpu": c.cpu,
+        "tags": c.tags,
+        "registry": c.registry,
+        "healthcheck": c.healthcheck,
+        "created": timestamp(c.created),
+        "updated": timestamp(c.updated),
+    }
+
+
+def release(r: Release) -> dict[str, Any]:
+    return {
+        "uuid": r.uuid,
+        "app": r.app,
+        "owner": r.owner,
+        "version": r.version,
+        "build": r.build,
+        "config": r.config,
+        "summary": r.summary,
+        "failed": r.failed,
+        "created": timestamp(r.created),
+        "updated": timestamp(r.updated),
+    }
+
+
+def key(k: Key) -> dict[str, Any]:
+    return {
+        "uuid": k.uuid,
+        "id": k.id,
+        "owner": k.owner,
+        "public": k.public,
+        "fingerprint": k.fingerprint,
+        "created": timestamp(k.created),
+        "updated": timestamp(k.updated),
+    }
+
+
+def domain(d: Domain) -> dict[str, Any]:
+    return {
+        "uuid": d.uuid,
+        "app": d.app,
+        "owner": d.owner,
+        "domain": d.domain,
+        "created": timestamp(d.created),
+        "updated": timestamp(d.updated),
+    }
+
+
+def certificate(c: Certificate) -> dict[str, Any]:
+    return {
+        "uuid": c.uuid,
+        "name": c.name,
+        "owner": c.owner,
+        "common_name": c.common_name,
+        "san": c.san,
+        "fingerprint": c.fingerprint,
+        "expires": timestamp(c.expires),
+        "starts": timestamp(c.starts),
+        "issuer": c.issuer,
+        "subject": c.subject,
+        "domains": c.domains,
+        "created": timestamp(c.created),
+        "updated": timestamp(c.updated),
+    }
+
+
+def app_settings(s: AppSettings) -> dict[str, Any]:
+    return {
+        "uuid": s.uuid,
+        "app": s.app,
+        "owner": s.owner,
+        "maintenance": s.maintenance,
+        "routable": s.routable,
+        "whitelist": s.whitelist,
+        "autoscale": s.autoscale,
+        "label": s.label,
+        "created": timestamp(s.created),
+        "updated": timestamp(s.updated),
+    }
+
+
+def tls(t: TLS) -> dict[str, Any]:
+    return {
+        "uuid": t.uuid,
+        "app": t.app,
+        "owner": t.owner,
+        "https_enforced": t.https_enforced,
+        "created": timestamp(t.created),
+        "updated": timestamp(t.updated),
+    }
+
+
+def pod(p: Pod) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "state": p.state,
+        "type": p.type,
+        "release": p.release,
+        "started": timestamp(p.started),
+    }

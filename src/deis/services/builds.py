@@ -1,0 +1,94 @@
+"""Builds: what the builder made from a push, or an image deployed with `deis pull`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from deis.domain import formation
+from deis.domain import releases as summaries
+from deis.domain.errors import Invalid, NotFound
+from deis.domain.procfile import validate_procfile
+from deis.domain.records import Build, Release, User
+from deis.ports import UnitOfWork
+from deis.services import deploys
+from deis.services.access import app_for
+from deis.services.context import Context
+from deis.services.current import current
+from deis.services.releases import new_release
+
+MAX_IMAGE_LENGTH = 512
+
+
+def list_builds(
+    ctx: Context, actor: User, app_id: str, offset: int, limit: int
+) -> tuple[list[Build], int]:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        return uow.builds.list(app.id, offset, limit)
+
+
+def get_build(ctx: Context, actor: User, app_id: str, build_uuid: str) -> Build:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        build = uow.builds.get(app.id, build_uuid)
+        if build is None:
+            raise NotFound(f"Build {build_uuid} of {app_id} not found.")
+        return build
+
+
+def validate_image(image: object) -> str:
+    if not isinstance(image, str) or not image.strip():
+        raise Invalid("Give the image to deploy, e.g. 127.0.0.1:5000/team/api:1.4.", field="image")
+    image = image.strip()
+    if len(image) > MAX_IMAGE_LENGTH or any(c.isspace() for c in image):
+        raise Invalid("That is not an image reference.", field="image")
+    return image
+
+
+def record_build(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: User,
+    app_id: str,
+    *,
+    image: str,
+    sha: str = "",
+    procfile: dict[str, str] | None = None,
+    dockerfile: str = "",
+) -> tuple[Build, Release]:
+    """A Build and the release it makes, in the caller's write transaction."""
+    app = app_for(uow, actor, app_id, lock=True)
+    _, _, config = current(uow, app.id)
+    now = ctx.clock()
+    build = Build(
+        uuid=ctx.make_uuid(),
+        app=app.id,
+        owner=actor.username,
+        image=image,
+        sha=sha,
+        procfile=procfile or {},
+        dockerfile=dockerfile,
+        created=now,
+        updated=now,
+    )
+    uow.builds.add(build)
+    structure = formation.default_structure(app.structure, build)
+    if structure != app.structure:
+        app = replace(app, structure=structure, updated=now)
+        uow.apps.update(app)
+    summary = summaries.deploy_summary(actor.username, build)
+    release = new_release(ctx, uow, app, actor, build=build, config=config, summary=summary)
+    return build, release
+
+
+def create_from_image(
+    ctx: Context, actor: User, app_id: str, image: object, procfile: object = None
+) -> Build:
+    """`deis pull IMAGE`: a build from an existing image, released and deployed."""
+    image = validate_image(image)
+    procfile_dict = validate_procfile(procfile) if procfile else {}
+    with ctx.store.transaction(write=True) as uow:
+        build, release = record_build(ctx, uow, actor, app_id, image=image, procfile=procfile_dict)
+    ctx.logs.write(build.app, "controller", release.summary)
+    deploys.deploy_latest(ctx, build.app)
+    return build

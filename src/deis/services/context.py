@@ -1,0 +1,41 @@
+"""What every use case needs: the ports and a few platform facts, passed explicitly."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+
+from deis.ports import Logs, Runtime, Store
+
+
+def utc_now() -> datetime:
+    """Microseconds kept: the latest of several records made in one second must be clear."""
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Context:
+    store: Store
+    runtime: Runtime
+    logs: Logs
+    platform_domain: str = "localhost"
+    router_port: int = 80
+    registration_mode: str = "enabled"
+    login_failures_allowed: int = 10
+    clock: Callable[[], datetime] = utc_now
+    make_uuid: Callable[[], str] = new_uuid
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
+
+    def app_url(self, app_id: str) -> str:
+        host = f"{app_id}.{self.platform_domain}"
+        return host if self.router_port in (80, 443) else f"{host}:{self.router_port}"

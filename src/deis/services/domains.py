@@ -1,0 +1,49 @@
+"""Domains of an app: its default one (APP.<platform domain>) and custom ones."""
+
+from __future__ import annotations
+
+from deis.domain.domains import validate_domain
+from deis.domain.errors import Invalid, NotFound
+from deis.domain.records import Domain, User
+from deis.services.access import app_for
+from deis.services.context import Context
+
+
+def list_domains(
+    ctx: Context, actor: User, app_id: str, offset: int, limit: int
+) -> tuple[list[Domain], int]:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        return uow.domains.list(app.id, offset, limit)
+
+
+def add(ctx: Context, actor: User, app_id: str, domain: object) -> Domain:
+    name = validate_domain(domain)
+    with ctx.store.transaction(write=True) as uow:
+        app = app_for(uow, actor, app_id)
+        if uow.domains.get(name) is not None:
+            raise Invalid(f"Domain {name} is already in use by an application.", field="domain")
+        if "." not in name and name != app.id:
+            raise Invalid(
+                "A domain without a dot names the app itself; give a full domain name.",
+                field="domain",
+            )
+        now = ctx.clock()
+        record = Domain(
+            uuid=ctx.make_uuid(), app=app.id, owner=actor.username, domain=name,
+            created=now, updated=now,
+        )  # fmt: skip
+        uow.domains.add(record)
+    ctx.logs.write(app.id, "controller", f"{actor.username} added domain {name}")
+    return record
+
+
+def remove(ctx: Context, actor: User, app_id: str, domain: str) -> None:
+    name = domain.lower().rstrip(".")
+    with ctx.store.transaction(write=True) as uow:
+        app = app_for(uow, actor, app_id)
+        record = uow.domains.get(name)
+        if record is None or record.app != app.id:
+            raise NotFound(f"Domain {name} not found on {app.id}.")
+        uow.domains.delete(name)
+    ctx.logs.write(app.id, "controller", f"{actor.username} removed domain {name}")

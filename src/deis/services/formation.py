@@ -1,0 +1,69 @@
+"""Processes: scale, list, restart, one-off runs and logs. The runtime does the work."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from deis.domain import formation
+from deis.domain.desired import Pod, RunResult
+from deis.domain.errors import Conflict, Invalid
+from deis.domain.records import User
+from deis.services import deploys
+from deis.services.access import app_for
+from deis.services.context import Context
+from deis.services.current import current
+
+MAX_LOG_LINES = 10_000
+MAX_COMMAND_LENGTH = 10_000
+
+
+def scale(ctx: Context, actor: User, app_id: str, changes: dict[str, object]) -> dict[str, int]:
+    with ctx.store.transaction(write=True) as uow:
+        app = app_for(uow, actor, app_id, lock=True)
+        _, build, _ = current(uow, app.id)
+        if build is None:
+            raise Conflict("No build associated with this release; push code before scaling.")
+        structure = formation.scale(app.structure, changes, build)
+        uow.apps.update(replace(app, structure=structure, updated=ctx.clock()))
+    counts = " ".join(f"{t}={n}" for t, n in sorted(changes.items()))
+    ctx.logs.write(app.id, "controller", f"{actor.username} scaled {counts}")
+    deploys.deploy_latest(ctx, app.id)
+    return structure
+
+
+def pods(ctx: Context, actor: User, app_id: str, proc_type: str | None = None) -> list[Pod]:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    return ctx.runtime.pods(app.id, proc_type)
+
+
+def restart(
+    ctx: Context, actor: User, app_id: str, proc_type: str | None = None, name: str | None = None
+) -> list[Pod]:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    restarted = ctx.runtime.restart(app.id, proc_type, name)
+    ctx.logs.write(app.id, "controller", f"{actor.username} restarted {name or proc_type or 'all'}")
+    return restarted
+
+
+def run(ctx: Context, actor: User, app_id: str, command: object) -> RunResult:
+    if not isinstance(command, str) or not command.strip():
+        raise Invalid("Give a command to run.", field="command")
+    if len(command) > MAX_COMMAND_LENGTH:
+        raise Invalid("The command is too long.", field="command")
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        current(uow, app.id)
+    desired = deploys.desired_for(ctx, app.id)
+    deploys.require_build(desired, "run this command")
+    ctx.logs.write(app.id, "controller", f"{actor.username} runs '{command}'")
+    return ctx.runtime.run(desired, command)
+
+
+def logs(ctx: Context, actor: User, app_id: str, lines: int) -> str:
+    if not 1 <= lines <= MAX_LOG_LINES:
+        raise Invalid(f"Must be between 1 and {MAX_LOG_LINES}.", field="log_lines")
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    return ctx.logs.tail(app.id, lines)

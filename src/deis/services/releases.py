@@ -1,0 +1,84 @@
+"""Releases: build + config, numbered, immutable; listing and rolling back."""
+
+from __future__ import annotations
+
+from deis.domain import releases as rules
+from deis.domain.errors import NotFound
+from deis.domain.records import App, Build, Config, Release, User
+from deis.ports import UnitOfWork
+from deis.services import deploys
+from deis.services.access import app_for
+from deis.services.context import Context
+from deis.services.current import current
+
+
+def new_release(
+    ctx: Context,
+    uow: UnitOfWork,
+    app: App,
+    actor: User,
+    *,
+    build: Build | None,
+    config: Config,
+    summary: str,
+) -> Release:
+    """Add the next release of an app. The caller holds the app's lock."""
+    latest = uow.releases.latest(app.id)
+    now = ctx.clock()
+    release = Release(
+        uuid=ctx.make_uuid(),
+        app=app.id,
+        owner=actor.username,
+        version=latest.version + 1 if latest else 1,
+        build=build.uuid if build else None,
+        config=config.uuid,
+        summary=summary,
+        failed=False,
+        created=now,
+        updated=now,
+    )
+    uow.releases.add(release)
+    return release
+
+
+def list_releases(
+    ctx: Context, actor: User, app_id: str, offset: int, limit: int
+) -> tuple[list[Release], int]:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        return uow.releases.list(app.id, offset, limit)
+
+
+def get_release(ctx: Context, actor: User, app_id: str, version: int) -> Release:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        release = uow.releases.get(app.id, version)
+        if release is None:
+            raise NotFound(f"Release v{version} of {app_id} not found.")
+        return release
+
+
+def rollback(ctx: Context, actor: User, app_id: str, version: int | None) -> Release:
+    with ctx.store.transaction(write=True) as uow:
+        app = app_for(uow, actor, app_id, lock=True)
+        latest, _, _ = current(uow, app.id)
+        target_version = rules.rollback_target(
+            latest.version, version, lambda v: uow.releases.get(app.id, v) is not None
+        )
+        target = uow.releases.get(app.id, target_version)
+        assert target is not None  # rollback_target checked that it exists
+        build = uow.builds.get(app.id, target.build) if target.build else None
+        config = uow.configs.get(target.config)
+        assert config is not None
+        release = new_release(
+            ctx,
+            uow,
+            app,
+            actor,
+            build=build,
+            config=config,
+            summary=rules.rollback_summary(actor.username, target_version),
+        )
+    ctx.logs.write(app.id, "controller", release.summary)
+    deploys.deploy_latest(ctx, app.id)
+    return release

@@ -1,0 +1,85 @@
+"""Engines for the store: URL normalisation and per-backend connection settings.
+
+SQLite runs in WAL mode with foreign keys on and a 30 s busy timeout. SQLAlchemy emits
+BEGIN itself (pysqlite's own transaction handling is switched off), and a connection
+carrying the `WRITE` execution option begins with BEGIN IMMEDIATE, so writers queue on
+the database lock instead of failing half-way through their transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+WRITE = "deis_write"  # execution option: this connection's transaction will write
+BUSY_TIMEOUT_S = 30
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 20
+SQLITE_POOL_SIZE = 5
+SQLITE_MAX_OVERFLOW = 30
+
+
+def normalize_url(url: str) -> str:
+    """Point PostgreSQL URLs at the psycopg 3 driver; leave others as they are."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalize_url(url)).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if is_sqlite(url):
+        return _sqlite_engine(url)
+    return create_engine(
+        url,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    database = parsed.database or ""
+    memory = database in ("", ":memory:") or "mode=memory" in str(parsed)
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+    }
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, see _sqlite_on_begin
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(WRITE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

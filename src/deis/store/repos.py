@@ -1,0 +1,782 @@
+"""The repositories of the Store port: SQL in, records out, on one Connection.
+
+Every repository works inside the transaction of its unit of work. Inserts run in a
+SAVEPOINT, so a duplicate raises `Conflict` and leaves the transaction usable. Lists
+cost a constant number of queries (owners come joined in, never one query per row).
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid as uuidlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Row, Select, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from deis.domain.errors import Conflict, NotFound
+from deis.domain.records import (
+    TLS,
+    App,
+    AppSettings,
+    Build,
+    Certificate,
+    Config,
+    Domain,
+    Key,
+    Release,
+    User,
+)
+from deis.store import models as m
+
+T = TypeVar("T")
+
+users_t = m.table_of(m.UserRow)
+tokens_t = m.table_of(m.TokenRow)
+failures_t = m.table_of(m.LoginFailureRow)
+apps_t = m.table_of(m.AppRow)
+perms_t = m.table_of(m.PermRow)
+builds_t = m.table_of(m.BuildRow)
+configs_t = m.table_of(m.ConfigRow)
+releases_t = m.table_of(m.ReleaseRow)
+keys_t = m.table_of(m.KeyRow)
+domains_t = m.table_of(m.DomainRow)
+certs_t = m.table_of(m.CertificateRow)
+cert_domains_t = m.table_of(m.CertDomainRow)
+settings_t = m.table_of(m.AppSettingsRow)
+tls_t = m.table_of(m.TLSRow)
+
+
+def new_id() -> str:
+    return str(uuidlib.uuid4())
+
+
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # PostgreSQL
+    if sqlstate is not None:
+        return bool(sqlstate == "23503")
+    return "FOREIGN KEY constraint failed" in str(exc.orig)  # SQLite
+
+
+def missing_parent(table: str, values: Mapping[str, Any]) -> str:
+    if "app_id" in values:
+        return f"App {values['app_id']} (or a record of it this refers to) does not exist."
+    return f"A record this {table} row refers to does not exist."
+
+
+def with_owner(table: Any) -> Select[Any]:
+    """The table's columns plus the owner's username as `owner_name` (NULL: none)."""
+    return select(table, users_t.c.username.label("owner_name")).select_from(
+        table.outerjoin(users_t, table.c.owner_id == users_t.c.id)
+    )
+
+
+class Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _user_id(self, username: str) -> int:
+        user_id = self.conn.scalar(select(users_t.c.id).where(users_t.c.username == username))
+        if user_id is None:
+            raise NotFound(f"User {username} not found.")
+        return int(user_id)
+
+    def _owner_id(self, username: str) -> int | None:
+        """A record's owner; an empty name (its user was deleted) is stored as NULL."""
+        return self._user_id(username) if username else None
+
+    def _insert(self, table: Any, values: Mapping[str, Any], duplicate: Conflict) -> None:
+        """Insert a row; a duplicate raises `duplicate`, a missing parent row NotFound."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(table).values(**values))
+        except IntegrityError as exc:
+            if is_foreign_key_violation(exc):
+                raise NotFound(missing_parent(table.name, values)) from exc
+            raise duplicate from exc
+
+    def _one(self, stmt: Select[Any], to_record: Callable[[Row[Any]], T]) -> T | None:
+        row = self.conn.execute(stmt.limit(1)).first()
+        return None if row is None else to_record(row)
+
+    def _all(self, stmt: Select[Any], to_record: Callable[[Row[Any]], T]) -> list[T]:
+        return [to_record(row) for row in self.conn.execute(stmt)]
+
+    def _page(
+        self,
+        stmt: Select[Any],
+        offset: int,
+        limit: int,
+        to_record: Callable[[Row[Any]], T],
+    ) -> tuple[list[T], int]:
+        total = self.conn.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        items = self._all(stmt.offset(max(offset, 0)).limit(max(limit, 0)), to_record)
+        return items, int(total or 0)
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def to_user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        is_superuser=row.is_superuser,
+        is_staff=row.is_staff,
+        is_active=row.is_active,
+        date_joined=row.date_joined,
+        last_login=row.last_login,
+        password_hash=row.password_hash,
+    )
+
+
+class SqlUsers(Repo):
+    def get(self, username: str) -> User | None:
+        return self._one(select(users_t).where(users_t.c.username == username), to_user)
+
+    def get_by_id(self, user_id: int) -> User | None:
+        return self._one(select(users_t).where(users_t.c.id == user_id), to_user)
+
+    def add(
+        self,
+        *,
+        username: str,
+        email: str,
+        password_hash: str,
+        first_name: str,
+        last_name: str,
+        is_superuser: bool,
+        date_joined: datetime,
+    ) -> User:
+        values = dict(
+            username=username,
+            email=email,
+            password_hash=password_hash,
+            first_name=first_name,
+            last_name=last_name,
+            is_superuser=is_superuser,
+            is_staff=is_superuser,
+            is_active=True,
+            date_joined=date_joined,
+            last_login=None,
+        )
+        self._insert(
+            users_t, values, Conflict("A user with that username already exists.", "username")
+        )
+        user = self.get(username)
+        assert user is not None
+        return user
+
+    def update(self, user: User) -> None:
+        self.conn.execute(
+            update(users_t)
+            .where(users_t.c.id == user.id)
+            .values(
+                email=user.email,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                is_superuser=user.is_superuser,
+                is_staff=user.is_staff,
+                is_active=user.is_active,
+                last_login=user.last_login,
+                password_hash=user.password_hash,
+            )
+        )
+
+    def delete(self, username: str) -> None:
+        """Keys, tokens and perms go with the user; one who still owns apps is refused."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(delete(users_t).where(users_t.c.username == username))
+        except IntegrityError as exc:
+            raise Conflict(f"{username} still owns applications.") from exc
+
+    def count(self) -> int:
+        return int(self.conn.scalar(select(func.count()).select_from(users_t)) or 0)
+
+    def list(self, offset: int, limit: int) -> tuple[list[User], int]:
+        return self._page(select(users_t).order_by(users_t.c.username), offset, limit, to_user)
+
+    def list_admins(self, offset: int, limit: int) -> tuple[builtins.list[User], int]:
+        stmt = select(users_t).where(users_t.c.is_superuser.is_(True))
+        return self._page(stmt.order_by(users_t.c.username), offset, limit, to_user)
+
+
+class SqlTokens(Repo):
+    def add(self, user_id: int, digest: str, created: datetime) -> None:
+        values = dict(id=new_id(), user_id=user_id, digest=digest, created=created)
+        self._insert(tokens_t, values, Conflict("This token already exists."))
+
+    def user_for(self, digest: str) -> User | None:
+        stmt = (
+            select(users_t)
+            .join(tokens_t, tokens_t.c.user_id == users_t.c.id)
+            .where(tokens_t.c.digest == digest)
+        )
+        return self._one(stmt, to_user)
+
+    def revoke_all(self, user_id: int) -> None:
+        self.conn.execute(delete(tokens_t).where(tokens_t.c.user_id == user_id))
+
+
+class SqlLoginFailures(Repo):
+    def add(self, username: str, address: str, at: datetime) -> None:
+        values = dict(id=new_id(), username=username, address=address, at=at)
+        self.conn.execute(insert(failures_t).values(**values))
+
+    def count_since(
+        self, since: datetime, *, username: str | None = None, address: str | None = None
+    ) -> int:
+        stmt = select(func.count()).select_from(failures_t).where(failures_t.c.at >= since)
+        if username is not None:
+            stmt = stmt.where(failures_t.c.username == username)
+        if address is not None:
+            stmt = stmt.where(failures_t.c.address == address)
+        return int(self.conn.scalar(stmt) or 0)
+
+    def prune(self, before: datetime) -> None:
+        self.conn.execute(delete(failures_t).where(failures_t.c.at < before))
+
+
+# --- apps and what they own --------------------------------------------------------------
+
+
+def to_app(row: Row[Any]) -> App:
+    return App(
+        uuid=row.uuid,
+        id=row.id,
+        owner=row.owner_name or "",
+        structure=dict(row.structure or {}),
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlApps(Repo):
+    def get(self, app_id: str) -> App | None:
+        return self._one(with_owner(apps_t).where(apps_t.c.id == app_id), to_app)
+
+    def lock(self, app_id: str) -> App | None:
+        stmt = with_owner(apps_t).where(apps_t.c.id == app_id).with_for_update(of=apps_t)
+        return self._one(stmt, to_app)
+
+    def add(self, app: App) -> None:
+        values = dict(
+            uuid=app.uuid,
+            id=app.id,
+            owner_id=self._user_id(app.owner),
+            structure=app.structure,
+            created=app.created,
+            updated=app.updated,
+        )
+        self._insert(apps_t, values, Conflict("Application with this id already exists.", "id"))
+
+    def update(self, app: App) -> None:
+        self.conn.execute(
+            update(apps_t)
+            .where(apps_t.c.id == app.id)
+            .values(owner_id=self._user_id(app.owner), structure=app.structure, updated=app.updated)
+        )
+
+    def delete(self, app_id: str) -> None:
+        # Builds, configs, releases, domains (and their certificate attachments), perms,
+        # settings and TLS go with it: ON DELETE CASCADE.
+        self.conn.execute(delete(apps_t).where(apps_t.c.id == app_id))
+
+    def list(self, offset: int, limit: int, visible_to: str | None = None) -> tuple[list[App], int]:
+        stmt = with_owner(apps_t)
+        if visible_to is not None:
+            user_id = self.conn.scalar(select(users_t.c.id).where(users_t.c.username == visible_to))
+            if user_id is None:
+                return [], 0
+            shared = select(perms_t.c.app_id).where(perms_t.c.user_id == user_id)
+            stmt = stmt.where(or_(apps_t.c.owner_id == user_id, apps_t.c.id.in_(shared)))
+        return self._page(stmt.order_by(apps_t.c.id), offset, limit, to_app)
+
+    def owned_by(self, username: str) -> builtins.list[str]:
+        stmt = (
+            select(apps_t.c.id)
+            .join(users_t, apps_t.c.owner_id == users_t.c.id)
+            .where(users_t.c.username == username)
+            .order_by(apps_t.c.id)
+        )
+        return list(self.conn.scalars(stmt))
+
+
+class SqlPerms(Repo):
+    def users(self, app_id: str) -> list[str]:
+        stmt = (
+            select(users_t.c.username)
+            .join(perms_t, perms_t.c.user_id == users_t.c.id)
+            .where(perms_t.c.app_id == app_id)
+            .order_by(users_t.c.username)
+        )
+        return list(self.conn.scalars(stmt))
+
+    def add(self, app_id: str, username: str) -> None:
+        if self.has(app_id, username):
+            return
+        values = dict(id=new_id(), app_id=app_id, user_id=self._user_id(username))
+        self._insert(perms_t, values, Conflict(f"{username} already has access to {app_id}."))
+
+    def remove(self, app_id: str, username: str) -> None:
+        user_ids = select(users_t.c.id).where(users_t.c.username == username)
+        self.conn.execute(
+            delete(perms_t).where(perms_t.c.app_id == app_id, perms_t.c.user_id.in_(user_ids))
+        )
+
+    def has(self, app_id: str, username: str) -> bool:
+        stmt = (
+            select(perms_t.c.id)
+            .join(users_t, perms_t.c.user_id == users_t.c.id)
+            .where(perms_t.c.app_id == app_id, users_t.c.username == username)
+        )
+        return self.conn.execute(stmt.limit(1)).first() is not None
+
+
+def to_build(row: Row[Any]) -> Build:
+    return Build(
+        uuid=row.uuid,
+        app=row.app_id,
+        owner=row.owner_name or "",
+        image=row.image,
+        sha=row.sha,
+        procfile=dict(row.procfile or {}),
+        dockerfile=row.dockerfile,
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlBuilds(Repo):
+    def add(self, build: Build) -> None:
+        values = dict(
+            uuid=build.uuid,
+            app_id=build.app,
+            owner_id=self._owner_id(build.owner),
+            image=build.image,
+            sha=build.sha,
+            procfile=build.procfile,
+            dockerfile=build.dockerfile,
+            created=build.created,
+            updated=build.updated,
+        )
+        self._insert(builds_t, values, Conflict("Build with this uuid already exists.", "uuid"))
+
+    def get(self, app_id: str, uuid: str) -> Build | None:
+        stmt = with_owner(builds_t).where(builds_t.c.app_id == app_id, builds_t.c.uuid == uuid)
+        return self._one(stmt, to_build)
+
+    def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Build], int]:
+        stmt = (
+            with_owner(builds_t)
+            .where(builds_t.c.app_id == app_id)
+            .order_by(builds_t.c.created.desc(), builds_t.c.uuid.desc())
+        )
+        return self._page(stmt, offset, limit, to_build)
+
+
+def to_config(row: Row[Any]) -> Config:
+    return Config(
+        uuid=row.uuid,
+        app=row.app_id,
+        owner=row.owner_name or "",
+        values=dict(row.values or {}),
+        memory=dict(row.memory or {}),
+        cpu=dict(row.cpu or {}),
+        tags=dict(row.tags or {}),
+        registry=dict(row.registry or {}),
+        healthcheck=dict(row.healthcheck or {}),
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlConfigs(Repo):
+    def add(self, config: Config) -> None:
+        values = dict(
+            uuid=config.uuid,
+            app_id=config.app,
+            owner_id=self._owner_id(config.owner),
+            values=config.values,
+            memory=config.memory,
+            cpu=config.cpu,
+            tags=config.tags,
+            registry=config.registry,
+            healthcheck=config.healthcheck,
+            created=config.created,
+            updated=config.updated,
+        )
+        self._insert(configs_t, values, Conflict("Config with this uuid already exists.", "uuid"))
+
+    def get(self, uuid: str) -> Config | None:
+        return self._one(with_owner(configs_t).where(configs_t.c.uuid == uuid), to_config)
+
+
+def to_release(row: Row[Any]) -> Release:
+    return Release(
+        uuid=row.uuid,
+        app=row.app_id,
+        owner=row.owner_name or "",
+        version=row.version,
+        build=row.build_uuid,
+        config=row.config_uuid,
+        summary=row.summary,
+        failed=row.failed,
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlReleases(Repo):
+    def add(self, release: Release) -> None:
+        values = dict(
+            uuid=release.uuid,
+            app_id=release.app,
+            owner_id=self._owner_id(release.owner),
+            version=release.version,
+            build_uuid=release.build,
+            config_uuid=release.config,
+            summary=release.summary,
+            failed=release.failed,
+            created=release.created,
+            updated=release.updated,
+        )
+        duplicate = Conflict(f"Release v{release.version} of {release.app} already exists.")
+        self._insert(releases_t, values, duplicate)
+
+    def get(self, app_id: str, version: int) -> Release | None:
+        stmt = with_owner(releases_t).where(
+            releases_t.c.app_id == app_id, releases_t.c.version == version
+        )
+        return self._one(stmt, to_release)
+
+    def latest(self, app_id: str) -> Release | None:
+        stmt = (
+            with_owner(releases_t)
+            .where(releases_t.c.app_id == app_id)
+            .order_by(releases_t.c.version.desc())
+        )
+        return self._one(stmt, to_release)
+
+    def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
+        stmt = (
+            with_owner(releases_t)
+            .where(releases_t.c.app_id == app_id)
+            .order_by(releases_t.c.version.desc())
+        )
+        return self._page(stmt, offset, limit, to_release)
+
+    def set_failed(self, app_id: str, version: int, failed: bool, updated: datetime) -> None:
+        self.conn.execute(
+            update(releases_t)
+            .where(releases_t.c.app_id == app_id, releases_t.c.version == version)
+            .values(failed=failed, updated=updated)
+        )
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def to_key(row: Row[Any]) -> Key:
+    return Key(
+        uuid=row.uuid,
+        id=row.id,
+        owner=row.owner_name or "",
+        public=row.public,
+        fingerprint=row.fingerprint,
+        fingerprint_sha256=row.fingerprint_sha256,
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlKeys(Repo):
+    def add(self, key: Key) -> None:
+        values = dict(
+            uuid=key.uuid,
+            id=key.id,
+            owner_id=self._user_id(key.owner),
+            public=key.public,
+            fingerprint=key.fingerprint,
+            fingerprint_sha256=key.fingerprint_sha256,
+            created=key.created,
+            updated=key.updated,
+        )
+        try:
+            self._insert(keys_t, values, Conflict("Key already exists."))
+        except Conflict:
+            if self.by_public(key.public) is not None:
+                raise Conflict("Public Key is already in use.", "public") from None
+            raise Conflict(f"SSH Key with this id {key.id} already exists.", "id") from None
+
+    def get(self, owner: str, key_id: str) -> Key | None:
+        stmt = with_owner(keys_t).where(users_t.c.username == owner, keys_t.c.id == key_id)
+        return self._one(stmt, to_key)
+
+    def by_fingerprint(self, fingerprint: str) -> Key | None:
+        """MD5 (`aa:bb:...`) or SHA256 (`SHA256:...`) fingerprint."""
+        column = keys_t.c.fingerprint_sha256 if fingerprint.startswith("SHA256:") else None
+        column = keys_t.c.fingerprint if column is None else column
+        stmt = with_owner(keys_t).where(column == fingerprint).order_by(keys_t.c.created)
+        return self._one(stmt, to_key)
+
+    def by_public(self, public: str) -> Key | None:
+        return self._one(with_owner(keys_t).where(keys_t.c.public == public), to_key)
+
+    def list(self, owner: str, offset: int, limit: int) -> tuple[list[Key], int]:
+        stmt = (
+            with_owner(keys_t)
+            .where(users_t.c.username == owner)
+            .order_by(keys_t.c.created, keys_t.c.id)
+        )
+        return self._page(stmt, offset, limit, to_key)
+
+    def of_users(self, usernames: builtins.list[str]) -> builtins.list[Key]:
+        if not usernames:
+            return []
+        stmt = (
+            with_owner(keys_t)
+            .where(users_t.c.username.in_(usernames))
+            .order_by(users_t.c.username, keys_t.c.created, keys_t.c.id)
+        )
+        return self._all(stmt, to_key)
+
+    def delete(self, owner: str, key_id: str) -> None:
+        owner_ids = select(users_t.c.id).where(users_t.c.username == owner)
+        self.conn.execute(
+            delete(keys_t).where(keys_t.c.owner_id.in_(owner_ids), keys_t.c.id == key_id)
+        )
+
+
+# --- domains and certificates ------------------------------------------------------------
+
+
+def to_domain(row: Row[Any]) -> Domain:
+    return Domain(
+        uuid=row.uuid,
+        app=row.app_id,
+        owner=row.owner_name or "",
+        domain=row.domain,
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlDomains(Repo):
+    def add(self, domain: Domain) -> None:
+        values = dict(
+            uuid=domain.uuid,
+            app_id=domain.app,
+            owner_id=self._owner_id(domain.owner),
+            domain=domain.domain,
+            created=domain.created,
+            updated=domain.updated,
+        )
+        duplicate = Conflict("Domain is already in use by another application.", "domain")
+        self._insert(domains_t, values, duplicate)
+
+    def get(self, domain: str) -> Domain | None:
+        return self._one(with_owner(domains_t).where(domains_t.c.domain == domain), to_domain)
+
+    def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Domain], int]:
+        stmt = (
+            with_owner(domains_t)
+            .where(domains_t.c.app_id == app_id)
+            .order_by(domains_t.c.created, domains_t.c.domain)
+        )
+        return self._page(stmt, offset, limit, to_domain)
+
+    def delete(self, domain: str) -> None:
+        # A certificate attached to it is detached: ON DELETE CASCADE.
+        self.conn.execute(delete(domains_t).where(domains_t.c.domain == domain))
+
+
+def to_cert(row: Row[Any], domains: list[str]) -> Certificate:
+    return Certificate(
+        uuid=row.uuid,
+        name=row.name,
+        owner=row.owner_name or "",
+        certificate=row.certificate,
+        key=row.key,
+        common_name=row.common_name,
+        san=list(row.san or []),
+        fingerprint=row.fingerprint,
+        expires=row.expires,
+        starts=row.starts,
+        issuer=row.issuer,
+        subject=row.subject,
+        domains=domains,
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlCertificates(Repo):
+    def add(self, cert: Certificate) -> None:
+        values = dict(
+            uuid=cert.uuid,
+            name=cert.name,
+            owner_id=self._owner_id(cert.owner),
+            certificate=cert.certificate,
+            key=cert.key,
+            common_name=cert.common_name,
+            san=cert.san,
+            fingerprint=cert.fingerprint,
+            expires=cert.expires,
+            starts=cert.starts,
+            issuer=cert.issuer,
+            subject=cert.subject,
+            created=cert.created,
+            updated=cert.updated,
+        )
+        self._insert(
+            certs_t, values, Conflict("Certificate with this name already exists.", "name")
+        )
+        for domain in cert.domains:
+            self.attach(cert.name, domain)
+
+    def get(self, name: str) -> Certificate | None:
+        return self._first(with_owner(certs_t).where(certs_t.c.name == name))
+
+    def list(
+        self, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[Certificate], int]:
+        """Ordered by name; owner (a username) keeps only that user's."""
+        stmt = with_owner(certs_t)
+        if owner is not None:
+            stmt = stmt.where(users_t.c.username == owner)
+        total = self.conn.scalar(select(func.count()).select_from(stmt.subquery()))
+        stmt = stmt.order_by(certs_t.c.name).offset(max(offset, 0)).limit(max(limit, 0))
+        return self._with_domains(self.conn.execute(stmt).all()), int(total or 0)
+
+    def delete(self, name: str) -> None:
+        self.conn.execute(delete(certs_t).where(certs_t.c.name == name))
+
+    def attach(self, name: str, domain: str) -> None:
+        """Attach the certificate to an existing domain (NotFound if either is missing)."""
+        cert_uuid = self.conn.scalar(select(certs_t.c.uuid).where(certs_t.c.name == name))
+        if cert_uuid is None:
+            raise NotFound(f"Certificate {name} not found.")
+        if self.conn.scalar(select(domains_t.c.uuid).where(domains_t.c.domain == domain)) is None:
+            raise NotFound(f"Domain {domain} not found.")
+        exists = select(cert_domains_t.c.id).where(
+            cert_domains_t.c.cert_uuid == cert_uuid, cert_domains_t.c.domain == domain
+        )
+        if self.conn.execute(exists).first() is None:
+            values = dict(id=new_id(), cert_uuid=cert_uuid, domain=domain)
+            self._insert(cert_domains_t, values, Conflict(f"{domain} is already attached."))
+
+    def detach(self, name: str, domain: str) -> None:
+        cert_uuids = select(certs_t.c.uuid).where(certs_t.c.name == name)
+        self.conn.execute(
+            delete(cert_domains_t).where(
+                cert_domains_t.c.cert_uuid.in_(cert_uuids), cert_domains_t.c.domain == domain
+            )
+        )
+
+    def for_domain(self, domain: str) -> Certificate | None:
+        stmt = (
+            with_owner(certs_t)
+            .join(cert_domains_t, cert_domains_t.c.cert_uuid == certs_t.c.uuid)
+            .where(cert_domains_t.c.domain == domain)
+            .order_by(certs_t.c.name)
+        )
+        return self._first(stmt)
+
+    def _first(self, stmt: Select[Any]) -> Certificate | None:
+        row = self.conn.execute(stmt.limit(1)).first()
+        return None if row is None else self._with_domains([row])[0]
+
+    def _with_domains(self, rows: Sequence[Row[Any]]) -> builtins.list[Certificate]:
+        """The certificates of these rows with their domains, in one more query."""
+        attached: dict[str, builtins.list[str]] = {row.uuid: [] for row in rows}
+        if attached:
+            stmt = (
+                select(cert_domains_t.c.cert_uuid, cert_domains_t.c.domain)
+                .where(cert_domains_t.c.cert_uuid.in_(list(attached)))
+                .order_by(cert_domains_t.c.domain)
+            )
+            for cert_uuid, domain in self.conn.execute(stmt):
+                attached[cert_uuid].append(domain)
+        return [to_cert(row, attached[row.uuid]) for row in rows]
+
+
+# --- app settings and TLS ----------------------------------------------------------------
+
+
+def to_settings(row: Row[Any]) -> AppSettings:
+    return AppSettings(
+        uuid=row.uuid,
+        app=row.app_id,
+        owner=row.owner_name or "",
+        maintenance=row.maintenance,
+        routable=row.routable,
+        whitelist=list(row.whitelist or []),
+        autoscale=dict(row.autoscale or {}),
+        label=dict(row.label or {}),
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlSettings(Repo):
+    def latest(self, app_id: str) -> AppSettings | None:
+        stmt = (
+            with_owner(settings_t)
+            .where(settings_t.c.app_id == app_id)
+            .order_by(settings_t.c.created.desc(), settings_t.c.uuid.desc())
+        )
+        return self._one(stmt, to_settings)
+
+    def add(self, settings: AppSettings) -> None:
+        values = dict(
+            uuid=settings.uuid,
+            app_id=settings.app,
+            owner_id=self._owner_id(settings.owner),
+            maintenance=settings.maintenance,
+            routable=settings.routable,
+            whitelist=settings.whitelist,
+            autoscale=settings.autoscale,
+            label=settings.label,
+            created=settings.created,
+            updated=settings.updated,
+        )
+        self._insert(settings_t, values, Conflict("Settings with this uuid already exist."))
+
+
+def to_tls(row: Row[Any]) -> TLS:
+    return TLS(
+        uuid=row.uuid,
+        app=row.app_id,
+        owner=row.owner_name or "",
+        https_enforced=row.https_enforced,
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+class SqlTLS(Repo):
+    def latest(self, app_id: str) -> TLS | None:
+        stmt = (
+            with_owner(tls_t)
+            .where(tls_t.c.app_id == app_id)
+            .order_by(tls_t.c.created.desc(), tls_t.c.uuid.desc())
+        )
+        return self._one(stmt, to_tls)
+
+    def add(self, tls: TLS) -> None:
+        values = dict(
+            uuid=tls.uuid,
+            app_id=tls.app,
+            owner_id=self._owner_id(tls.owner),
+            https_enforced=tls.https_enforced,
+            created=tls.created,
+            updated=tls.updated,
+        )
+        self._insert(tls_t, values, Conflict("TLS settings with this uuid already exist."))

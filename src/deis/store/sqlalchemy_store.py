@@ -1,0 +1,70 @@
+"""The Store port on SQLAlchemy: SQLite (WAL) by default, PostgreSQL (psycopg 3) in production.
+
+    store = SqlStore("sqlite:////var/lib/deis/deis.db")
+    with store.transaction(write=True) as uow:
+        app = uow.apps.lock("web")
+        ...
+
+A transaction is one database transaction on one connection: committed when the block
+ends without an error, rolled back otherwise. Write transactions begin with BEGIN
+IMMEDIATE on SQLite, so writers queue; on PostgreSQL `apps.lock` is SELECT ... FOR UPDATE.
+The schema comes from the migrations (`deis.store.migrate.upgrade`), never from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from deis import ports
+from deis.store import repos
+from deis.store.engine import WRITE, make_engine, normalize_url
+
+
+class SqlUnitOfWork:
+    """The repositories of one transaction (implements `deis.ports.UnitOfWork`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.users: ports.Users = repos.SqlUsers(conn)
+        self.tokens: ports.Tokens = repos.SqlTokens(conn)
+        self.login_failures: ports.LoginFailures = repos.SqlLoginFailures(conn)
+        self.apps: ports.Apps = repos.SqlApps(conn)
+        self.perms: ports.Perms = repos.SqlPerms(conn)
+        self.builds: ports.Builds = repos.SqlBuilds(conn)
+        self.configs: ports.Configs = repos.SqlConfigs(conn)
+        self.releases: ports.Releases = repos.SqlReleases(conn)
+        self.keys: ports.Keys = repos.SqlKeys(conn)
+        self.domains: ports.Domains = repos.SqlDomains(conn)
+        self.certs: ports.Certificates = repos.SqlCertificates(conn)
+        self.settings: ports.Settings = repos.SqlSettings(conn)
+        self.tls: ports.TLSSettings = repos.SqlTLS(conn)
+
+
+class SqlStore:
+    """Implements `deis.ports.Store`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self.engine: Engine = make_engine(self.url)
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[SqlUnitOfWork]:
+        with self.engine.connect() as conn:
+            if write:
+                conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield SqlUnitOfWork(conn)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1").scalar()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _implements_store(store: SqlStore) -> ports.Store:
+    """For the type checker: SqlStore and its unit of work implement the port."""
+    return store
