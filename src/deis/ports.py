@@ -6,11 +6,13 @@ Services talk to these only; `deis.platform` wires the adapters chosen in settin
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
+from deis.domain.routing import AppRoute
 from deis.domain.records import (
     TLS,
     App,
@@ -201,7 +203,23 @@ class Runtime(Protocol):
 
 class Logs(Protocol):
     def tail(self, app_id: str, lines: int) -> str: ...
+    def follow(self, app_id: str, lines: int) -> Iterator[str]:
+        """The last lines, then new ones as they come; "" now and then while idle."""
+
     def write(self, app_id: str, source: str, message: str) -> None:
         """Record a platform event about the app as a log line."""
 
     def remove(self, app_id: str) -> None: ...
+
+
+class Router(Protocol):
+    """Sends each app's hosts to its ready web replicas."""
+
+    name: str
+
+    def apply(self, route: AppRoute) -> None:
+        """Hosts, certificates and settings of one app; replaces what it had."""
+
+    def remove(self, app_id: str) -> None: ...
+    def set_peers(self, app_id: str, peers: builtins.list[str]) -> None:
+        """The app's ready web replicas as "host:port"; applied without a reload."""

@@ -31,6 +31,8 @@ class Settings:
     registration_mode: str = "enabled"
     runtime: str = "record"  # the runtime adapter, by name
     logs: str = "none"  # the logs adapter, by name
+    router: str = "none"  # the router adapter, by name
+    log_retention: int = 10_000  # lines kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
     login_failures_allowed: int = 10  # per minute, per user and per address
@@ -67,6 +69,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "DEIS_REGISTRATION_MODE": ("registration_mode", str),
     "DEIS_RUNTIME": ("runtime", str),
     "DEIS_LOGS": ("logs", str),
+    "DEIS_ROUTER": ("router", str),
+    "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),
     "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
     "DEIS_LOGIN_FAILURES_ALLOWED": ("login_failures_allowed", int),

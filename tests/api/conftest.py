@@ -3,11 +3,17 @@ DEIS_TEST_DATABASE_URL is set (each test gets a fresh database either way)."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from deis.platform.wiring import build_app
@@ -98,3 +104,38 @@ def alice(api: Api, admin: User) -> User:
 @pytest.fixture
 def bob(api: Api, admin: User) -> User:
     return api.register("bob")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_server(tmp_path: Path, **settings: Any) -> Iterator[str]:
+    """The app served by a real uvicorn on a free port, in a thread; its base URL."""
+    port = free_port()
+    app = build_app(
+        from_env(
+            {},
+            state_dir=tmp_path / "state",
+            api_port=port,
+            argon2_time_cost=1,
+            argon2_memory_kib=1024,
+            **settings,
+        )  # fmt: skip
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.context.store.close()

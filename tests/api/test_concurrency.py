@@ -3,49 +3,23 @@ versions and lose no key: through a real HTTP server, on SQLite and on PostgreSQ
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from deis.platform.wiring import build_app
-from deis.settings import from_env
+from tests.api.conftest import live_server
 
 PARALLEL = 20
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    settings = from_env(
-        {}, state_dir=tmp_path / "state", database_url=database_url, api_port=port,
-        argon2_time_cost=1, argon2_memory_kib=1024,
-    )  # fmt: skip
-    app = build_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    app.state.context.store.close()
+    with live_server(tmp_path, database_url=database_url) as url:
+        yield url
 
 
 def test_parallel_config_sets_make_consecutive_releases(server: str) -> None:

@@ -86,6 +86,8 @@ def test_generated_requests_never_break_the_api(api: Api, fuzzer: Fuzzer) -> Non
             fuzzer.restore()
             if "app_id" in (case.path_parameters or {}):
                 case.path_parameters["app_id"] = "fuzzed"
+            if case.query and "follow" in case.query:  # streaming is left out: it never ends
+                case.query["follow"] = "false"
             case.call_and_validate(headers=fuzzer.headers, checks=CHECKS)
 
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from deis.domain.errors import Unavailable
 
 NO_LOGS = (
@@ -12,6 +14,9 @@ NO_LOGS = (
 
 class UnavailableLogs:
     def tail(self, app_id: str, lines: int) -> str:
+        raise Unavailable(NO_LOGS)
+
+    def follow(self, app_id: str, lines: int) -> Iterator[str]:
         raise Unavailable(NO_LOGS)
 
     def write(self, app_id: str, source: str, message: str) -> None:

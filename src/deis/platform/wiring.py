@@ -9,8 +9,10 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from deis.api.app import create_app
+from deis.logs.files import FileLogs
 from deis.logs.unavailable import UnavailableLogs
-from deis.ports import Logs, Runtime, Store
+from deis.ports import Logs, Router, Runtime, Store
+from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
 from deis.services.context import Context
 from deis.settings import Settings
@@ -34,7 +36,15 @@ def make_runtime(settings: Settings) -> Runtime:
 def make_logs(settings: Settings) -> Logs:
     if settings.logs == "none":
         return UnavailableLogs()
-    raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none)")
+    if settings.logs == "file":
+        return FileLogs(settings.state_dir / "logs" / "apps", settings.log_retention)
+    raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file)")
+
+
+def make_router(settings: Settings) -> Router:
+    if settings.router == "none":
+        return RecordingRouter()
+    raise UnknownAdapter(f"unknown router {settings.router!r} (known: none)")
 
 
 def build_context(settings: Settings, store: Store | None = None) -> Context:
@@ -42,6 +52,7 @@ def build_context(settings: Settings, store: Store | None = None) -> Context:
         store=store or make_store(settings),
         runtime=make_runtime(settings),
         logs=make_logs(settings),
+        router=make_router(settings),
         platform_domain=settings.domain,
         router_port=settings.router_port,
         registration_mode=settings.registration_mode,

@@ -9,6 +9,7 @@ from deis.domain import releases as summaries
 from deis.domain.errors import Invalid
 from deis.domain.records import TLS, App, AppSettings, Config, Domain, User
 from deis.ports import UnitOfWork
+from deis.services import routes
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.releases import new_release
@@ -28,6 +29,7 @@ def create(ctx: Context, actor: User, app_id: object = None) -> App:
             raise Invalid(f"The domain {chosen} is already in use.", field="id")
         app = add_app(ctx, uow, actor, chosen)
     ctx.logs.write(app.id, "controller", f"{actor.username} created {app.id}")
+    routes.publish(ctx, app.id)
     return app
 
 
@@ -107,6 +109,7 @@ def destroy(ctx: Context, actor: User, app_id: str) -> None:
     """Remove what the app runs first, so a failure there leaves the app to retry."""
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id, manage=True)
+    ctx.router.remove(app.id)
     ctx.runtime.remove(app.id)
     with ctx.store.transaction(write=True) as uow:
         uow.apps.delete(app.id)

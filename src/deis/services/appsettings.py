@@ -12,6 +12,7 @@ from deis.domain import appsettings as rules
 from deis.domain.errors import Invalid
 from deis.domain.records import TLS, AppSettings, User
 from deis.ports import UnitOfWork
+from deis.services import routes
 from deis.services.access import app_for
 from deis.services.context import Context
 
@@ -61,6 +62,7 @@ def update(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) -> A
         settings = _save(ctx, uow, actor, old, fields)
     words = ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
     ctx.logs.write(app.id, "controller", f"{actor.username} changed settings: {words}")
+    routes.publish(ctx, app.id)
     return settings
 
 
@@ -95,6 +97,7 @@ def change_whitelist(
         _save(ctx, uow, actor, old, {"whitelist": new})
     verb = "allowed" if add else "stopped allowing"
     ctx.logs.write(app.id, "controller", f"{actor.username} {verb} {', '.join(wanted)}")
+    routes.publish(ctx, app.id)
     return new
 
 
@@ -120,4 +123,5 @@ def set_tls(ctx: Context, actor: User, app_id: str, https_enforced: object) -> T
         uow.tls.add(tls)
     state = "enforced" if enforced else "no longer enforced"
     ctx.logs.write(app.id, "controller", f"{actor.username}: HTTPS {state}")
+    routes.publish(ctx, app.id)
     return tls

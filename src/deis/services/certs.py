@@ -7,6 +7,7 @@ from deis.domain.domains import resolve_host
 from deis.domain.errors import Invalid, NotFound
 from deis.domain.records import Certificate, User
 from deis.ports import UnitOfWork
+from deis.services import routes
 from deis.services.access import app_for
 from deis.services.context import Context
 
@@ -53,8 +54,15 @@ def get(ctx: Context, actor: User, name: str) -> Certificate:
 
 def remove(ctx: Context, actor: User, name: str) -> None:
     with ctx.store.transaction(write=True) as uow:
-        _visible(uow, actor, name)
+        cert = _visible(uow, actor, name)
+        apps = _apps_of(uow, cert.domains)
         uow.certs.delete(name)
+    for app_id in apps:
+        routes.publish(ctx, app_id)
+
+
+def _apps_of(uow: UnitOfWork, domains: list[str]) -> set[str]:
+    return {record.app for d in domains if (record := uow.domains.get(d)) is not None}
 
 
 def attach(ctx: Context, actor: User, name: str, domain: object) -> None:
@@ -75,6 +83,7 @@ def attach(ctx: Context, actor: User, name: str, domain: object) -> None:
             raise Invalid(f"{domain} already has certificate {other.name}.", field="domain")
         if domain not in cert.domains:
             uow.certs.attach(name, domain)
+    routes.publish(ctx, record.app)
 
 
 def detach(ctx: Context, actor: User, name: str, domain: str) -> None:
@@ -84,3 +93,6 @@ def detach(ctx: Context, actor: User, name: str, domain: str) -> None:
         if domain not in cert.domains:
             raise NotFound(f"Certificate {name} is not attached to {domain}.")
         uow.certs.detach(name, domain)
+        apps = _apps_of(uow, [domain])
+    for app_id in apps:
+        routes.publish(ctx, app_id)

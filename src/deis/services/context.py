@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 
-from deis.ports import Logs, Runtime, Store
+from deis.ports import Logs, Router, Runtime, Store
 
 
 def utc_now() -> datetime:
@@ -27,6 +27,7 @@ class Context:
     store: Store
     runtime: Runtime
     logs: Logs
+    router: Router
     platform_domain: str = "localhost"
     router_port: int = 80
     registration_mode: str = "enabled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from deis.domain.domains import validate_domain
 from deis.domain.errors import Invalid, NotFound
 from deis.domain.records import Domain, User
+from deis.services import routes
 from deis.services.access import app_for
 from deis.services.context import Context
 
@@ -35,6 +36,7 @@ def add(ctx: Context, actor: User, app_id: str, domain: object) -> Domain:
         )  # fmt: skip
         uow.domains.add(record)
     ctx.logs.write(app.id, "controller", f"{actor.username} added domain {name}")
+    routes.publish(ctx, app.id)
     return record
 
 
@@ -47,3 +49,4 @@ def remove(ctx: Context, actor: User, app_id: str, domain: str) -> None:
             raise NotFound(f"Domain {name} not found on {app.id}.")
         uow.domains.delete(name)
     ctx.logs.write(app.id, "controller", f"{actor.username} removed domain {name}")
+    routes.publish(ctx, app.id)

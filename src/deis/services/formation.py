@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from deis.domain import formation
@@ -61,9 +62,17 @@ def run(ctx: Context, actor: User, app_id: str, command: object) -> RunResult:
     return ctx.runtime.run(desired, command)
 
 
-def logs(ctx: Context, actor: User, app_id: str, lines: int) -> str:
+def _readable_logs(ctx: Context, actor: User, app_id: str, lines: int) -> str:
     if not 1 <= lines <= MAX_LOG_LINES:
         raise Invalid(f"Must be between 1 and {MAX_LOG_LINES}.", field="log_lines")
     with ctx.store.transaction() as uow:
-        app = app_for(uow, actor, app_id)
-    return ctx.logs.tail(app.id, lines)
+        return app_for(uow, actor, app_id).id
+
+
+def logs(ctx: Context, actor: User, app_id: str, lines: int) -> str:
+    return ctx.logs.tail(_readable_logs(ctx, actor, app_id, lines), lines)
+
+
+def follow_logs(ctx: Context, actor: User, app_id: str, lines: int) -> Iterator[str]:
+    """The last lines, then new ones as they are written (the caller stops reading)."""
+    return ctx.logs.follow(_readable_logs(ctx, actor, app_id, lines), lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
@@ -73,5 +73,10 @@ def logs(
     ctx: Ctx,
     me: Me,
     log_lines: Annotated[int, Query(ge=1, le=formation.MAX_LOG_LINES)] = 100,
-) -> PlainTextResponse:
+    follow: bool = False,
+) -> Response:
+    """The app's last lines, oldest first; extension: `follow=true` streams new ones."""
+    if follow:
+        stream = formation.follow_logs(ctx, me, app_id, log_lines)
+        return StreamingResponse(stream, media_type="text/plain; charset=utf-8")
     return PlainTextResponse(formation.logs(ctx, me, app_id, log_lines))

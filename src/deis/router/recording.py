@@ -1,0 +1,24 @@
+"""The router used when none runs (tests of the API, or an operator without nginx): it
+keeps the latest routes and peers in memory so that they can be inspected."""
+
+from __future__ import annotations
+
+from deis.domain.routing import AppRoute
+
+
+class RecordingRouter:
+    name = "none"
+
+    def __init__(self) -> None:
+        self.routes: dict[str, AppRoute] = {}
+        self.peers: dict[str, list[str]] = {}
+
+    def apply(self, route: AppRoute) -> None:
+        self.routes[route.app] = route
+
+    def remove(self, app_id: str) -> None:
+        self.routes.pop(app_id, None)
+        self.peers.pop(app_id, None)
+
+    def set_peers(self, app_id: str, peers: list[str]) -> None:
+        self.peers[app_id] = list(peers)

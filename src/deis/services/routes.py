@@ -1,0 +1,50 @@
+"""Tell the router what an app's routing records say, after the transaction that changed
+them. The router keeps what it was given; this is the only place that gives it."""
+
+from __future__ import annotations
+
+from deis.domain.routing import AppRoute, app_route
+from deis.ports import UnitOfWork
+from deis.services.context import Context
+
+
+def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
+    if uow.apps.get(app_id) is None:
+        return None
+    domains, _ = uow.domains.list(app_id, 0, 10_000)
+    certificates = []
+    for domain in domains:
+        cert = uow.certs.for_domain(domain.domain)
+        if cert is not None and cert not in certificates:
+            certificates.append(cert)
+    settings = uow.settings.latest(app_id)
+    tls = uow.tls.latest(app_id)
+    assert settings is not None and tls is not None, "every app gets them when created"
+    return app_route(app_id, domains, certificates, settings, tls, ctx.platform_domain)
+
+
+def publish(ctx: Context, app_id: str) -> None:
+    with ctx.store.transaction() as uow:
+        route = route_of(uow, ctx, app_id)
+    if route is None:
+        ctx.router.remove(app_id)
+    else:
+        ctx.router.apply(route)
+
+
+def publish_all(ctx: Context) -> int:
+    """Every app's route, e.g. when the platform starts. Answers how many."""
+    count = 0
+    with ctx.store.transaction() as uow:
+        routes: list[AppRoute] = []
+        offset = 0
+        while True:
+            page, total = uow.apps.list(offset, 500)
+            routes.extend(r for app in page if (r := route_of(uow, ctx, app.id)) is not None)
+            offset += len(page)
+            if not page or offset >= total:
+                break
+    for route in routes:
+        ctx.router.apply(route)
+        count += 1
+    return count
