@@ -167,3 +167,10 @@ def test_routes_that_need_running_processes_answer_503_with_a_reason(alice: User
     ):
         assert response.status_code == 503, response.text
         assert "runs no processes" in response.json()["detail"]
+
+
+def test_versions_beyond_32_bits_are_simply_not_found(alice: User) -> None:
+    alice.create_app("huge")
+    assert alice.get("/v2/apps/huge/releases/v2147483648/").status_code == 404
+    too_big = alice.post("/v2/apps/huge/releases/rollback/", {"version": 2**31})
+    assert too_big.status_code == 400 and "version" in too_big.json()

@@ -68,7 +68,7 @@ class BuildIn(Body):
 
 
 class RollbackIn(Body):
-    version: int | None = Field(default=None, ge=1, le=2**31)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class ScaleIn(RootModel[dict[str, int]]):

@@ -11,6 +11,8 @@ from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
 
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the database
+
 
 def new_release(
     ctx: Context,
@@ -52,7 +54,7 @@ def list_releases(
 def get_release(ctx: Context, actor: User, app_id: str, version: int) -> Release:
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id)
-        release = uow.releases.get(app.id, version)
+        release = uow.releases.get(app.id, version) if 1 <= version <= MAX_VERSION else None
         if release is None:
             raise NotFound(f"Release v{version} of {app_id} not found.")
         return release

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Install what the platform and its tests need, only what is missing (idempotent):
+# Debian packages (apt-get update once, first, and only when a command is missing), then
+# the virtualenv at .venv with `pip install -e '.[dev]'` (again when pyproject.toml changed).
+#
+#   scripts/install.sh            # both
+#   scripts/install.sh --system   # Debian packages only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command → the Debian package that provides it
+PACKAGES=(
+    "python3:python3"
+    "git:git"
+    "curl:curl"
+    "wrk:wrk"
+    "pg_ctlcluster:postgresql"
+    "psql:postgresql"
+)
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        say "need root to run: $*"
+        return 1
+    fi
+}
+
+missing_packages() {
+    local entry cmd pkg out=()
+    for entry in "${PACKAGES[@]}"; do
+        cmd="${entry%%:*}"
+        pkg="${entry#*:}"
+        command -v "$cmd" >/dev/null 2>&1 || out+=("$pkg")
+    done
+    # python3-venv: the venv module needs ensurepip, which Debian ships separately.
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+        out+=("python3-venv")
+    fi
+    if [ "${#out[@]}" -gt 0 ]; then
+        printf '%s\n' "${out[@]}" | sort -u | tr '\n' ' '
+    fi
+}
+
+install_system() {
+    local missing
+    missing="$(missing_packages)"
+    if [ -z "$missing" ]; then
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "missing: $missing (install them; this script knows only apt-get)"
+        return 1
+    fi
+    say "installing Debian packages: $missing"
+    if [ "${DEIS_APT_UPDATED:-0}" != 1 ]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        export DEIS_APT_UPDATED=1
+    fi
+    # shellcheck disable=SC2086 # one word per package
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+}
+
+install_venv() {
+    if [ ! -x .venv/bin/python ]; then
+        say "creating the virtualenv at .venv"
+        python3 -m venv .venv
+    fi
+    if .venv/bin/python scripts/check-venv.py 2>/dev/null; then
+        return 0
+    fi
+    say "installing the platform and its development tools into .venv"
+    .venv/bin/python -m pip install -q -e '.[dev]'
+}
+
+install_system
+if [ "${1:-}" != "--system" ]; then
+    install_venv
+fi

@@ -1,0 +1,250 @@
+"""`deisctl`: start, stop and look after one platform instance on this machine.
+
+Every command takes --state-dir (default ~/.deis-platform); `up` saves the effective
+settings there, so the other commands need nothing else.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from deis.platform import backup as backups
+from deis.platform import control
+from deis.platform.state import (
+    StateDir,
+    StateError,
+    api_url,
+    describe_database,
+    load_settings,
+    prepare_state_dir,
+    read_saved_settings,
+    running_pid,
+)
+from deis.settings import REGISTRATION_MODES, Settings, default_state_dir
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PORT = click.IntRange(1, 65535)
+EXIT_NOT_RUNNING = 3  # like `systemctl status`
+
+
+def reported(command: F) -> F:
+    """Expected failures become one clear line on stderr and exit 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from deis.domain.errors import DomainError, Invalid
+
+        try:
+            return command(*args, **kwargs)
+        except StateError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except Invalid as exc:
+            raise click.ClickException(invalid_text(exc.errors)) from exc
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def invalid_text(errors: dict[str, list[str]]) -> str:
+    return "; ".join(
+        " ".join(messages) if name == "detail" else f"{name}: {' '.join(messages)}"
+        for name, messages in errors.items()
+    )
+
+
+def state_dir_option(command: F) -> F:
+    return click.option(
+        "--state-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=default_state_dir,
+        show_default="~/.deis-platform",
+        envvar="DEIS_STATE_DIR",
+        help="The instance's state directory.",
+    )(command)
+
+
+def database_option(command: F) -> F:
+    return click.option(
+        "--database-url",
+        metavar="URL",
+        help="postgresql://USER:PASSWORD@HOST:PORT/NAME (default: SQLite in the state dir;"
+        " also DEIS_DATABASE_URL).",
+    )(command)
+
+
+def resolve(state_dir: Path) -> Path:
+    return Path(state_dir).expanduser().resolve()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deis-platform", prog_name="deisctl")
+def cli() -> None:
+    """Run the Deis platform on this machine."""
+
+
+@cli.command()
+@state_dir_option
+@click.option("--api-port", type=PORT, help="The controller API's port (default 8000).")
+@click.option(
+    "--bind", metavar="ADDRESS", help="The address to serve on (default 127.0.0.1; 0.0.0.0: all)."
+)
+@click.option("--ssh-port", type=PORT, help="The builder's SSH port (default 2222).")
+@click.option("--router-port", type=PORT, help="The router's HTTP port (default 8080).")
+@click.option("--registry-port", type=PORT, help="The image registry's port (default 5000).")
+@click.option("--domain", help="Apps answer at APP.DOMAIN (default localhost).")
+@click.option("--registration-mode", type=click.Choice(REGISTRATION_MODES))
+@database_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=control.START_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for the platform to answer.",
+)
+@reported
+def up(state_dir: Path, timeout: float, **flags: Any) -> None:
+    """Start the platform in the background; return once it answers."""
+    prepare_state_dir(StateDir(resolve(state_dir)))
+    settings = load_settings(resolve(state_dir), flags)
+    started = control.start(settings, timeout)
+    if started.already_running:
+        click.echo(f"The platform is already running (pid {started.pid}): {started.url}")
+        if any(value is not None for value in flags.values()):
+            click.echo("Its settings are unchanged; `deisctl down` first to change them.")
+        return
+    click.echo(f"The platform is up (pid {started.pid}): {started.url}")
+    click.echo(f"State and logs: {settings.state_dir}")
+
+
+@cli.command()
+@state_dir_option
+@click.option(
+    "--purge", is_flag=True, help="Also remove what a crashed run left (a stale pid file)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=control.STOP_GRACE,
+    show_default=True,
+    help="Seconds to wait after SIGTERM before SIGKILL.",
+)
+@reported
+def down(state_dir: Path, purge: bool, timeout: float) -> None:
+    """Stop the platform."""
+    for line in control.stop(StateDir(resolve(state_dir)), timeout, purge):
+        click.echo(line)
+
+
+@cli.command()
+@state_dir_option
+@reported
+def status(state_dir: Path) -> None:
+    """Say whether the platform runs (exit 0) or not (exit 3), and where."""
+    state = StateDir(resolve(state_dir))
+    settings: Settings | None = None
+    problem = None
+    try:
+        settings = load_settings(state.root)
+    except StateError as exc:
+        problem = str(exc)
+    report = control.status(state, settings, problem)
+    click.echo(control.format_lines(report.lines))
+    if not report.running:
+        raise SystemExit(EXIT_NOT_RUNNING)
+
+
+@cli.command()
+@state_dir_option
+@database_option
+@reported
+def migrate(state_dir: Path, database_url: str | None) -> None:
+    """Bring the database schema up to date."""
+    settings = load_settings(resolve(state_dir), {"database_url": database_url})
+    revision = control.migrate_database(settings)
+    where = describe_database(settings.effective_database_url)
+    click.echo(f"The database {where} is at revision {revision}.")
+
+
+@cli.command("create-admin")
+@state_dir_option
+@click.option("--username", required=True)
+@click.option("--email", required=True)
+@click.option(
+    "--password",
+    envvar="DEIS_ADMIN_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given (also DEIS_ADMIN_PASSWORD).",
+)
+@reported
+def create_admin(state_dir: Path, username: str, email: str, password: str) -> None:
+    """Create an administrator (the platform may run or not)."""
+    settings = load_settings(resolve(state_dir))
+    control.create_admin_user(settings, username, email, password)
+    click.echo(f"Created the administrator {username}.")
+    click.echo(f"Log in with: deis login {api_url(settings)} --username={username}")
+
+
+@cli.command("backup")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@state_dir_option
+@reported
+def backup_command(file: Path, state_dir: Path) -> None:
+    """Write the database and state files to FILE (.tar.gz), even while the platform runs."""
+    settings = load_settings(resolve(state_dir))
+    saved = backups.backup(settings, file)
+    click.echo(f"Backed up {', '.join(saved)} to {file}.")
+
+
+@cli.command("restore")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@state_dir_option
+@database_option
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore even while the platform runs, or over a PostgreSQL database that has tables.",
+)
+@reported
+def restore_command(file: Path, state_dir: Path, database_url: str | None, force: bool) -> None:
+    """Replace the database and state files with those of a backup."""
+    state = StateDir(resolve(state_dir))
+    archive = backups.read_archive(file)
+    prepare_state_dir(state)
+    with control.control_lock(state):
+        pid = running_pid(state)
+        if pid is not None and not force:
+            raise StateError(
+                f"the platform runs (pid {pid}): `deisctl down` first (or pass --force)"
+            )
+        target_saved = read_saved_settings(state)
+        settings = load_settings(state.root, {"database_url": database_url})
+        report = backups.restore(
+            archive, settings, target_saved=target_saved, replace_database=force
+        )
+    for path in report.moved_aside:
+        click.echo(f"Moved the old database aside to {path}.")
+    if report.dropped_tables:
+        click.echo(f"Dropped the tables of {report.database}.")
+    taken = f" (taken {report.created})" if report.created else ""
+    click.echo(
+        f"Restored the database{taken} into {report.database}, now at revision {report.revision}."
+    )
+    if report.files:
+        click.echo(f"Restored {', '.join(report.files)}.")
+    if report.settings_written:
+        click.echo(f"Wrote {state.settings_file}.")
+
+
+def main() -> None:
+    os.umask(0o077)  # what deisctl writes (database, backups, keys) is for its user only
+    cli(prog_name="deisctl")
