@@ -30,7 +30,7 @@ class Settings:
     domain: str = "localhost"  # apps answer at APP.<domain>
     registration_mode: str = "enabled"
     runtime: str = "record"  # the runtime adapter, by name
-    logs: str = "none"  # the logs adapter, by name
+    logs: str = "file"  # the logs adapter, by name
     router: str = "none"  # the router adapter, by name
     log_retention: int = 10_000  # lines kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir

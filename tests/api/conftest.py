@@ -82,6 +82,7 @@ def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
         database_url=database_url,
         builder_key="test-builder-key",
         router_port=8080,
+        logs="none",
         argon2_time_cost=1,
         argon2_memory_kib=1024,
     )
