@@ -9,10 +9,10 @@ import builtins
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
-from deis.domain.routing import AppRoute
 from deis.domain.records import (
     TLS,
     App,
@@ -25,6 +25,7 @@ from deis.domain.records import (
     Release,
     User,
 )
+from deis.domain.routing import AppRoute
 
 # A page of a list: the items asked for and the total count.
 Page = tuple[list, int]  # type: ignore[type-arg]
@@ -223,3 +224,18 @@ class Router(Protocol):
     def remove(self, app_id: str) -> None: ...
     def set_peers(self, app_id: str, peers: builtins.list[str]) -> None:
         """The app's ready web replicas as "host:port"; applied without a reload."""
+
+
+class Objects(Protocol):
+    """Blobs by key (slugs, build caches, push archives): a filesystem or an S3 bucket."""
+
+    def put(self, key: str, data: bytes | BinaryIO | Path) -> int:
+        """Store the blob, replacing any at that key; answers its size in bytes."""
+
+    def get(self, key: str) -> bytes: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def keys(self, prefix: str = "") -> builtins.list[str]: ...
+    def path(self, key: str) -> Path:
+        """Where a local process can read the blob (the runtime extracts slugs from it)."""

@@ -1,0 +1,85 @@
+"""Dockerfile builds: `podman build` into the platform instance's podman store."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from deis.builder import proc
+from deis.builder.errors import BuildFailed
+from deis.builder.podman import podman_args, podman_env
+from deis.builder.proc import Emit
+
+_ARG_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    image: str
+    port: int | None
+    dockerfile: str
+
+
+def image_name(app: str, sha: str) -> str:
+    return f"localhost/{app}:git-{sha[:7]}"
+
+
+def exposed_port(exposed: object) -> int | None:
+    """The lowest TCP port of an image's ExposedPorts ({"8080/tcp": {}})."""
+    if not isinstance(exposed, dict):
+        return None
+    ports = []
+    for spec in exposed:
+        number, _, protocol = str(spec).partition("/")
+        if protocol in ("", "tcp") and number.isdigit():
+            ports.append(int(number))
+    return min(ports) if ports else None
+
+
+async def build_image(
+    *,
+    app: str,
+    sha: str,
+    app_dir: Path,
+    config: dict[str, str],
+    build_args: bool,
+    state_dir: Path,
+    timeout: float,
+    emit: Emit,
+    network: str = "host",
+) -> ImageResult:
+    image = image_name(app, sha)
+    dockerfile = (app_dir / "Dockerfile").read_text(errors="replace")
+    args = [
+        *podman_args(),
+        "build",
+        "--pull=never",
+        f"--network={network}",
+        "--layers",
+        "-t",
+        image,
+        "-f",
+        str(app_dir / "Dockerfile"),
+    ]
+    if build_args:
+        for key, value in sorted(config.items()):
+            if _ARG_RE.fullmatch(key):
+                args += ["--build-arg", f"{key}={value}"]
+    args.append(str(app_dir))
+    env = podman_env(state_dir)
+    await emit("-----> Building the Dockerfile")
+    rc, tail = await proc.stream(args, emit, timeout=timeout, env=env, prefix="       ")
+    if rc != 0:
+        raise BuildFailed(f"The Dockerfile build failed (podman build exited with status {rc}).")
+    _, out, _ = await proc.run(
+        [*podman_args(), "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", image],
+        timeout=60,
+        env=env,
+    )
+    try:
+        port = exposed_port(json.loads(out.decode() or "null"))
+    except ValueError:
+        port = None
+    return ImageResult(image=image, port=port, dockerfile=dockerfile)

@@ -1,0 +1,228 @@
+"""The build pipeline: from the ref updates of a push to a release.
+
+Called by the pre-receive hook (through `deis.builder.receive`) while git's receive-pack
+waits, so a failed build refuses the push and leaves the refs as they were. Every line is
+sent to `emit` as soon as it is written; it reaches the `git push` terminal as `remote: ...`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deis.builder.buildpack import run_buildpacks, slug_key
+from deis.builder.config import BuilderConfig
+from deis.builder.dockerfile import build_image
+from deis.builder.errors import BuildFailed, BuildRefused
+from deis.builder.locks import BuildLocks
+from deis.builder.snapshot import archive, directory_size, slugignore, too_large, unpack
+from deis.domain.errors import DeployFailed, DomainError, Invalid
+from deis.domain.procfile import parse_procfile
+from deis.ports import Objects
+from deis.services import hooks
+from deis.services.context import Context
+
+log = logging.getLogger("deis.builder")
+
+Emit = Callable[[str], Awaitable[None]]
+ZERO = "0" * 40
+BUILD_BRANCHES = ("refs/heads/master", "refs/heads/main")
+
+
+@dataclass(frozen=True)
+class Push:
+    app: str
+    user: str
+    repo: Path
+    refs: list[tuple[str, str, str]]  # (old, new, ref) as pre-receive reads them
+    git_env: dict[str, str] = field(default_factory=dict)  # quarantine of the new objects
+
+
+def chosen_commit(refs: list[tuple[str, str, str]]) -> str:
+    """The commit to build; refuses any ref but master/main, and deleting those."""
+    if not refs:
+        raise BuildRefused("Nothing was pushed.")
+    sha = ""
+    for _old, new, ref in refs:
+        branch = ref.removeprefix("refs/heads/")
+        if ref not in BUILD_BRANCHES:
+            raise BuildRefused(
+                f"Pushes to {branch} are refused: only master or main build"
+                f" (git push deis {branch}:master)."
+            )
+        if new == ZERO:
+            raise BuildRefused(f"Deleting {branch} is refused.")
+        sha = new
+    return sha
+
+
+def procfile_types(procfile: dict[str, str]) -> str:
+    return ", ".join(procfile) if procfile else "(none)"
+
+
+class Pipeline:
+    def __init__(self, ctx: Context, config: BuilderConfig, objects: Objects) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.objects = objects
+        self.locks = BuildLocks(config.locks, config.max_builds)
+        self._cleanups: set[asyncio.Future[None]] = set()
+
+    async def handle(self, push: Push, emit: Emit) -> int:
+        """Build the push; 0 when released, 1 with the reason on emit otherwise."""
+        started = time.monotonic()
+        try:
+            sha = chosen_commit(push.refs)
+            quarantine = push.git_env.get("GIT_QUARANTINE_PATH")
+            if quarantine:
+                size = directory_size(Path(quarantine))
+                if size > self.config.max_push_size:
+                    raise too_large(size, self.config.max_push_size)
+            deadline = started + self.config.build_timeout
+            async with self.locks.build(push.app, deadline, emit):
+                remaining = max(1.0, deadline - time.monotonic())
+                await asyncio.wait_for(self._build(push, sha, emit, remaining), remaining)
+            return 0
+        except BuildRefused as exc:
+            await emit(f" !     {exc.message}")
+            return 1
+        except TimeoutError:
+            await emit(
+                f" !     The build timed out after {self.config.build_timeout:.0f} seconds"
+                " (DEIS_BUILD_TIMEOUT); nothing was released."
+            )
+            return 1
+        except DomainError as exc:
+            await emit(f" !     {exc.message}")
+            return 1
+        except Exception:
+            log.exception("build of %s failed", push.app)
+            await emit(" !     The builder failed unexpectedly; nothing was released.")
+            return 1
+
+    async def _build(self, push: Push, sha: str, emit: Emit, timeout: float) -> None:
+        app, short = push.app, sha[:7]
+        work = self.config.work / f"{app}-{short}-{secrets.token_hex(4)}"
+        work.mkdir(parents=True)
+        try:
+            tar = work / "source.tar"
+            git_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **push.git_env}
+            await archive(push.repo, sha, tar, git_env, self.config.max_push_size)
+            source = work / "app"
+            await asyncio.to_thread(unpack, tar, source)
+            tar.unlink()
+            removed = await asyncio.to_thread(slugignore, source)
+            if removed:
+                await emit(f"-----> Removed {len(removed)} paths named in .slugignore")
+            config = await asyncio.to_thread(hooks.push_config, self.ctx, push.user, app)
+            values = dict(config.values)
+            procfile = self._procfile(source)
+            dockerfile = source / "Dockerfile"
+            record: dict[str, object] = {
+                "receive_user": push.user,
+                "receive_repo": app,
+                "sha": sha,
+            }
+            if dockerfile.is_file() and not dockerfile.is_symlink():
+                result = await build_image(
+                    app=app,
+                    sha=sha,
+                    app_dir=source,
+                    config=values,
+                    build_args=self.config.docker_build_args,
+                    state_dir=self.config.state_dir,
+                    timeout=timeout,
+                    emit=emit,
+                    network=self.config.build_network,
+                )
+                if result.port:
+                    await emit(f"       The image exposes port {result.port}")
+                record |= {
+                    "image": result.image,
+                    "procfile": procfile,
+                    "dockerfile": result.dockerfile,
+                    "port": result.port,
+                }
+                if procfile:
+                    await emit("-----> Discovering process types")
+                    await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
+            else:
+                bp = await run_buildpacks(
+                    app=app,
+                    sha=sha,
+                    app_dir=source,
+                    work=work,
+                    cache_dir=self.config.caches / app,
+                    config=values,
+                    state_dir=self.config.state_dir,
+                    allowed_dirs=self.config.allowed_buildpack_dirs(),
+                    timeout=timeout,
+                    emit=emit,
+                    memory=self.config.build_memory,
+                    network=self.config.build_network,
+                )
+                await emit("-----> Discovering process types")
+                if procfile:
+                    await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
+                if bp.default_process_types:
+                    await emit(
+                        "       Default types for buildpack -> "
+                        + procfile_types(bp.default_process_types)
+                    )
+                merged = {**bp.default_process_types, **procfile}
+                if not merged:
+                    raise BuildFailed(
+                        "No process types: the app has no Procfile and the buildpack"
+                        " gives no default process types. Add a Procfile (web: <command>)."
+                    )
+                key = slug_key(app, sha)
+                await asyncio.to_thread(self.objects.put, key, bp.slug)
+                record |= {"image": key, "procfile": merged, "dockerfile": ""}
+            await emit("-----> Launching...")
+            try:
+                version = await asyncio.to_thread(hooks.record_push, self.ctx, record)
+            except DeployFailed as exc:
+                raise BuildFailed(
+                    f"The release was made but did not start: {exc.message}"
+                ) from None
+            await emit(f"       Done, {app}:v{version} deployed to Deis")
+            await emit("")
+            await emit(f"       http://{self.ctx.app_url(app)}")
+            await emit("")
+        finally:
+            self._discard(work)
+
+    async def drain(self) -> None:
+        """Wait for the background removal of work folders (on shutdown)."""
+        if self._cleanups:
+            await asyncio.wait(set(self._cleanups), timeout=60)
+
+    def _discard(self, work: Path) -> None:
+        """Move the work folder aside at once and remove it in the background (a slug's
+        tree can take seconds to delete; the push need not wait for it)."""
+        trash = self.config.home / "trash"
+        trash.mkdir(parents=True, exist_ok=True)
+        target = trash / work.name
+        try:
+            work.rename(target)
+        except OSError:
+            target = work
+        task = asyncio.ensure_future(asyncio.to_thread(shutil.rmtree, target, True))
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+
+    def _procfile(self, source: Path) -> dict[str, str]:
+        path = source / "Procfile"
+        if not path.is_file():
+            return {}
+        try:
+            return parse_procfile(path.read_text(errors="replace"))
+        except Invalid as exc:
+            raise BuildRefused(f"The Procfile does not parse: {exc.message}") from None
