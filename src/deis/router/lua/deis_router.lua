@@ -1,0 +1,527 @@
+-- The router's dynamic half: every decision that depends on the routing table.
+--
+-- nginx.conf is static; the platform pushes the table to the admin server (a unix
+-- socket) which stores it in the shared dict `deis`, so that no app change ever reloads
+-- nginx. Keys of the dict:
+--   gen            a counter bumped by every change; workers drop their caches when it moves
+--   synced         set by the platform after a full push (absent after an nginx restart)
+--   h:HOST         the app serving HOST ("*.example.com" for wildcards)
+--   a:APP          the app's settings, lines: "maintenance 0|1", "routable 0|1",
+--                  "https 0|1", "allowlist 0|1", "allow FAMILY HEX PREFIX"
+--   ah:APP, ac:APP the app's hosts and certificate hosts (newline separated): an index
+--   c:HOST, k:HOST PEM certificate chain and private key for HOST
+--   p:APP          the app's ready web replicas, lines "IP PORT"
+-- Each worker parses what it needs once per generation and keeps it in Lua tables.
+
+local ffi = require "ffi"
+local bit = require "bit"
+local balancer = require "ngx.balancer"
+local ssl = require "ngx.ssl"
+
+local ngx = ngx
+local shared = ngx.shared.deis
+local find, sub, byte, gmatch, lower = string.find, string.sub, string.byte, string.gmatch, string.lower
+local concat = table.concat
+local tonumber = tonumber
+
+ffi.cdef [[
+int inet_pton(int af, const char *src, void *dst);
+]]
+local AF_INET, AF_INET6 = 2, 10
+local addr_buf = ffi.new("unsigned char[16]")
+
+local _M = {}
+
+local conf = { https_port = 443, max_tries = 3, fail_timeout = 10, cache_hosts = 10000 }
+
+local PAGES = {
+    [403] = "<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body>"
+        .. "<h1>403 Forbidden</h1><p>Your address may not use this app.</p></body></html>\n",
+    [404] = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>"
+        .. "<h1>404 Not Found</h1><p>No app is served at this address.</p></body></html>\n",
+    maintenance = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>"
+        .. "<body><h1>Down for maintenance</h1><p>This app is under maintenance. "
+        .. "Please try again later.</p></body></html>\n",
+    no_peers = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>"
+        .. "<body><h1>503 Service Unavailable</h1><p>This app has no web process ready "
+        .. "to answer.</p></body></html>\n",
+}
+
+-- Worker-local caches, valid for one generation of the table.
+local cache_gen = -1
+local hosts = {} -- host -> app name or false
+local host_count = 0
+local apps = {} -- app -> parsed entry or false
+local certs = {} -- host -> {cert=cdata, key=cdata} or false
+local cert_count = 0
+local down = {} -- "ip:port" -> time until which the peer is skipped (passive health)
+
+function _M.configure(options)
+    for k, v in pairs(options) do
+        conf[k] = v
+    end
+end
+
+local function sync()
+    local gen = shared:get("gen") or 0
+    if gen ~= cache_gen then
+        cache_gen = gen
+        hosts, host_count, apps, certs, cert_count = {}, 0, {}, {}, 0
+    end
+end
+
+local function split_lines(text)
+    local out = {}
+    if text then
+        for line in gmatch(text, "[^\n]+") do
+            out[#out + 1] = line
+        end
+    end
+    return out
+end
+
+local function hex_to_bytes(hex)
+    return (hex:gsub("..", function(cc)
+        return string.char(tonumber(cc, 16))
+    end))
+end
+
+local function app_of(host)
+    local app = hosts[host]
+    if app ~= nil then
+        return app
+    end
+    app = shared:get("h:" .. host)
+    if not app then
+        -- wildcards, the most specific first: a.b.example.com tries *.b.example.com,
+        -- then *.example.com, then *.com
+        local rest = host
+        while true do
+            local dot = find(rest, ".", 1, true)
+            if not dot then
+                break
+            end
+            rest = sub(rest, dot + 1)
+            if rest == "" then
+                break
+            end
+            app = shared:get("h:*." .. rest)
+            if app then
+                break
+            end
+        end
+    end
+    if host_count >= conf.cache_hosts then
+        hosts, host_count = {}, 0
+    end
+    hosts[host] = app or false
+    host_count = host_count + 1
+    return app or false
+end
+
+local function parse_peers(text)
+    local peers = {}
+    for line in gmatch(text or "", "[^\n]+") do
+        local ip, port = line:match("^(%S+) (%d+)$")
+        if ip then
+            peers[#peers + 1] = { ip = ip, port = tonumber(port), key = ip .. ":" .. port }
+        end
+    end
+    return peers
+end
+
+local function entry_of(app)
+    local entry = apps[app]
+    if entry ~= nil then
+        return entry
+    end
+    local text = shared:get("a:" .. app)
+    if not text then
+        apps[app] = false
+        return false
+    end
+    entry = { name = app, maintenance = false, routable = true, https = false, allow = nil, rr = 0 }
+    for line in gmatch(text, "[^\n]+") do
+        local word, rest = line:match("^(%S+) (.*)$")
+        if word == "maintenance" then
+            entry.maintenance = rest == "1"
+        elseif word == "routable" then
+            entry.routable = rest == "1"
+        elseif word == "https" then
+            entry.https = rest == "1"
+        elseif word == "allowlist" and rest == "1" then
+            entry.allow = entry.allow or {}
+        elseif word == "allow" then
+            local family, hex, prefix = rest:match("^(%d) (%x+) (%d+)$")
+            if family then
+                entry.allow = entry.allow or {}
+                entry.allow[#entry.allow + 1] = {
+                    family = tonumber(family),
+                    bytes = hex_to_bytes(hex),
+                    prefix = tonumber(prefix),
+                }
+            end
+        end
+    end
+    entry.peers = parse_peers(shared:get("p:" .. app))
+    apps[app] = entry
+    return entry
+end
+
+-- The client's address as (family 4|6, packed bytes); IPv4-mapped IPv6 counts as IPv4.
+local function packed(addr)
+    if find(addr, ":", 1, true) then
+        if ffi.C.inet_pton(AF_INET6, addr, addr_buf) ~= 1 then
+            return nil
+        end
+        local bytes = ffi.string(addr_buf, 16)
+        if sub(bytes, 1, 12) == "\0\0\0\0\0\0\0\0\0\0\255\255" then
+            return 4, sub(bytes, 13, 16)
+        end
+        return 6, bytes
+    end
+    if ffi.C.inet_pton(AF_INET, addr, addr_buf) ~= 1 then
+        return nil
+    end
+    return 4, ffi.string(addr_buf, 4)
+end
+
+local function in_network(net, family, bytes)
+    if net.family ~= family then
+        return false
+    end
+    local whole = bit.rshift(net.prefix, 3)
+    if whole > 0 and sub(bytes, 1, whole) ~= sub(net.bytes, 1, whole) then
+        return false
+    end
+    local rest = net.prefix % 8
+    if rest == 0 then
+        return true
+    end
+    local mask = bit.band(bit.lshift(0xff, 8 - rest), 0xff)
+    return bit.band(byte(bytes, whole + 1), mask) == bit.band(byte(net.bytes, whole + 1), mask)
+end
+
+local function allowed(allow, addr)
+    local family, bytes = packed(addr)
+    if not family then
+        return false
+    end
+    for i = 1, #allow do
+        if in_network(allow[i], family, bytes) then
+            return true
+        end
+    end
+    return false
+end
+
+local function page(status, body)
+    ngx.status = status
+    ngx.header["Content-Type"] = "text/html; charset=utf-8"
+    ngx.header["Cache-Control"] = "no-store"
+    if status == 503 then
+        ngx.header["Retry-After"] = "60"
+    end
+    ngx.print(body)
+    return ngx.exit(ngx.HTTP_OK)
+end
+
+-- access_by_lua: which app, and whether it may be reached.
+function _M.access()
+    sync()
+    local host = ngx.var.host
+    local app = app_of(host)
+    local entry = app and entry_of(app)
+    if not entry or not entry.routable then
+        return page(404, PAGES[404])
+    end
+    ngx.var.deis_app = app
+    if entry.allow and not allowed(entry.allow, ngx.var.remote_addr) then
+        return page(403, PAGES[403])
+    end
+    if entry.https and ngx.var.scheme == "http" then
+        local port = conf.https_port == 443 and "" or (":" .. conf.https_port)
+        return ngx.redirect("https://" .. host .. port .. ngx.var.request_uri, 301)
+    end
+    if entry.maintenance then
+        return page(503, PAGES.maintenance)
+    end
+    if #entry.peers == 0 then
+        return page(503, PAGES.no_peers)
+    end
+    ngx.ctx.deis = entry
+end
+
+-- balancer_by_lua: round robin over the app's peers, skipping those that failed lately.
+function _M.balance()
+    local ctx = ngx.ctx
+    local entry = ctx.deis
+    local peers = entry.peers
+    local n = #peers
+    local now = ngx.now()
+    local tried = ctx.deis_tried
+    if tried == nil then
+        tried = {}
+        ctx.deis_tried = tried
+        if n > 1 then
+            balancer.set_more_tries(math.min(n - 1, conf.max_tries))
+        end
+    else
+        local state = balancer.get_last_failure()
+        if state == "failed" and ctx.deis_last then
+            down[ctx.deis_last] = now + conf.fail_timeout
+            ngx.log(ngx.WARN, "deis: peer ", ctx.deis_last, " of ", entry.name,
+                " failed; skipped for ", conf.fail_timeout, "s")
+        end
+    end
+    local chosen, chosen_i
+    local start = entry.rr
+    for i = 1, n do
+        local idx = (start + i - 1) % n + 1
+        local p = peers[idx]
+        if not tried[p.key] and (down[p.key] or 0) <= now then
+            chosen, chosen_i = p, idx
+            break
+        end
+    end
+    if not chosen then -- all failed lately: try one not tried yet rather than none
+        for i = 1, n do
+            local idx = (start + i - 1) % n + 1
+            if not tried[peers[idx].key] then
+                chosen, chosen_i = peers[idx], idx
+                break
+            end
+        end
+    end
+    if not chosen then
+        chosen, chosen_i = peers[start % n + 1], start % n + 1
+    end
+    entry.rr = chosen_i
+    tried[chosen.key] = true
+    ctx.deis_last = chosen.key
+    local ok, err = balancer.set_current_peer(chosen.ip, chosen.port)
+    if not ok then
+        ngx.log(ngx.ERR, "deis: cannot use peer ", chosen.key, ": ", err)
+        return ngx.exit(502)
+    end
+end
+
+-- ssl_certificate_by_lua: the certificate attached to the SNI name, else the default one.
+local function load_pair(host)
+    local cert_pem = shared:get("c:" .. host)
+    if not cert_pem then
+        return nil
+    end
+    local key_pem = shared:get("k:" .. host)
+    local cert, err = ssl.parse_pem_cert(cert_pem)
+    if not cert then
+        ngx.log(ngx.ERR, "deis: bad certificate for ", host, ": ", err)
+        return nil
+    end
+    local key, kerr = ssl.parse_pem_priv_key(key_pem or "")
+    if not key then
+        ngx.log(ngx.ERR, "deis: bad private key for ", host, ": ", kerr)
+        return nil
+    end
+    return { cert = cert, key = key }
+end
+
+function _M.certificate()
+    sync()
+    local name = ssl.server_name()
+    if not name then
+        return
+    end
+    name = lower(name)
+    local pair = certs[name]
+    if pair == nil then
+        pair = load_pair(name)
+        if not pair then
+            local rest = name
+            while not pair do
+                local dot = find(rest, ".", 1, true)
+                if not dot then
+                    break
+                end
+                rest = sub(rest, dot + 1)
+                if rest == "" then
+                    break
+                end
+                pair = load_pair("*." .. rest)
+            end
+        end
+        pair = pair or false
+        if cert_count >= conf.cache_hosts then -- random SNI names must not grow it forever
+            certs, cert_count = {}, 0
+        end
+        certs[name] = pair
+        cert_count = cert_count + 1
+    end
+    if not pair then
+        return
+    end
+    local ok, err = ssl.clear_certs()
+    if ok then
+        ok, err = ssl.set_cert(pair.cert)
+    end
+    if ok then
+        ok, err = ssl.set_priv_key(pair.key)
+    end
+    if not ok then
+        ngx.log(ngx.ERR, "deis: cannot serve the certificate of ", name, ": ", err)
+        return ngx.exit(ngx.ERROR)
+    end
+end
+
+-- The admin server (a unix socket only root reaches): the platform's writes.
+local function set(key, value)
+    local ok, err = shared:safe_set(key, value)
+    if not ok then
+        error("cannot store " .. key:match("^[^:]*") .. ": " .. tostring(err))
+    end
+end
+
+local function index_set(text)
+    local out = {}
+    for _, v in ipairs(split_lines(text)) do
+        out[v] = true
+    end
+    return out
+end
+
+local function put_app(app, body)
+    local settings, new_hosts, new_certs = {}, {}, {}
+    local pems = {}
+    for line in gmatch(body, "[^\n]+") do
+        local word, rest = line:match("^(%S+) ?(.*)$")
+        if word == "host" then
+            new_hosts[#new_hosts + 1] = lower(rest)
+        elseif word == "cert" then
+            local host, cert64, key64 = rest:match("^(%S+) (%S+) (%S+)$")
+            if not host then
+                error("bad cert line")
+            end
+            host = lower(host)
+            new_certs[#new_certs + 1] = host
+            pems[host] = { ngx.decode_base64(cert64), ngx.decode_base64(key64) }
+        elseif word then
+            settings[#settings + 1] = line
+        end
+    end
+    local old_hosts = index_set(shared:get("ah:" .. app))
+    local old_certs = index_set(shared:get("ac:" .. app))
+    set("a:" .. app, concat(settings, "\n"))
+    local keep_hosts, keep_certs = {}, {}
+    for _, h in ipairs(new_hosts) do
+        set("h:" .. h, app)
+        keep_hosts[h] = true
+    end
+    for _, h in ipairs(new_certs) do
+        set("c:" .. h, pems[h][1])
+        set("k:" .. h, pems[h][2])
+        keep_certs[h] = true
+    end
+    for h in pairs(old_certs) do
+        local owner = shared:get("h:" .. h)
+        if not keep_certs[h] and (owner == nil or owner == app) then
+            shared:delete("c:" .. h)
+            shared:delete("k:" .. h)
+        end
+    end
+    for h in pairs(old_hosts) do
+        if not keep_hosts[h] and shared:get("h:" .. h) == app then
+            shared:delete("h:" .. h)
+        end
+    end
+    set("ah:" .. app, concat(new_hosts, "\n"))
+    set("ac:" .. app, concat(new_certs, "\n"))
+end
+
+local function delete_app(app)
+    for h in pairs(index_set(shared:get("ac:" .. app))) do
+        local owner = shared:get("h:" .. h)
+        if owner == nil or owner == app then
+            shared:delete("c:" .. h)
+            shared:delete("k:" .. h)
+        end
+    end
+    for h in pairs(index_set(shared:get("ah:" .. app))) do
+        if shared:get("h:" .. h) == app then
+            shared:delete("h:" .. h)
+        end
+    end
+    for _, prefix in ipairs({ "a:", "ah:", "ac:", "p:" }) do
+        shared:delete(prefix .. app)
+    end
+end
+
+local function describe(app)
+    local lines = { "app " .. app }
+    local settings = shared:get("a:" .. app)
+    if settings then
+        for _, l in ipairs(split_lines(settings)) do
+            lines[#lines + 1] = l
+        end
+    end
+    for _, h in ipairs(split_lines(shared:get("ah:" .. app))) do
+        lines[#lines + 1] = "host " .. h .. (shared:get("h:" .. h) == app and "" or " (taken)")
+    end
+    for _, h in ipairs(split_lines(shared:get("ac:" .. app))) do
+        lines[#lines + 1] = "cert " .. h .. (shared:get("c:" .. h) and "" or " (missing)")
+    end
+    for _, p in ipairs(parse_peers(shared:get("p:" .. app))) do
+        lines[#lines + 1] = "peer " .. p.key
+    end
+    return concat(lines, "\n") .. "\n"
+end
+
+function _M.admin()
+    local method = ngx.req.get_method()
+    local uri = ngx.var.uri
+    local kind, app = uri:match("^/(%a+)/([%w%-_.]+)$")
+    if not kind then
+        kind = uri:match("^/(%a+)$")
+    end
+    ngx.req.read_body()
+    local body = ngx.req.get_body_data() or ""
+    if ngx.req.get_body_file() then
+        ngx.status = 413
+        ngx.say("body too large for the admin buffer")
+        return ngx.exit(ngx.HTTP_OK)
+    end
+    local ok, err = pcall(function()
+        if kind == "status" and method == "GET" then
+            ngx.say("gen ", shared:get("gen") or 0)
+            ngx.say("synced ", shared:get("synced") or 0)
+            ngx.say("free ", shared:free_space())
+            return
+        elseif kind == "synced" and method == "PUT" then
+            set("synced", body ~= "" and body or "1")
+        elseif kind == "apps" and app and method == "PUT" then
+            put_app(app, body)
+        elseif kind == "apps" and app and method == "DELETE" then
+            delete_app(app)
+        elseif kind == "apps" and app and method == "GET" then
+            ngx.print(describe(app))
+            return
+        elseif kind == "peers" and app and method == "PUT" then
+            set("p:" .. app, body)
+        elseif kind == "all" and method == "DELETE" then
+            shared:flush_all()
+            shared:flush_expired()
+        else
+            ngx.status = 404
+            ngx.say("unknown admin request ", method, " ", uri)
+            return
+        end
+        shared:incr("gen", 1, 0)
+        ngx.say("ok")
+    end)
+    if not ok then
+        ngx.log(ngx.ERR, "deis admin: ", err)
+        ngx.status = 500
+        ngx.say(tostring(err))
+    end
+end
+
+return _M
