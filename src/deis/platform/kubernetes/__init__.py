@@ -1,0 +1,1 @@
+"""Installing the platform on a Kubernetes cluster, and wiring its Kubernetes adapters."""

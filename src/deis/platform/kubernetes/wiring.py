@@ -1,0 +1,94 @@
+"""Wiring the Kubernetes adapters from DEIS_KUBERNETES_* variables (the composition root
+calls these when DEIS_RUNTIME=kubernetes / DEIS_ROUTER=kubernetes / DEIS_LOGS=kubernetes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from deis.ports import Logs
+from deis.router.kubernetes import KubernetesRouter, RouterOptions
+from deis.runtime import policy
+from deis.runtime.kubernetes import ApiError, Kube, KubernetesRuntime, Options
+from deis.runtime.kubernetes.logs import KubernetesLogs
+
+
+class KubernetesSettingsError(ValueError):
+    pass
+
+
+def _pair(value: str, default_namespace: str) -> tuple[str, str]:
+    namespace, _, name = value.rpartition("/")
+    return namespace or default_namespace, name
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    kubeconfig: str | None = None  # None: $KUBECONFIG/~/.kube/config, or in-cluster
+    context: str | None = None
+    api_timeout: float = 15.0
+    runtime: Options = field(default_factory=Options)
+    router: RouterOptions = field(default_factory=RouterOptions)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KubernetesSettings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(f"DEIS_KUBERNETES_{name}", "").strip()
+            return value or None
+
+        try:
+            platform_ns = get("NAMESPACE") or "deis"
+            gateway_ns, gateway = _pair(get("GATEWAY") or "deis", platform_ns)
+            maint_ns, maint = _pair(get("MAINTENANCE_SERVICE") or "deis-maintenance", platform_ns)
+            batches = get("DEPLOY_BATCHES") or env.get(policy.BATCHES_KEY)
+            timeout = get("DEPLOY_TIMEOUT") or env.get(policy.TIMEOUT_KEY)
+            routing = get("ROUTING") or "auto"
+            if routing not in ("auto", "gateway", "ingress"):
+                raise ValueError("DEIS_KUBERNETES_ROUTING must be auto, gateway or ingress")
+            runtime = Options(
+                slugrunner_image=get("SLUGRUNNER_IMAGE") or Options.slugrunner_image,
+                run_deadline_seconds=int(get("RUN_TIMEOUT") or Options.run_deadline_seconds),
+                default_batches=int(batches) if batches else None,
+                default_timeout=float(timeout) if timeout else policy.DEFAULT_TIMEOUT,
+            )
+            router = RouterOptions(
+                mode=routing,
+                gateway_name=gateway,
+                gateway_namespace=gateway_ns,
+                http_listener=get("HTTP_LISTENER") or "http",
+                https_listener=get("HTTPS_LISTENER") or "https",
+                ingress_class=get("INGRESS_CLASS"),
+                maintenance_service=maint,
+                maintenance_namespace=maint_ns,
+            )
+            return cls(
+                kubeconfig=env.get("DEIS_KUBECONFIG") or None,
+                context=get("CONTEXT"),
+                api_timeout=float(get("API_TIMEOUT") or 15.0),
+                runtime=runtime,
+                router=router,
+            )
+        except ValueError as error:
+            raise KubernetesSettingsError(str(error)) from None
+
+
+def connect(settings: KubernetesSettings) -> Kube:
+    return Kube.connect(settings.kubeconfig, settings.context, timeout=settings.api_timeout)
+
+
+def make_runtime(settings: KubernetesSettings, kube: Kube) -> KubernetesRuntime:
+    return KubernetesRuntime(kube, settings.runtime)
+
+
+def make_router(settings: KubernetesSettings, kube: Kube) -> KubernetesRouter:
+    router = KubernetesRouter(kube, settings.router, api_errors=(ApiError,))
+    router.start()  # asks the cluster once whether it serves the Gateway API
+    return router
+
+
+def make_logs(runtime: KubernetesRuntime, events: Logs) -> KubernetesLogs:
+    return KubernetesLogs(runtime, events)

@@ -1,0 +1,157 @@
+"""The Kubernetes router against an API server: objects applied, replaced and pruned."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from deis.domain.errors import Unavailable
+from deis.domain.routing import AppRoute, TLSCertificate
+from deis.router.kubernetes import KubernetesRouter, RouterOptions
+from deis.runtime.kubernetes import ApiError, Kube
+
+from .conftest import new_app
+from .fake_apiserver import FakeApiServer
+
+GW = "gateway.networking.k8s.io/v1"
+CERT = TLSCertificate("main", ("www.shop.test",), "CERT", "KEY")
+OTHER = TLSCertificate("other", ("api.shop.test",), "CERT2", "KEY2")
+
+
+@pytest.fixture(params=[True, False], ids=["gateway-api", "no-gateway-api"])
+def served(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    server = FakeApiServer(gateway=request.param).start()
+    kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, backoff=0.01)
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "deis"}})
+    if request.param:
+        kube.apply({"apiVersion": GW, "kind": "Gateway",
+                    "metadata": {"name": "deis", "namespace": "deis"},
+                    "spec": {"gatewayClassName": "eg", "listeners": [
+                        {"name": "http", "port": 80, "protocol": "HTTP"}]}})  # fmt: skip
+    try:
+        yield kube, request.param
+    finally:
+        kube.close()
+        server.stop()
+
+
+def route(app: str, **changes: object) -> AppRoute:
+    base = AppRoute(app=app, hosts=(f"{app}.apps.test", "www.shop.test", "api.shop.test"))
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def names(kube: Kube, api: str, kind: str, namespace: str) -> list[str]:
+    return sorted(o["metadata"]["name"] for o in kube.list(api, kind, namespace))
+
+
+def listeners(kube: Kube) -> list[str]:
+    gateway = kube.get(GW, "Gateway", "deis", "deis")
+    assert gateway is not None
+    return [x["name"] for x in gateway["spec"]["listeners"]]
+
+
+def test_the_mode_follows_what_the_cluster_serves(served: tuple[Kube, bool]) -> None:
+    kube, gateway = served
+    router = KubernetesRouter(kube, api_errors=(ApiError,))
+    router.start()
+    assert router.gateway is gateway
+    assert KubernetesRouter(kube, RouterOptions(mode="ingress")).gateway is False
+
+
+def test_apply_update_and_remove(served: tuple[Kube, bool]) -> None:
+    kube, gateway = served
+    router = KubernetesRouter(kube, api_errors=(ApiError,))
+    app = new_app()
+    router.apply(route(app, certificates=(CERT, OTHER)))
+    secrets = names(kube, "v1", "Secret", app)
+    assert secrets == [f"{app}-tls-main", f"{app}-tls-other"]
+    if gateway:
+        assert names(kube, GW, "HTTPRoute", app) == [app]
+        assert listeners(kube) == ["http", f"deis-{app}-0", f"deis-{app}-1"]
+    else:
+        ingress = kube.get("networking.k8s.io/v1", "Ingress", app, app)
+        assert ingress is not None and len(ingress["spec"]["tls"]) == 2
+    # one certificate fewer, HTTPS enforced, maintenance on
+    router.apply(route(app, certificates=(CERT,), https_enforced=True, maintenance=True))
+    assert names(kube, "v1", "Secret", app) == [f"{app}-tls-main"]
+    if gateway:
+        assert names(kube, GW, "HTTPRoute", app) == [app, f"{app}-redirect"]
+        assert listeners(kube) == ["http", f"deis-{app}-0"]
+        main = kube.get(GW, "HTTPRoute", app, app)
+        assert main is not None
+        assert main["spec"]["rules"][0]["backendRefs"][0]["name"] == "deis-maintenance"
+        grants = names(kube, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "deis")
+        assert grants == [f"deis-maintenance-{app}"]
+    else:
+        assert kube.get("v1", "Service", "deis-maintenance", app) is not None
+    # maintenance off: the alias and the grant go
+    router.apply(route(app, certificates=(CERT,)))
+    if gateway:
+        assert names(kube, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "deis") == []
+        assert names(kube, GW, "HTTPRoute", app) == [app]
+    else:
+        assert kube.get("v1", "Service", "deis-maintenance", app) is None
+    router.apply(route(app, routable=False))
+    kinds = (GW, "HTTPRoute") if gateway else ("networking.k8s.io/v1", "Ingress")
+    assert names(kube, *kinds, app) == []
+    router.remove(app)
+    assert names(kube, "v1", "Secret", app) == []
+    if gateway:
+        assert listeners(kube) == ["http"]
+
+
+def test_listeners_of_concurrent_apps_are_all_kept(served: tuple[Kube, bool]) -> None:
+    kube, gateway = served
+    if not gateway:
+        pytest.skip("listeners are a Gateway API matter")
+    apps = [new_app() for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def apply(app: str) -> None:
+        try:
+            KubernetesRouter(kube).apply(
+                route(app, hosts=(f"{app}.shop.test",),
+                      certificates=(TLSCertificate("c", (f"{app}.shop.test",), "C", "K"),))
+            )  # fmt: skip
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=apply, args=(a,)) for a in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(listeners(kube)) == sorted(["http", *(f"deis-{a}-0" for a in apps)])
+
+
+def test_a_missing_gateway_is_unavailable(tmp_path: Path) -> None:
+    server = FakeApiServer(gateway=True).start()
+    kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, backoff=0.01)
+    try:
+        router = KubernetesRouter(kube, api_errors=(ApiError,))
+        with pytest.raises(Unavailable, match="Gateway deis/deis"):
+            router.apply(route(new_app(), certificates=(CERT,)))
+        server.fail_next = [500] * 10
+        with pytest.raises(Unavailable, match="Kubernetes API"):
+            router.apply(route(new_app()))
+    finally:
+        kube.close()
+        server.stop()
+
+
+def test_a_foreign_namespace_is_left_alone(served: tuple[Kube, bool]) -> None:
+    kube, _gateway = served
+    app = new_app()
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": app}})
+    kube.create({"apiVersion": "v1", "kind": "Secret",
+                 "metadata": {"name": "x", "namespace": app,
+                              "labels": {"heritage": "deis", "app": app, "deis.io/route": "true"}}})  # fmt: skip
+    router = KubernetesRouter(kube, api_errors=(ApiError,))
+    with pytest.raises(Unavailable, match="not the platform's"):
+        router.apply(route(app))
+    router.remove(app)
+    assert names(kube, "v1", "Secret", app) == ["x"]

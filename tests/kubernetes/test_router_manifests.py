@@ -1,0 +1,161 @@
+"""The router's objects: Gateway API or Ingress, every setting, validated."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from deis.domain.routing import AppRoute, TLSCertificate
+from deis.router import kubernetes as router
+from deis.router.kubernetes import RouterOptions
+
+from .gateway_schema import validate_gateway_api
+from .validation import validate_all
+
+CERT = TLSCertificate("shop-cert", ("shop.example.com", "www.shop.com"), "CERT", "KEY")
+WILD = TLSCertificate("wildcard", ("*.shop.com",), "CERT2", "KEY2")
+BASE = AppRoute(app="shop", hosts=("shop.apps.example.com", "www.shop.com", "*.shop.com"))
+ROUTES = {
+    "plain": BASE,
+    "tls": replace(BASE, certificates=(CERT, WILD)),
+    "https-enforced": replace(BASE, certificates=(CERT,), https_enforced=True),
+    "https-no-cert": replace(BASE, https_enforced=True),
+    "maintenance": replace(BASE, maintenance=True, certificates=(CERT,)),
+    "whitelist": replace(BASE, whitelist=("10.0.0.0/8", "192.168.1.7")),
+    "unroutable": replace(BASE, routable=False),
+    "no-hosts": replace(BASE, hosts=()),
+}
+OPTIONS = {
+    "default": RouterOptions(),
+    "custom": RouterOptions(
+        gateway_name="edge", gateway_namespace="gateways", http_listener="web",
+        https_listener="websecure", https_port=8443, ingress_class="traefik",
+        maintenance_service="down", maintenance_namespace="platform", maintenance_port=8080,
+    ),
+}  # fmt: skip
+
+
+def check(objects: list[dict[str, Any]]) -> None:
+    for custom in validate_all(objects):
+        validate_gateway_api(custom)
+
+
+@pytest.mark.parametrize("gateway", [True, False], ids=["gateway", "ingress"])
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
+def test_every_route_object_is_valid(
+    route: AppRoute, options: RouterOptions, gateway: bool
+) -> None:
+    check(router.route_objects(route, options, gateway))
+    gw = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+          "metadata": {"name": "deis", "namespace": "deis"},
+          "spec": {"gatewayClassName": "x", "listeners": [
+              {"name": "http", "port": 80, "protocol": "HTTP"}]}}  # fmt: skip
+    changed = router.with_listeners(gw, route.app, router.gateway_listeners(route, options))
+    validate_gateway_api(changed or gw)
+
+
+def by_kind(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+
+def test_gateway_route_sends_every_host_to_the_app_service() -> None:
+    objects = by_kind(router.route_objects(ROUTES["plain"], RouterOptions(), True))
+    route = objects[("HTTPRoute", "shop")]
+    assert route["metadata"]["namespace"] == "shop"
+    assert route["spec"]["hostnames"] == ["*.shop.com", "shop.apps.example.com", "www.shop.com"]
+    assert route["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io",
+        "kind": "Gateway", "name": "deis", "namespace": "deis"}]  # fmt: skip
+    assert route["spec"]["rules"][0]["backendRefs"] == [
+        {"group": "", "kind": "Service", "name": "shop", "port": 80}
+    ]
+    assert ("HTTPRoute", "shop-redirect") not in objects
+
+
+def test_certificates_become_tls_secrets_and_listeners() -> None:
+    route = ROUTES["tls"]
+    objects = by_kind(router.route_objects(route, RouterOptions(), True))
+    secret = objects[("Secret", "shop-tls-shop-cert")]
+    assert secret["type"] == "kubernetes.io/tls"
+    assert set(secret["data"]) == {"tls.crt", "tls.key"}
+    grant = objects[("ReferenceGrant", "deis-gateway-secrets")]
+    assert grant["spec"]["from"][0] == {
+        "group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "deis"
+    }  # fmt: skip
+    listeners = router.gateway_listeners(route, RouterOptions())
+    # shop.example.com is not a host of the app: no listener for it
+    assert [(x["name"], x["hostname"]) for x in listeners] == [
+        ("deis-shop-0", "www.shop.com"),
+        ("deis-shop-1", "*.shop.com"),
+    ]
+    assert all(x["tls"]["certificateRefs"][0]["namespace"] == "shop" for x in listeners)
+    ingress = by_kind(router.route_objects(route, RouterOptions(), False))[("Ingress", "shop")]
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["www.shop.com"], "secretName": "shop-tls-shop-cert"},
+        {"hosts": ["*.shop.com"], "secretName": "shop-tls-wildcard"},
+    ]
+
+
+def test_https_enforcement_is_a_redirect_route_on_the_http_listener() -> None:
+    options = OPTIONS["custom"]
+    objects = by_kind(router.route_objects(ROUTES["https-enforced"], options, True))
+    main = objects[("HTTPRoute", "shop")]
+    sections = [ref.get("sectionName") for ref in main["spec"]["parentRefs"]]
+    assert sections == ["websecure", "deis-shop-0"]
+    redirect = objects[("HTTPRoute", "shop-redirect")]
+    assert [ref["sectionName"] for ref in redirect["spec"]["parentRefs"]] == ["web"]
+    assert redirect["spec"]["rules"][0]["filters"] == [
+        {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+    ]
+    assert "backendRefs" not in redirect["spec"]["rules"][0]
+
+
+@pytest.mark.parametrize("name", ["maintenance", "whitelist"])
+def test_maintenance_and_allow_lists_point_at_the_maintenance_service(name: str) -> None:
+    options = OPTIONS["custom"]
+    gateway = by_kind(router.route_objects(ROUTES[name], options, True))
+    backend = gateway[("HTTPRoute", "shop")]["spec"]["rules"][0]["backendRefs"][0]
+    assert backend == {"group": "", "kind": "Service", "name": "down",
+                       "namespace": "platform", "port": 8080}  # fmt: skip
+    grant = gateway[("ReferenceGrant", "deis-maintenance-shop")]
+    assert grant["metadata"]["namespace"] == "platform"
+    assert grant["spec"]["from"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "shop"}
+    ]
+    ingress = by_kind(router.route_objects(ROUTES[name], options, False))
+    alias = ingress[("Service", "deis-maintenance")]
+    assert alias["spec"]["externalName"] == "down.platform.svc.cluster.local"
+    rule = ingress[("Ingress", "shop")]["spec"]["rules"][0]
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "deis-maintenance"
+
+
+@pytest.mark.parametrize("name", ["unroutable", "no-hosts"])
+def test_no_route_without_hosts_or_when_unroutable(name: str) -> None:
+    for gateway in (True, False):
+        kinds = {o["kind"] for o in router.route_objects(ROUTES[name], RouterOptions(), gateway)}
+        assert kinds <= {"Namespace", "Secret"}
+
+
+def test_ingress_class() -> None:
+    default = by_kind(router.route_objects(BASE, RouterOptions(), False))[("Ingress", "shop")]
+    assert "ingressClassName" not in default["spec"]
+    custom = by_kind(router.route_objects(BASE, OPTIONS["custom"], False))[("Ingress", "shop")]
+    assert custom["spec"]["ingressClassName"] == "traefik"
+    assert [r["host"] for r in custom["spec"]["rules"]] == sorted(BASE.hosts)
+
+
+def test_listeners_of_other_apps_are_kept() -> None:
+    gw = {"spec": {"listeners": [
+        {"name": "http"}, {"name": "deis-shop-0"}, {"name": "deis-shop-api-0"},
+        {"name": "deis-shop-x"}]}}  # fmt: skip
+    new = router.with_listeners(gw, "shop", [{"name": "deis-shop-0", "hostname": "a.b"}])
+    assert new is not None
+    assert [x["name"] for x in new["spec"]["listeners"]] == [
+        "http",
+        "deis-shop-api-0",
+        "deis-shop-x",
+        "deis-shop-0",
+    ]
+    assert router.with_listeners(new, "shop", [{"name": "deis-shop-0", "hostname": "a.b"}]) is None
