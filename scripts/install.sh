@@ -16,6 +16,21 @@ PACKAGES=(
     "wrk:wrk"
     "pg_ctlcluster:postgresql"
     "psql:postgresql"
+    "podman:podman"
+    "runc:runc"
+    "slirp4netns:slirp4netns"
+    "ip:iproute2"
+    "nginx:nginx"
+    "debootstrap:debootstrap"
+    "ssh:openssh-client"
+    "ssh-keygen:openssh-client"
+)
+
+# file → the Debian package that provides it (libraries, modules)
+FILES=(
+    "/usr/lib/nginx/modules/ngx_http_lua_module.so:libnginx-mod-http-lua"
+    "/usr/share/lua/5.1/resty/core.lua:lua-resty-core"
+    "/usr/share/doc/busybox-static:busybox-static"  # the runtime tests' tiny images
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -37,6 +52,9 @@ missing_packages() {
         cmd="${entry%%:*}"
         pkg="${entry#*:}"
         command -v "$cmd" >/dev/null 2>&1 || out+=("$pkg")
+    done
+    for entry in "${FILES[@]}"; do
+        [ -e "${entry%%:*}" ] || out+=("${entry#*:}")
     done
     # python3-venv: the venv module needs ensurepip, which Debian ships separately.
     if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then

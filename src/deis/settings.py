@@ -6,7 +6,7 @@ Every layer may read it; only `deis.platform` builds it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,15 @@ class Settings:
     api_port: int = 8000
     ssh_port: int = 2222
     router_port: int = 8080
+    router_https_port: int = 8443
     registry_port: int = 5000
     domain: str = "localhost"  # apps answer at APP.<domain>
     registration_mode: str = "enabled"
-    runtime: str = "record"  # the runtime adapter, by name
+    runtime: str = "podman"  # the runtime adapter, by name: podman, kubernetes, record
+    builder: str = "git"  # git: SSH and smart HTTP pushes; none: no builder
+    egress: bool = False  # may apps open connections to the outside?
     logs: str = "file"  # the logs adapter, by name
-    router: str = "none"  # the router adapter, by name
+    router: str = "nginx"  # the router adapter, by name: nginx, kubernetes, none
     log_retention: int = 10_000  # lines kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
@@ -57,13 +60,16 @@ class Settings:
         return replace(self, **changes)
 
 
-_ENV: dict[str, tuple[str, type]] = {
+_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_STATE_DIR": ("state_dir", Path),
     "DEIS_DATABASE_URL": ("database_url", str),
     "DEIS_BIND": ("bind", str),
     "DEIS_API_PORT": ("api_port", int),
     "DEIS_SSH_PORT": ("ssh_port", int),
     "DEIS_ROUTER_PORT": ("router_port", int),
+    "DEIS_ROUTER_HTTPS_PORT": ("router_https_port", int),
+    "DEIS_BUILDER": ("builder", str),
+    "DEIS_EGRESS": ("egress", lambda raw: raw.lower() in ("1", "true", "yes", "on")),
     "DEIS_REGISTRY_PORT": ("registry_port", int),
     "DEIS_DOMAIN": ("domain", str),
     "DEIS_REGISTRATION_MODE": ("registration_mode", str),
@@ -95,7 +101,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         try:
             values[name] = kind(raw)
         except ValueError as exc:
-            raise SettingsError(f"{var}={raw!r} is not a valid {kind.__name__}") from exc
+            raise SettingsError(
+                f"{var}={raw!r} is not a valid {getattr(kind, '__name__', 'value')}"
+            ) from exc
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "state_dir" in values:
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()

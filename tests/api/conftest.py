@@ -22,6 +22,9 @@ from tests.databases import database_urls, fresh_database
 
 BACKENDS = database_urls()
 
+# The API alone: releases are recorded, nothing runs, nothing routes, no git server.
+LIGHT = {"runtime": "record", "router": "none", "builder": "none"}
+
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -82,6 +85,7 @@ def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
         database_url=database_url,
         builder_key="test-builder-key",
         router_port=8080,
+        **LIGHT,
         logs="none",
         argon2_time_cost=1,
         argon2_memory_kib=1024,
@@ -124,7 +128,7 @@ def live_server(tmp_path: Path, **settings: Any) -> Iterator[str]:
             api_port=port,
             argon2_time_cost=1,
             argon2_memory_kib=1024,
-            **settings,
+            **{**LIGHT, **settings},
         )  # fmt: skip
     )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

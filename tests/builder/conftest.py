@@ -22,7 +22,6 @@ import pytest
 import uvicorn
 
 from deis.builder.config import BuilderConfig
-from deis.builder.podman import runroot
 from deis.builder.server import Builder
 from deis.domain.records import User
 from deis.objects.filesystem import FilesystemObjects
@@ -30,6 +29,7 @@ from deis.platform.wiring import build_context
 from deis.services import apps, keys, users
 from deis.services.context import Context
 from deis.settings import from_env
+from deis.stack import podman_conf
 from tests.databases import fresh_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -217,6 +217,9 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
             argon2_time_cost=1,
             argon2_memory_kib=1024,
             ssh_port=0,
+            runtime="record",
+            router="none",
+            builder="none",  # this fixture starts its own Builder
         )
         ctx = build_context(settings)
         config = BuilderConfig.from_settings(
@@ -261,4 +264,9 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
                 store_close = getattr(ctx.store, "close", None)
                 if callable(store_close):
                     store_close()
-                shutil.rmtree(runroot(settings.state_dir), ignore_errors=True)
+                shutil.rmtree(
+                    podman_conf.paths_for(
+                        settings.state_dir, podman_conf.load_instance_id(settings.state_dir)
+                    ).run_dir,
+                    ignore_errors=True,
+                )

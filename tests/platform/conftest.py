@@ -28,6 +28,9 @@ from deis.platform.state import StateDir, is_server_cmdline, process_cmdline, re
 
 TEMP_PREFIX = "deis-test-"
 
+# These tests are about deisctl: the API alone, no runtime, router or git server.
+LIGHT = ("--runtime", "record", "--router", "none", "--builder", "none")
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -93,7 +96,7 @@ class Instance:
         return result
 
     def up(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.deisctl("up", "--api-port", str(self.api_port), *args)
+        return self.deisctl("up", "--api-port", str(self.api_port), *LIGHT, *args)
 
     def remember_pid(self) -> None:
         with contextlib.suppress(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,6 +13,8 @@ from deis.api import errors
 from deis.api.middleware import BodyLimit, VersionHeaders
 from deis.api.routes import approuting, apps, auth, certs, hooks, keys, meta, processes, releases
 from deis.services.context import Context
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 ROUTERS = (
     meta.router,
@@ -31,6 +35,7 @@ def create_app(
     builder_key: str,
     platform: dict[str, str],
     max_body_bytes: int = 1024 * 1024,
+    lifespan: Lifespan | None = None,
 ) -> FastAPI:
     """platform: the facts GET /v2/platform answers (domain, builder, git_http, runtime)."""
     app = FastAPI(
@@ -40,6 +45,7 @@ def create_app(
         redirect_slashes=False,
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.context = context
     app.state.builder_key = builder_key

@@ -59,11 +59,14 @@ class Builder:
         )
 
     async def remove_app(self, app: str) -> None:
+        await asyncio.to_thread(self.forget_app, app)
+
+    def forget_app(self, app: str) -> None:
         """Forget an app that was destroyed: its repository, build cache and slugs."""
         for folder in (self.config.repos / f"{app}.git", self.config.caches / app):
-            await asyncio.to_thread(shutil.rmtree, folder, True)
-        for key in await asyncio.to_thread(self.objects.keys, f"slugs/{app}"):
-            await asyncio.to_thread(self.objects.delete, key)
+            shutil.rmtree(folder, True)
+        for key in self.objects.keys(f"slugs/{app}"):
+            self.objects.delete(key)
 
     async def stop(self) -> None:
         await self.ssh.stop()

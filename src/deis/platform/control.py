@@ -214,13 +214,27 @@ def stop(state: StateDir, grace: float = STOP_GRACE, purge: bool = False) -> lis
 
 
 def purge_leftovers(state: StateDir) -> list[str]:
-    """Remove what a crashed run of this instance left behind (temporary files)."""
+    """Remove what a crashed run of this instance left behind: its router (nginx), its
+    containers, network namespaces, veths, mounts and addresses, temporary files."""
+    said = []
+    if (state.root / "router").is_dir():
+        from deis.router.nginx import purge as purge_router
+
+        if purge_router(state.root):
+            said.append("Stopped the router (nginx) left running.")
+    if (state.root / "runtime" / "instance-id").is_file():
+        from deis.runtime.podman import purge as purge_runtime
+
+        purge_runtime(state.root)
+        said.append("Removed this instance's containers, namespaces and addresses.")
     removed = []
     for path in state.root.glob(".*.tmp"):
         with contextlib.suppress(OSError):
             path.unlink()
             removed.append(path.name)
-    return [f"Removed {len(removed)} temporary file(s)."] if removed else []
+    if removed:
+        said.append(f"Removed {len(removed)} temporary file(s).")
+    return said
 
 
 def status(state: StateDir, settings: Settings | None, problem: str | None = None) -> Status:

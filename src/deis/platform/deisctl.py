@@ -98,6 +98,25 @@ def cli() -> None:
 )
 @click.option("--ssh-port", type=PORT, help="The builder's SSH port (default 2222).")
 @click.option("--router-port", type=PORT, help="The router's HTTP port (default 8080).")
+@click.option("--router-https-port", type=PORT, help="The router's HTTPS port (default 8443).")
+@click.option(
+    "--runtime",
+    type=click.Choice(["podman", "kubernetes", "record"]),
+    help="What runs apps (default podman; record: keep releases, run nothing).",
+)
+@click.option(
+    "--router",
+    type=click.Choice(["nginx", "kubernetes", "none"]),
+    help="What routes requests to apps (default nginx).",
+)
+@click.option(
+    "--builder", type=click.Choice(["git", "none"]), help="Accept git pushes (default git)."
+)
+@click.option(
+    "--egress/--no-egress",
+    default=None,
+    help="Let apps open connections to the outside (default: no).",
+)
 @click.option("--registry-port", type=PORT, help="The image registry's port (default 5000).")
 @click.option("--domain", help="Apps answer at APP.DOMAIN (default localhost).")
 @click.option("--registration-mode", type=click.Choice(REGISTRATION_MODES))

@@ -1,22 +1,39 @@
-"""The composition root: settings in, adapters chosen by name, the ASGI app out."""
+"""The composition root: settings in, one adapter per port chosen by name, the app out.
+
+`build_app` gives the ASGI app the server runs: the controller's API, with the git smart
+HTTP transport in front of it when the builder is on, and a lifespan that starts the
+router, the runtime and the builder with the server and stops them with it. Apps keep
+running when the platform stops.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deis.api.app import create_app
 from deis.logs.files import FileLogs
 from deis.logs.unavailable import UnavailableLogs
-from deis.ports import Logs, Router, Runtime, Store
+from deis.objects.filesystem import FilesystemObjects
+from deis.ports import Logs, Objects, Router, Runtime, Store
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
+from deis.services import routes
 from deis.services.context import Context
 from deis.settings import Settings
 from deis.store.sqlalchemy_store import SqlStore
+
+log = logging.getLogger("deis.platform")
 
 
 class UnknownAdapter(ValueError):
@@ -27,10 +44,55 @@ def make_store(settings: Settings) -> Store:
     return SqlStore(settings.effective_database_url)
 
 
-def make_runtime(settings: Settings) -> Runtime:
+def make_objects(settings: Settings) -> Objects:
+    return FilesystemObjects(settings.state_dir / "objects")
+
+
+def make_router(settings: Settings) -> Router:
+    if settings.router == "none":
+        return RecordingRouter()
+    if settings.router == "nginx":
+        from deis.router.nginx import NginxRouter
+
+        return NginxRouter(
+            settings.state_dir,
+            http_port=settings.router_port,
+            https_port=settings.router_https_port,
+            platform_domain=settings.domain,
+            controller_address=f"{settings.bind}:{settings.api_port}",
+            listen_addresses=(settings.bind,),
+        )
+    if settings.router == "kubernetes":
+        from deis.platform.kubernetes import wiring as k8s
+
+        kube_settings = k8s.KubernetesSettings.from_env()
+        return k8s.make_router(kube_settings, k8s.connect(kube_settings))
+    raise UnknownAdapter(f"unknown router {settings.router!r} (known: nginx, kubernetes, none)")
+
+
+def make_runtime(settings: Settings, router: Router, objects: Objects) -> Runtime:
     if settings.runtime == "record":
         return RecordingRuntime(settings.state_dir)
-    raise UnknownAdapter(f"unknown runtime {settings.runtime!r} (known: record)")
+    if settings.runtime == "podman":
+        from deis.runtime.podman import PodmanRuntime, load_instance_id
+        from deis.stack.definition import run_image
+
+        return PodmanRuntime(
+            settings.state_dir,
+            load_instance_id(settings.state_dir),
+            on_peers=router.set_peers,
+            run_stack_image=run_image(),
+            egress=settings.egress,
+            slug_path=objects.path,
+        )
+    if settings.runtime == "kubernetes":
+        from deis.platform.kubernetes import wiring as k8s
+
+        kube_settings = k8s.KubernetesSettings.from_env()
+        return k8s.make_runtime(kube_settings, k8s.connect(kube_settings))
+    raise UnknownAdapter(
+        f"unknown runtime {settings.runtime!r} (known: podman, kubernetes, record)"
+    )
 
 
 def make_logs(settings: Settings) -> Logs:
@@ -41,18 +103,15 @@ def make_logs(settings: Settings) -> Logs:
     raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file)")
 
 
-def make_router(settings: Settings) -> Router:
-    if settings.router == "none":
-        return RecordingRouter()
-    raise UnknownAdapter(f"unknown router {settings.router!r} (known: none)")
-
-
-def build_context(settings: Settings, store: Store | None = None) -> Context:
+def build_context(
+    settings: Settings, store: Store | None = None, objects: Objects | None = None
+) -> Context:
+    router = make_router(settings)
     return Context(
         store=store or make_store(settings),
-        runtime=make_runtime(settings),
+        runtime=make_runtime(settings, router, objects or make_objects(settings)),
         logs=make_logs(settings),
-        router=make_router(settings),
+        router=router,
         platform_domain=settings.domain,
         router_port=settings.router_port,
         registration_mode=settings.registration_mode,
@@ -84,10 +143,104 @@ def platform_facts(settings: Settings) -> dict[str, str]:
     }
 
 
-def build_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    return create_app(
-        build_context(settings, store),
+@runtime_checkable
+class Supervised(Protocol):
+    """An adapter with processes or threads of its own (nginx, the runtime's supervisor)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Platform:
+    """The wired parts, and how to start and stop the ones that run."""
+
+    settings: Settings
+    context: Context
+    objects: Objects
+    builder: Any = None  # deis.builder.server.Builder when the builder is on
+    started: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Router first (it must hold every route before replicas are announced), then
+        the runtime (adopting what runs), then every app's route."""
+        for part in (self.context.router, self.context.runtime):
+            if isinstance(part, Supervised):
+                part.start()
+                self.started.append(part.stop)
+        count = routes.publish_all(self.context)
+        log.info("published the routes of %d apps", count)
+
+    def stop(self) -> None:
+        while self.started:
+            stop = self.started.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping a part of the platform failed")
+
+
+def build_platform(settings: Settings, store: Store | None = None) -> Platform:
+    objects = make_objects(settings)
+    context = build_context(settings, store, objects)
+    platform = Platform(settings, context, objects)
+    if settings.builder == "git":
+        from deis.builder.server import Builder
+
+        platform.builder = Builder(context, settings, objects=objects)
+        context.app_removers.append(platform.builder.forget_app)
+    elif settings.builder != "none":
+        raise UnknownAdapter(f"unknown builder {settings.builder!r} (known: git, none)")
+    return platform
+
+
+def lifespan_of(platform: Platform) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(platform.start)
+        if platform.builder is not None:
+            await platform.builder.start(host=platform.settings.bind)
+        try:
+            yield
+        finally:
+            if platform.builder is not None:
+                await platform.builder.stop()
+            await asyncio.to_thread(platform.stop)
+
+    return lifespan
+
+
+class GitOrApi:
+    """Sends git's smart HTTP paths (`/APP.git/...`) to the builder before the API's
+    body limit (pushes are larger than any API body), everything else to the API."""
+
+    def __init__(self, api: FastAPI, git: ASGIApp, is_git_path: Callable[[str], bool]) -> None:
+        self.api = api
+        self.git = git
+        self.is_git_path = is_git_path
+
+    @property
+    def state(self) -> Any:
+        return self.api.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.is_git_path(scope["path"]):
+            await self.git(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def build_app(settings: Settings, store: Store | None = None) -> Any:
+    platform = build_platform(settings, store)
+    api = create_app(
+        platform.context,
         builder_key=builder_key(settings),
         platform=platform_facts(settings),
         max_body_bytes=settings.max_body_bytes,
+        lifespan=lifespan_of(platform),
     )
+    if platform.builder is None:
+        return api
+    from deis.builder.http import is_git_path
+
+    return GitOrApi(api, platform.builder.http_app, is_git_path)

@@ -364,3 +364,14 @@ def _remove_tree(path: Path) -> None:
         else:
             child.unlink()
     path.rmdir()
+
+
+def purge(state_dir: Path) -> bool:
+    """Stop an nginx a crashed platform left serving for this state dir. Answers whether
+    one ran."""
+    directory = Path(state_dir).absolute() / "router"
+    process = NginxProcess(directory, directory / "nginx.conf")
+    if process.pid() is None:
+        return False
+    process.stop(grace=5.0)
+    return True

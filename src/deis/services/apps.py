@@ -111,6 +111,8 @@ def destroy(ctx: Context, actor: User, app_id: str) -> None:
         app = app_for(uow, actor, app_id, manage=True)
     ctx.router.remove(app.id)
     ctx.runtime.remove(app.id)
+    for remove in ctx.app_removers:
+        remove(app.id)
     with ctx.store.transaction(write=True) as uow:
         uow.apps.delete(app.id)
     ctx.logs.remove(app.id)

@@ -36,6 +36,9 @@ class Context:
     make_uuid: Callable[[], str] = new_uuid
     rng: random.Random = field(default_factory=random.SystemRandom)
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    # What else keeps files of an app (the builder's repositories, caches, slugs),
+    # filled in by the composition root once those parts exist.
+    app_removers: list[Callable[[str], None]] = field(default_factory=list)
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -1,0 +1,229 @@
+"""PodmanRuntime: the Runtime port on one machine, releases as rootful podman containers.
+
+Wiring (the composition root does this):
+
+    runtime = PodmanRuntime(state_dir, load_instance_id(state_dir),
+                            on_peers=router.set_peers, run_stack_image="...")
+    runtime.start()   # at platform start: adopt what runs, start supervising
+    ...
+    runtime.stop()    # at platform stop: stop supervising, leave the apps running
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from deis.domain.desired import DesiredApp, Pod, RunResult
+from deis.domain.errors import NotFound, Unavailable
+from deis.runtime import naming, policy, spec
+from deis.runtime.podman import converge, netns, slugs
+from deis.runtime.podman.egress import Egress
+from deis.runtime.podman.engine import Engine, Options, PeersCallback
+from deis.runtime.podman.podman import Podman
+from deis.runtime.podman.supervisor import Supervisor
+from deis.runtime.record import RecordingRuntime
+from deis.stack import podman_conf as conf
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RUN_STACK_IMAGE = "localhost/deis/stack-run:bookworm"
+
+
+class PodmanRuntime:
+    name = "podman"
+
+    def __init__(
+        self,
+        state_dir: Path,
+        instance_id: str,
+        *,
+        on_peers: PeersCallback | None = None,
+        run_stack_image: str = DEFAULT_RUN_STACK_IMAGE,
+        egress: bool = False,
+        grace_seconds: float = 30.0,
+        run_timeout: float = 3600.0,
+        deploy_timeout: float = policy.DEFAULT_TIMEOUT,
+        deploy_batches: int | None = None,
+        pids_limit: int = 4096,
+        supervise_interval: float = 1.0,
+        ipam_dir: Path = netns.IPAM_DIR,
+        shared_image_store: Path | None = conf.SHARED_IMAGE_STORE,
+        slug_path: Callable[[str], Path] = Path,
+    ) -> None:
+        """slug_path: where on this host the slug a buildpack build names can be read."""
+        self.state_dir = Path(state_dir)
+        self.instance_id = naming.validate_instance_id(instance_id)
+        self.run_timeout = run_timeout
+        paths = conf.write_config(self.state_dir, self.instance_id, shared_image_store)
+        self.podman = Podman(paths)
+        self.desired_store = RecordingRuntime(self.state_dir)
+        self.egress = Egress(self.state_dir) if egress else None
+        self.engine = Engine(
+            state_dir=self.state_dir,
+            instance_id=self.instance_id,
+            podman=self.podman,
+            ipam=netns.Ipam(ipam_dir),
+            on_peers=on_peers,
+            egress=self.egress,
+            slug_path=slug_path,
+            options=Options(
+                run_stack_image=run_stack_image,
+                grace=grace_seconds,
+                pids_limit=pids_limit,
+                default_batch=deploy_batches,
+                default_timeout=deploy_timeout,
+            ),
+        )
+        self.supervisor = Supervisor(
+            self.engine, self.desired_store.desired, self.apps, supervise_interval
+        )
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Adopt the containers and namespaces of this instance, then supervise them."""
+        self.adopt()
+        self.supervisor.start()
+
+    def stop(self) -> None:
+        """Stop supervising; the apps keep running."""
+        self.supervisor.stop()
+
+    def adopt(self) -> None:
+        allocations = self.engine.load_allocations()
+        names = {c.name for c in self.engine.containers()}
+        for allocation in allocations:
+            if allocation.container not in names:  # a start that never finished
+                netns.teardown(allocation)
+                self.engine.ipam.release(allocation)
+        self.engine.load_allocations()
+        for allocation in self.engine.ipam.of_instance(self.instance_id):
+            netns.ensure(allocation)  # after a reboot: the namespaces are gone
+
+    def apps(self) -> list[str]:
+        directory = self.desired_store.directory
+        if not directory.is_dir():
+            return []
+        return sorted(p.stem for p in directory.glob("*.json"))
+
+    # --- the Runtime port ----------------------------------------------------------------
+
+    def deploy(self, desired: DesiredApp) -> None:
+        if desired.image is None:
+            return
+        timeout = policy.deploy_timeout(desired.env, self.engine.options.default_timeout)
+        batch = policy.deploy_batches(desired.env, self.engine.options.default_batch)
+        with self.engine.holding(desired.app):
+            previous = self.desired_store.desired(desired.app)
+            converge.deploy(self.engine, desired, previous, timeout=timeout, batch=batch)
+            self.desired_store.deploy(desired)
+
+    def remove(self, app_id: str) -> None:
+        with self.engine.holding(app_id):
+            self.desired_store.remove(app_id)
+            names = [
+                c.name
+                for c in self.podman.ps(
+                    {spec.LABEL_INSTANCE: self.instance_id, spec.LABEL_APP: app_id}
+                )
+            ]
+            self.engine.stop(names, wait=True, grace=min(self.engine.options.grace, 5.0))
+            for allocation in self.engine.ipam.of_instance(self.instance_id):
+                if allocation.container in names:
+                    netns.teardown(allocation)
+                    self.engine.ipam.release(allocation)
+            slugs.remove_app(self.state_dir, app_id)
+            self.engine.forget_peers(app_id)
+
+    def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]:
+        desired = self.desired_store.desired(app_id)
+        observed = self.engine.observe(app_id, desired, self.engine.containers(app_id), time.time())
+        return [
+            pod for pod in self.engine.pods(observed) if proc_type is None or pod.type == proc_type
+        ]
+
+    def restart(
+        self, app_id: str, proc_type: str | None = None, name: str | None = None
+    ) -> list[Pod]:
+        with self.engine.holding(app_id):
+            desired = self.desired_store.desired(app_id)
+            if desired is None:
+                return []
+            targets = self._targets(app_id, desired, proc_type, name)
+            if not targets:
+                if name is not None:
+                    raise NotFound(f"No process named {name}.")
+                return []
+            timeout = policy.deploy_timeout(desired.env, self.engine.options.default_timeout)
+            batch = policy.deploy_batches(desired.env, self.engine.options.default_batch)
+            new = converge.restart(self.engine, desired, targets, timeout=timeout, batch=batch)
+        return [pod for pod in self.pods(app_id) if pod.name in set(new)]
+
+    def _targets(
+        self, app_id: str, desired: DesiredApp, proc_type: str | None, name: str | None
+    ) -> list[str]:
+        targets = []
+        for container in self.engine.containers(app_id):
+            labels = container.labels
+            if proc_type is not None and labels.get(spec.LABEL_TYPE) != proc_type:
+                continue
+            if name is not None and container.name != name:
+                continue
+            if labels.get(spec.LABEL_VERSION) != str(desired.version):
+                continue
+            targets.append(container.name)
+        return targets
+
+    def run(self, desired: DesiredApp, command: str) -> RunResult:
+        name = naming.run_name(desired.app)
+        namespace = naming.netns_name(self.instance_id, name)
+        try:
+            slug_dir = self.engine.slug_dir(desired)
+            launch = spec.run_launch(
+                desired, command, slug_dir, self.engine.options.run_stack_image
+            )
+        except (spec.NotRunnable, slugs.SlugError) as exc:
+            raise Unavailable(f"Cannot run the command: {exc}") from None
+        port = self.engine.port_for(desired)
+        container = spec.ContainerSpec(
+            name=name,
+            launch=launch,
+            env=spec.environment(desired, port),
+            labels={**spec.labels(desired, naming.RUN_TYPE, self.instance_id, port)},
+            limits=spec.limits(desired, naming.RUN_TYPE, self.engine.options.pids_limit),
+        )
+        try:
+            path = netns.create_isolated(namespace)
+            if self.egress is not None:
+                self.egress.attach(namespace)
+            outcome = self.podman.run_attached(
+                ["--rm", *spec.run_args(container, path)],
+                spec.podman_env(container),
+                timeout=self.run_timeout,
+            )
+        finally:
+            self.podman.remove([name])
+            if self.egress is not None:
+                self.egress.detach(namespace)
+            netns.delete_namespace(namespace)
+        if outcome.timed_out:
+            return RunResult(
+                exit_code=124,
+                output=outcome.output + f"\n(stopped after {self.run_timeout:g} seconds)\n",
+            )
+        return RunResult(exit_code=outcome.code, output=outcome.output)
+
+    # --- helpers for operators and tests ---------------------------------------------------
+
+    def desired(self, app_id: str) -> DesiredApp | None:
+        return self.desired_store.desired(app_id)
+
+    def peers(self, app_id: str) -> list[str]:
+        """The peers last sent to the router."""
+        return self.engine.last_peers(app_id)
+
+    def address(self, name: str) -> str | None:
+        return self.engine.address(name)

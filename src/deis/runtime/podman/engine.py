@@ -1,0 +1,411 @@
+"""The runtime's hands: observe replicas, start, restart and stop them, probe them, and
+tell the router. Shared by the deploy loop and the supervisor; decisions live in plan.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deis.domain.desired import DesiredApp, Pod
+from deis.runtime import naming, spec
+from deis.runtime.plan import (
+    STARTING_STATES,
+    Plan,
+    Policy,
+    Replica,
+    backoff_delay,
+    plan,
+    pod_state,
+)
+from deis.runtime.podman import netns, slugs
+from deis.runtime.podman.egress import Egress
+from deis.runtime.podman.health import HealthBook, check
+from deis.runtime.podman.podman import Container, Podman
+from deis.runtime.probes import Probes, probes_for
+
+log = logging.getLogger(__name__)
+
+PeersCallback = Callable[[str, list[str]], None]
+# A replica that has kept running this long starts its backoff from scratch again.
+BACKOFF_RESET_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Observed:
+    container: Container
+    replica: Replica
+    port: int
+    probes: Probes
+
+
+@dataclass(frozen=True)
+class Options:
+    run_stack_image: str
+    grace: float = 30.0
+    pids_limit: int = 4096
+    min_running: float = 1.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    default_batch: int | None = None
+    default_timeout: float = 120.0
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        instance_id: str,
+        podman: Podman,
+        ipam: netns.Ipam,
+        on_peers: PeersCallback | None,
+        options: Options,
+        egress: Egress | None = None,
+        slug_path: Callable[[str], Path] = Path,
+    ) -> None:
+        self.state_dir = state_dir
+        self.slug_path = slug_path
+        self.instance = instance_id
+        self.podman = podman
+        self.ipam = ipam
+        self.on_peers = on_peers
+        self.options = options
+        self.egress = egress
+        self.health = HealthBook()
+        self._lock = threading.Lock()
+        self._app_locks: dict[str, threading.RLock] = {}
+        self._allocations: dict[str, netns.Allocation] = {}
+        self._restarts: dict[str, int] = {}
+        self._restart_at: dict[str, float] = {}
+        self._stopping: set[str] = set()
+        self._starting: set[str] = set()
+        self._peers: dict[str, list[str]] = {}
+        self._ports: dict[str, int | None] = {}
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="deis-probe")
+
+    # --- locks ---------------------------------------------------------------------------
+
+    def app_lock(self, app: str) -> threading.RLock:
+        with self._lock:
+            return self._app_locks.setdefault(app, threading.RLock())
+
+    @contextmanager
+    def holding(self, app: str) -> Iterator[None]:
+        with self.app_lock(app):
+            yield
+
+    # --- allocations -----------------------------------------------------------------------
+
+    def load_allocations(self) -> list[netns.Allocation]:
+        found = self.ipam.of_instance(self.instance)
+        with self._lock:
+            self._allocations = {a.container: a for a in found}
+        return found
+
+    def allocation(self, name: str) -> netns.Allocation | None:
+        with self._lock:
+            return self._allocations.get(name)
+
+    def address(self, name: str) -> str | None:
+        allocation = self.allocation(name)
+        return allocation.address if allocation else None
+
+    # --- observing -----------------------------------------------------------------------
+
+    def containers(self, app: str | None = None, include_runs: bool = False) -> list[Container]:
+        """This instance's replicas (and its one-off runs with include_runs): one `podman ps`."""
+        labels = {spec.LABEL_INSTANCE: self.instance}
+        if app is not None:
+            labels[spec.LABEL_APP] = app
+        found = self.podman.ps(labels)
+        if include_runs:
+            return found
+        return [c for c in found if c.labels.get(spec.LABEL_TYPE) != naming.RUN_TYPE]
+
+    def observe(
+        self, app: str, desired: DesiredApp | None, containers: Iterable[Container], now: float
+    ) -> list[Observed]:
+        observed = []
+        for container in containers:
+            if container.labels.get(spec.LABEL_APP) != app:
+                continue
+            observed.append(self._observed(container, desired, now))
+        return observed
+
+    def _observed(self, container: Container, desired: DesiredApp | None, now: float) -> Observed:
+        labels = container.labels
+        proc_type = labels.get(spec.LABEL_TYPE, "")
+        version = int(labels.get(spec.LABEL_VERSION, "0") or 0)
+        port = int(labels.get(spec.LABEL_PORT, str(spec.DEFAULT_PORT)) or spec.DEFAULT_PORT)
+        healthcheck = desired.healthcheck if desired and desired.version == version else {}
+        probes = probes_for(healthcheck, proc_type, port, self.options.min_running)
+        running = container.state == "running"
+        state = container.state
+        with self._lock:
+            terminating = container.name in self._stopping
+            if state in STARTING_STATES and container.name not in self._starting:
+                state = "exited"  # never started (a reboot, a crash mid-start): start it
+            if running and container.started and now - container.started > BACKOFF_RESET_SECONDS:
+                self._restarts.pop(container.name, None)
+        replica = Replica(
+            name=container.name,
+            type=proc_type,
+            version=version,
+            state=state,
+            ready=running and self.health.ready(container.name, container.started, probes, now),
+            started=container.started,
+            terminating=terminating or container.state in ("stopping", "removing"),
+        )
+        return Observed(container, replica, port, probes)
+
+    def probe(self, observed: Sequence[Observed], now: float) -> list[Observed]:
+        """Run the probes that are due (in parallel); kill replicas whose liveness failed.
+        Returns the replicas with their readiness brought up to date."""
+        jobs: list[tuple[Observed, str, Future[bool]]] = []
+        for item in observed:
+            replica = item.replica
+            address = self.address(replica.name)
+            if not replica.running or replica.terminating or address is None:
+                continue
+            due = self.health.due(replica.name, replica.started, item.probes, now)
+            for kind, probe, is_due in zip(
+                ("ready", "live"), (item.probes.readiness, item.probes.liveness), due, strict=True
+            ):
+                if is_due and probe is not None:
+                    future = self._pool.submit(check, probe, address, replica.name, self.podman)
+                    jobs.append((item, kind, future))
+        for item, kind, future in jobs:
+            ok = bool(future.result())
+            replica = item.replica
+            if kind == "ready":
+                self.health.readiness(replica.name, replica.started, item.probes, ok, now)
+            elif self.health.liveness(replica.name, replica.started, item.probes, ok, now):
+                log.warning("%s failed its liveness probe: restarting it", replica.name)
+                self.podman.kill(replica.name)
+        return [self._refresh(item, now) for item in observed]
+
+    def _refresh(self, item: Observed, now: float) -> Observed:
+        replica = item.replica
+        ready = replica.running and self.health.ready(
+            replica.name, replica.started, item.probes, now
+        )
+        return replace(item, replica=replace(replica, ready=ready))
+
+    def policy(self, now: float, batch: int | None) -> Policy:
+        with self._lock:
+            return Policy(now=now, batch=batch, restart_at=dict(self._restart_at))
+
+    # --- acting --------------------------------------------------------------------------
+
+    def step(
+        self,
+        app: str,
+        desired: DesiredApp | None,
+        observed: Sequence[Observed],
+        now: float,
+        batch: int | None,
+        *,
+        wait_stops: bool,
+    ) -> Plan:
+        """Plan once and carry it out: traffic first, then stops, restarts and starts."""
+        decided = plan(desired, [o.replica for o in observed], self.policy(now, batch))
+        ports = {o.replica.name: o.port for o in observed}
+        self.set_peers(app, [(name, ports[name]) for name in decided.peers])
+        self.stop(decided.stop, wait=wait_stops)
+        for name in decided.restart:
+            self.restart(name)
+        if desired is not None:
+            for start in decided.start:
+                for _ in range(start.count):
+                    self.start_replica(desired, start.type)
+        return decided
+
+    def set_peers(self, app: str, replicas: Sequence[tuple[str, int]], force: bool = False) -> None:
+        peers = []
+        for name, port in replicas:
+            if address := self.address(name):
+                peers.append(f"{address}:{port}")
+        peers.sort()
+        with self._lock:
+            if not force and self._peers.get(app) == peers:
+                return
+        if self.on_peers is not None:
+            try:
+                self.on_peers(app, list(peers))
+            except Exception:  # the router may be down: try again on the next pass
+                log.exception("telling the router the peers of %s failed", app)
+                return
+        with self._lock:
+            self._peers[app] = peers
+
+    def last_peers(self, app: str) -> list[str]:
+        with self._lock:
+            return list(self._peers.get(app, []))
+
+    def forget_peers(self, app: str) -> None:
+        with self._lock:
+            self._peers.pop(app, None)
+
+    def port_for(self, desired: DesiredApp) -> int:
+        exposed: int | None = None
+        if desired.kind != spec.BUILDPACK and desired.image:
+            with self._lock:
+                known = desired.image in self._ports
+                exposed = self._ports.get(desired.image)
+            if not known:
+                exposed = self.podman.exposed_port(desired.image)
+                with self._lock:
+                    self._ports[desired.image] = exposed
+        return spec.port_for(desired, exposed)
+
+    def slug_dir(self, desired: DesiredApp) -> Path | None:
+        if desired.kind != spec.BUILDPACK or not desired.image:
+            return None
+        target = slugs.release_dir(self.state_dir, desired.app, desired.version)
+        return slugs.extract(self.slug_path(desired.image), target)
+
+    def launch(self, desired: DesiredApp, proc_type: str) -> spec.Launch:
+        return spec.process_launch(
+            desired, proc_type, self.slug_dir(desired), self.options.run_stack_image
+        )
+
+    def start_replica(self, desired: DesiredApp, proc_type: str) -> str:
+        port = self.port_for(desired)
+        name = naming.replica_name(desired.app, proc_type, desired.version)
+        container = spec.ContainerSpec(
+            name=name,
+            launch=self.launch(desired, proc_type),
+            env=spec.environment(desired, port),
+            labels=spec.labels(desired, proc_type, self.instance, port),
+            limits=spec.limits(desired, proc_type, self.options.pids_limit),
+        )
+        allocation = self.ipam.allocate(self.instance, self.state_dir, name)
+        with self._lock:
+            self._allocations[name] = allocation
+            self._starting.add(name)
+        try:
+            netns.setup(allocation)
+            if self.egress is not None:
+                self.egress.attach(allocation.netns)
+            self.podman.run_detached(
+                spec.run_args(container, allocation.netns_path), spec.podman_env(container)
+            )
+        except Exception:
+            self.podman.remove([name])
+            self._release(name)
+            raise
+        finally:
+            with self._lock:
+                self._starting.discard(name)
+        log.info("started %s at %s:%d", name, allocation.address, port)
+        return name
+
+    def restart(self, name: str) -> None:
+        """Start an exited replica again, in place (same name, namespace and address)."""
+        now = time.time()
+        allocation = self.allocation(name)
+        with self._lock:
+            count = self._restarts.get(name, 0) + 1
+            self._restarts[name] = count
+            self._restart_at[name] = now + backoff_delay(
+                count, self.options.backoff_base, self.options.backoff_cap
+            )
+        if allocation is None:  # its namespace is gone for good: let a new replica replace it
+            log.warning("%s has no address any more: removing it", name)
+            self.podman.remove([name])
+            return
+        try:
+            netns.ensure(allocation)
+            if self.egress is not None:
+                self.egress.attach(allocation.netns)
+            self.podman.start(name)
+            log.info("restarted %s (restart %d)", name, count)
+        except Exception:
+            log.exception("restarting %s failed", name)
+
+    def stop(self, names: Iterable[str], *, wait: bool = True, grace: float | None = None) -> None:
+        targets = [n for n in names]
+        if not targets:
+            return
+        with self._lock:
+            targets = [n for n in targets if n not in self._stopping]
+            self._stopping.update(targets)
+        if not targets:
+            return
+        seconds = self.options.grace if grace is None else grace
+        if wait:
+            self._stop(targets, seconds)
+        else:
+            threading.Thread(
+                target=self._stop, args=(targets, seconds), name="deis-stop", daemon=True
+            ).start()
+
+    def _stop(self, names: list[str], grace: float) -> None:
+        try:
+            self.podman.stop(names, grace)
+        finally:
+            for name in names:
+                self._release(name)
+            with self._lock:
+                self._stopping.difference_update(names)
+
+    def _release(self, name: str) -> None:
+        with self._lock:
+            allocation = self._allocations.pop(name, None)
+            self._restarts.pop(name, None)
+            self._restart_at.pop(name, None)
+        self.health.forget(name)
+        if allocation is not None:
+            if self.egress is not None:
+                self.egress.detach(allocation.netns)
+            netns.teardown(allocation)
+            self.ipam.release(allocation)
+
+    def reap(self, existing: Iterable[str]) -> None:
+        """Free the namespaces and addresses of replicas whose containers are gone (removed
+        behind the platform's back); the plan then starts replacements."""
+        present = set(existing)
+        with self._lock:
+            gone = [
+                name
+                for name in self._allocations
+                if name not in present and name not in self._starting and name not in self._stopping
+            ]
+        for name in gone:
+            log.warning("%s disappeared: freeing its namespace and address", name)
+            self._release(name)
+
+    def restart_count(self, name: str) -> int:
+        with self._lock:
+            return self._restarts.get(name, 0)
+
+    def pods(self, observed: Iterable[Observed]) -> list[Pod]:
+        pods = []
+        for item in observed:
+            replica = item.replica
+            started = (
+                datetime.fromtimestamp(replica.started, UTC).replace(microsecond=0)
+                if replica.started
+                else None
+            )
+            pods.append(
+                Pod(
+                    name=replica.name,
+                    state=pod_state(replica),
+                    type=replica.type,
+                    release=f"v{replica.version}",
+                    started=started,
+                )
+            )
+        return sorted(pods, key=lambda p: (p.type, p.name))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,110 @@
+"""The supervision loop: about once a second, one `podman ps` for the whole instance, then
+for each app (skipping any app a deploy holds) probe, plan and act: restart crashed
+replicas with backoff, replace missing ones, stop strays, keep the router's peers right.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from deis.domain.desired import DesiredApp
+from deis.runtime import naming, policy, spec
+from deis.runtime.plan import backoff_delay
+from deis.runtime.podman.engine import Engine
+from deis.runtime.podman.podman import Container
+
+log = logging.getLogger(__name__)
+
+RETRY_CAP = 60.0  # seconds between tries at most, for an app whose supervision keeps failing
+
+
+class Supervisor:
+    def __init__(
+        self,
+        engine: Engine,
+        desired_of: Callable[[str], DesiredApp | None],
+        apps: Callable[[], list[str]],
+        interval: float = 1.0,
+    ) -> None:
+        self.engine = engine
+        self.desired_of = desired_of
+        self.apps = apps
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="deis-supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("supervision pass failed")
+            self._stop.wait(max(0.05, self.interval - (time.monotonic() - began)))
+
+    def run_once(self) -> None:
+        by_app: dict[str, list[Container]] = defaultdict(list)
+        everything = self.engine.containers(include_runs=True)
+        for container in everything:
+            if container.labels.get(spec.LABEL_TYPE) != naming.RUN_TYPE:
+                by_app[container.labels.get(spec.LABEL_APP, "")].append(container)
+        self.engine.reap(c.name for c in everything)
+        for app in sorted({*by_app, *self.apps()} - {""}):
+            if self._stop.is_set():
+                return
+            self.supervise(app, by_app.get(app, []))
+
+    def supervise(self, app: str, containers: list[Container]) -> None:
+        if time.monotonic() < self._retry_at.get(app, 0.0):
+            return
+        lock = self.engine.app_lock(app)
+        if not lock.acquire(blocking=False):  # a deploy is at work: leave the app to it
+            return
+        try:
+            desired = self.desired_of(app)
+            now = time.time()
+            observed = self.engine.probe(self.engine.observe(app, desired, containers, now), now)
+            batch = policy.deploy_batches(desired.env) if desired else None
+            self.engine.step(
+                app,
+                desired,
+                observed,
+                now,
+                batch or self.engine.options.default_batch,
+                wait_stops=False,
+            )
+            self._failures.pop(app, None)
+            self._retry_at.pop(app, None)
+        except Exception:
+            failures = self._failures.get(app, 0) + 1
+            self._failures[app] = failures
+            delay = backoff_delay(failures + 1, self.engine.options.backoff_base, RETRY_CAP)
+            self._retry_at[app] = time.monotonic() + delay
+            log.exception(
+                "supervising %s failed (%d in a row): next try in %gs", app, failures, delay
+            )
+        finally:
+            lock.release()

@@ -1,0 +1,452 @@
+"""The podman runtime end to end: real containers, namespaces, probes and rollouts."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deis.domain.desired import DesiredApp
+from deis.domain.errors import DeployFailed
+from deis.runtime.naming import veth_prefix
+from deis.runtime.podman import PodmanRuntime, netns, purge
+from deis.runtime.podman.purge import wait_for_podman_helpers
+
+from .conftest import WEB, PeerLog, wait_for
+
+pytestmark = pytest.mark.e2e
+
+Make = Callable[..., DesiredApp]
+client = httpx.Client(trust_env=False, timeout=3)
+
+
+def get(peer: str, path: str = "/") -> str:
+    response = client.get(f"http://{peer}{path}")
+    response.raise_for_status()
+    return response.text
+
+
+def containers(runtime: Any, app: str) -> list[dict[str, Any]]:
+    args = ["ps", "-a", "--format", "json", "--filter", f"label=deis.app={app}"]
+    args += ["--filter", f"label=deis.instance={runtime.instance_id}"]
+    return json.loads(runtime.podman.call(args, merge_stderr=False).output or "[]")
+
+
+def inspect(runtime: Any, name: str) -> dict[str, Any]:
+    return json.loads(runtime.podman.call(["inspect", name], merge_stderr=False).output)[0]
+
+
+def up(runtime: Any, app: str) -> list[str]:
+    return sorted(p.name for p in runtime.pods(app) if p.state == "up")
+
+
+def test_deploy_runs_replicas_with_names_labels_and_env(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    desired = make_desired(app_name, 3, structure={"web": 2})
+    runtime.deploy(desired)
+    pods = runtime.pods(app_name)
+    assert len(pods) == 2
+    for pod in pods:
+        assert pod.state == "up" and pod.type == "web" and pod.release == "v3"
+        assert pod.name.startswith(f"{app_name}-web-0003")
+        assert pod.started is not None
+    rows = containers(runtime, app_name)
+    labels = rows[0]["Labels"]
+    assert labels["deis.app"] == app_name and labels["deis.type"] == "web"
+    assert labels["deis.version"] == "3" and labels["heritage"] == "deis"
+    assert labels["deis.instance"] == runtime.instance_id
+    peers = peer_log.last(app_name)
+    assert peers is not None and len(peers) == 2
+    assert all(p.startswith("10.199.") and p.endswith(":5000") for p in peers)
+    env = dict(line.split("=", 1) for line in get(peers[0], "/env.txt").splitlines())
+    assert env["GREETING"] == "hello"
+    assert env["PORT"] == "5000" and env["DEIS_APP"] == app_name
+    assert env["WORKFLOW_RELEASE"] == "v3" and env["SOURCE_VERSION"] == "0000003"
+    assert runtime.desired(app_name) == desired
+
+
+def test_scale_up_and_down_keeps_existing_replicas(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    runtime.deploy(make_desired(app_name, structure={"web": 1}))
+    [first] = up(runtime, app_name)
+    runtime.deploy(
+        make_desired(
+            app_name,
+            structure={"web": 3, "worker": 1},
+            procfile={"web": WEB, "worker": "exec sleep 1000"},
+        )
+    )
+    pods = runtime.pods(app_name)
+    assert sorted(p.type for p in pods) == ["web", "web", "web", "worker"]
+    assert first in [p.name for p in pods]
+    assert len(peer_log.last(app_name) or []) == 3  # workers get no traffic
+    runtime.deploy(make_desired(app_name, structure={"web": 0, "worker": 0}))
+    assert runtime.pods(app_name) == []
+    assert peer_log.last(app_name) == []
+
+
+def test_new_release_rolls_old_stopped_only_after_new_ready(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    runtime.deploy(make_desired(app_name, 1, structure={"web": 2}))
+    old = set(up(runtime, app_name))
+    slow = "sleep 1.5; " + WEB  # ready only after 1.5 s
+    observations: list[tuple[set[str], set[str]]] = []
+    failures: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            pods = runtime.pods(app_name)
+            observations.append(({p.name for p in pods if p.state == "up"}, {p.name for p in pods}))
+            for peer in peer_log.last(app_name) or []:
+                try:
+                    get(peer)
+                except httpx.HTTPError as exc:
+                    failures.append(f"{peer}: {exc}")
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        runtime.deploy(make_desired(app_name, 2, structure={"web": 2}, procfile={"web": slow}))
+    finally:
+        done.set()
+        watcher.join()
+    new = set(up(runtime, app_name))
+    assert new and not new & old
+    assert all(p.release == "v2" for p in runtime.pods(app_name))
+    assert all(get(p).strip() == "v2" for p in peer_log.last(app_name) or [])
+    # always something up; old replicas present until new ones were up
+    for up_now, present in observations:
+        assert up_now, "nothing was up during the rollout"
+        if not up_now & new:
+            assert old <= present
+    history = peer_log.of(app_name)
+    first_served = next(i for i, peers in enumerate(history) if peers)
+    assert all(history[first_served:]), "the router was left without replicas"
+    assert len(failures) <= 1, failures  # at most a request racing the switch
+
+
+def test_release_that_never_gets_ready_fails_and_old_keeps_serving(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    good = make_desired(app_name, 1, structure={"web": 2})
+    runtime.deploy(good)
+    old = up(runtime, app_name)
+    old_peers = peer_log.last(app_name)
+    wrong_port = "exec httpd -f -p 5999 -h /"
+    bad = make_desired(
+        app_name, 2, structure={"web": 2}, procfile={"web": wrong_port},
+        env={"DEIS_DEPLOY_TIMEOUT": "2"},
+    )  # fmt: skip
+    began = time.monotonic()
+    with pytest.raises(DeployFailed, match="did not become ready within 2s"):
+        runtime.deploy(bad)
+    assert time.monotonic() - began < 10
+    assert up(runtime, app_name) == old
+    assert peer_log.last(app_name) == old_peers
+    assert all(get(p).strip() == "v1" for p in old_peers or [])
+    assert runtime.desired(app_name) == good
+    crashing = make_desired(app_name, 3, structure={"web": 2}, procfile={"web": "exit 3"})
+    with pytest.raises(DeployFailed, match="keeps crashing|exit code"):
+        runtime.deploy(crashing)
+    assert up(runtime, app_name) == old
+
+
+def test_killed_replica_is_replaced_within_five_seconds(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    runtime.deploy(make_desired(app_name))
+    [pod] = runtime.pods(app_name)
+    pid = inspect(runtime, pod.name)["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    wait_for(lambda: [p for p in runtime.pods(app_name) if p.state != "up"], 2, "the crash to show")
+
+    def back_up() -> bool:
+        pods = runtime.pods(app_name)
+        return len(pods) == 1 and pods[0].state == "up" and pods[0].started != pod.started
+
+    wait_for(back_up, 5, "the replica to be replaced")
+    assert time.monotonic() - killed < 5
+    [peer] = peer_log.last(app_name) or []
+    assert get(peer).strip() == "v1"
+
+
+def test_adoption_after_platform_restart_does_not_restart_apps(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    runtime.deploy(make_desired(app_name, structure={"web": 2}))
+    before = runtime.pods(app_name)
+    runtime.stop()
+    try:
+        again = PodmanRuntime(
+            runtime.state_dir, runtime.instance_id, on_peers=peer_log,
+            run_stack_image=runtime.test_image, grace_seconds=1, shared_image_store=None,
+            supervise_interval=0.5,
+        )  # fmt: skip
+        calls = len(peer_log.of(app_name))
+        again.start()
+        wait_for(lambda: len(peer_log.of(app_name)) > calls, 5, "the peers to be sent again")
+        assert sorted(peer_log.last(app_name) or []) == sorted(runtime.peers(app_name))
+        again.stop()
+        assert again.pods(app_name) == before  # same names, same start times: not restarted
+        assert again.desired(app_name) == runtime.desired(app_name)
+    finally:
+        runtime.start()
+
+
+def test_run_returns_exit_code_and_output_and_cleans_up(
+    runtime: Any, make_desired: Make, app_name: str
+) -> None:
+    desired = make_desired(app_name, env={"GREETING": "hi there"})
+    result = runtime.run(desired, 'echo "$GREETING from $DEIS_APP"; echo oops >&2; exit 7')
+    assert result.exit_code == 7
+    assert f"hi there from {app_name}" in result.output and "oops" in result.output
+    isolated = runtime.run(desired, "ip -o addr; echo ---; wget -q -O- http://10.199.0.1/")
+    addresses, _, fetched = isolated.output.partition("---")
+    assert "10.199." not in addresses and "unreachable" in fetched  # only a loopback
+    began = time.monotonic()
+    slow = runtime.run(desired, "sleep 30")
+    assert slow.exit_code == 124 and 4 < time.monotonic() - began < 20
+    assert containers(runtime, app_name) == []
+    assert not [
+        n
+        for n in os.listdir("/run/netns")
+        if n.startswith(f"deis-{runtime.instance_id}")
+        and n not in {a.netns for a in netns.Ipam().of_instance(runtime.instance_id)}
+    ]
+
+
+def test_two_apps_listen_on_the_same_port_and_cannot_reach_each_other(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    other = app_name + "-b"
+    try:
+        runtime.deploy(make_desired(app_name))
+        runtime.deploy(make_desired(other))
+        [mine] = peer_log.last(app_name) or []
+        [theirs] = peer_log.last(other) or []
+        assert mine.endswith(":5000") and theirs.endswith(":5000")
+        assert f"DEIS_APP={app_name}" in get(mine, "/env.txt")
+        assert f"DEIS_APP={other}" in get(theirs, "/env.txt")
+        [pod] = runtime.pods(app_name)
+        reach = runtime.podman.exec(pod.name, ["wget", "-q", "-O-", f"http://{theirs}/"], 30)
+        assert reach.code == 1 and "unreachable" in reach.output
+        own = runtime.podman.exec(pod.name, ["wget", "-q", "-O-", f"http://{mine}/"], 30)
+        assert own.output.strip() == "v1"
+    finally:
+        runtime.remove(other)
+
+
+def test_restart_all_and_one_replica_rolls(runtime: Any, make_desired: Make, app_name: str) -> None:
+    runtime.deploy(make_desired(app_name, structure={"web": 2}))
+    before = up(runtime, app_name)
+    restarted = runtime.restart(app_name)
+    assert len(restarted) == 2 and not {p.name for p in restarted} & set(before)
+    after = up(runtime, app_name)
+    assert sorted(p.name for p in restarted) == after
+    one = runtime.restart(app_name, "web", after[0])
+    assert len(one) == 1 and one[0].name not in after
+    assert sorted(up(runtime, app_name)) == sorted([after[1], one[0].name])
+
+
+def test_remove_cleans_everything_of_the_app_only(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog, state_dir: Path
+) -> None:
+    other = app_name + "-keep"
+    runtime.deploy(make_desired(other))
+    runtime.deploy(make_desired(app_name, structure={"web": 2}))
+    names = up(runtime, app_name)
+    runtime.remove(app_name)
+    assert containers(runtime, app_name) == []
+    assert runtime.desired(app_name) is None
+    allocations = netns.Ipam().of_instance(runtime.instance_id)
+    assert not [a for a in allocations if a.container in names]
+    assert up(runtime, other)
+    runtime.remove(other)
+
+
+def test_buildpack_slug_runs_on_the_stack_with_profile_d(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog, tmp_path: Path,
+    state_dir: Path,
+) -> None:  # fmt: skip
+    slug = tmp_path / "slug.tgz"
+    with tarfile.open(slug, "w:gz") as archive:
+        for path, text in {
+            "app/.profile.d/greet.sh": "export FROM_PROFILE=yes\n",
+            "app/Procfile": f"web: {WEB}\n",
+        }.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(text)
+            archive.addfile(info, io.BytesIO(text.encode()))
+    desired = make_desired(app_name, 4, kind="buildpack", image=str(slug), procfile={"web": WEB})
+    runtime.deploy(desired)
+    [peer] = peer_log.last(app_name) or []
+    env = get(peer, "/env.txt")
+    assert "FROM_PROFILE=yes" in env and "WORKFLOW_RELEASE=v4" in env
+    assert (state_dir / "runtime" / "slugs" / app_name / "v4" / "app" / "Procfile").is_file()
+    result = runtime.run(desired, "pwd; echo $FROM_PROFILE")
+    assert result.output.split() == ["/app", "yes"]
+    runtime.remove(app_name)
+    assert not (state_dir / "runtime" / "slugs" / app_name).exists()
+
+
+def test_limits_become_podman_limits(runtime: Any, make_desired: Make, app_name: str) -> None:
+    runtime.deploy(make_desired(app_name, memory={"web": "64M"}, cpu={"web": "250m"}))
+    [pod] = runtime.pods(app_name)
+    host = inspect(runtime, pod.name)["HostConfig"]
+    assert host["Memory"] == 64 * 1024 * 1024
+    assert host["NanoCpus"] == 250_000_000
+    assert host["PidsLimit"] > 0
+
+
+def test_purge_removes_a_crashed_instance(tmp_path: Path, runtime: Any, make_desired: Make) -> None:
+    instance = f"{runtime.instance_id}-p"
+    state = tmp_path / "state"
+    crashed = PodmanRuntime(state, instance, grace_seconds=1, shared_image_store=None)
+    tarball = tmp_path / "image.tar"
+    from .conftest import build_image_tarball
+
+    build_image_tarball(tarball)
+    crashed.podman.import_image(tarball, runtime.test_image)
+    crashed.deploy(make_desired("purged", structure={"web": 2}))
+    assert len(crashed.pods("purged")) == 2
+    purge(state, instance)
+    assert not crashed.podman.paths.run_dir.exists()
+    assert netns.Ipam().of_instance(instance) == []
+    assert not [n for n in os.listdir("/run/netns") if n.startswith(f"deis-{instance}-")]
+    assert not [link for link in netns.host_links() if link.startswith(veth_prefix(instance))]
+    assert crashed.podman.ps({"deis.instance": instance}) == []
+    purge(state, instance)  # again: podman ps made its run dir
+
+
+def test_replica_removed_behind_the_platforms_back_is_replaced(
+    runtime: Any, make_desired: Make, app_name: str
+) -> None:
+    runtime.deploy(make_desired(app_name))
+    [pod] = runtime.pods(app_name)
+    runtime.podman.remove([pod.name])
+    wait_for(
+        lambda: [p for p in runtime.pods(app_name) if p.state == "up" and p.name != pod.name],
+        5,
+        "a replacement",
+    )
+    wait_for(
+        lambda: not [a for a in netns.Ipam().of_instance(runtime.instance_id)
+                     if a.container == pod.name],
+        3,
+        "the old address to be freed",
+    )  # fmt: skip
+
+
+def test_egress_gives_a_default_route_but_not_other_replicas(
+    tmp_path: Path, runtime: Any, make_desired: Make, peer_log: PeerLog
+) -> None:
+    from .conftest import build_image_tarball
+
+    instance = f"{runtime.instance_id}-e"
+    state = tmp_path / "state"
+    outward = PodmanRuntime(state, instance, egress=True, grace_seconds=1, shared_image_store=None)
+    try:
+        tarball = tmp_path / "image.tar"
+        build_image_tarball(tarball)
+        outward.podman.import_image(tarball, runtime.test_image)
+        outward.deploy(make_desired("outward"))
+        [pod] = outward.pods("outward")
+        routes = outward.podman.exec(pod.name, ["ip", "route"], 30).output
+        assert "default via 10.0.2.2 dev tap0" in routes
+        assert "unreachable 10.199.0.0/16" in routes
+        other = runtime.peers(next(iter(runtime.apps()), "")) or []
+        target = other[0] if other else "10.199.255.254:5000"
+        reach = outward.podman.exec(pod.name, ["wget", "-q", "-O-", f"http://{target}/"], 30)
+        assert reach.code != 0
+        address = outward.address(pod.name)
+        assert get(f"{address}:5000").strip() == "v1"  # the host still reaches it directly
+        outward.remove("outward")
+        assert not list((state / "runtime" / "egress").glob("*.pid"))
+    finally:
+        purge(state, instance)
+
+
+def test_after_a_reboot_start_brings_the_apps_back(
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+) -> None:
+    runtime.deploy(make_desired(app_name, structure={"web": 2}))
+    before = {p.name for p in runtime.pods(app_name)}
+    runtime.stop()
+    try:  # what a reboot does: every process and namespace is gone
+        runtime.podman.call(["stop", "-t", "0", *before])
+        for allocation in netns.Ipam().of_instance(runtime.instance_id):
+            if allocation.container in before:
+                netns.delete_namespace(allocation.netns)
+        wait_for_podman_helpers(runtime.podman.paths)
+        shutil.rmtree(runtime.podman.paths.run_dir)  # /run is a tmpfs
+        assert all(p.state == "crashed" for p in runtime.pods(app_name))
+    finally:
+        runtime.start()
+    wait_for(
+        lambda: sorted(p.state for p in runtime.pods(app_name)) == ["up", "up"], 8, "apps back"
+    )
+    assert {p.name for p in runtime.pods(app_name)} == before
+    assert all(get(peer).strip() == "v1" for peer in peer_log.last(app_name) or [])
+
+
+def test_probes_from_healthcheck_config(runtime: Any, make_desired: Make, app_name: str) -> None:
+    ready_later = "(sleep 1; touch /tmp/www/ready) & " + WEB
+    healthcheck = {
+        "web": {
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 5000}, "periodSeconds": 1},
+            "livenessProbe": {
+                "exec": {"command": ["test", "-f", "/tmp/www/index.html"]},
+                "periodSeconds": 1,
+                "failureThreshold": 1,
+            },
+        }
+    }
+    began = time.monotonic()
+    runtime.deploy(make_desired(app_name, procfile={"web": ready_later}, healthcheck=healthcheck))
+    assert time.monotonic() - began >= 1  # not ready before /ready exists
+    [pod] = runtime.pods(app_name)
+    assert pod.state == "up"
+    runtime.podman.exec(pod.name, ["rm", "/tmp/www/index.html"], 10)
+    wait_for(
+        lambda: [p for p in runtime.pods(app_name) if p.started != pod.started], 8, "a restart"
+    )
+    wait_for(lambda: up(runtime, app_name) == [pod.name], 8, "the replica to be up again")
+
+
+def test_two_apps_deploy_in_parallel(runtime: Any, make_desired: Make, app_name: str) -> None:
+    other = app_name + "-p"
+    errors: list[BaseException] = []
+
+    def deploy(name: str) -> None:
+        try:
+            runtime.deploy(make_desired(name, structure={"web": 2}))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=deploy, args=(n,)) for n in (app_name, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(up(runtime, app_name)) == 2 and len(up(runtime, other)) == 2
+    finally:
+        runtime.remove(other)
