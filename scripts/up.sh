@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `make up`: start the platform (deisctl up), make sure it has an administrator, and say
-# how to log in with the `deis` client. Idempotent: run it again and it only reports.
+# `make up`: make the stack images (once per machine), start the platform (deisctl up),
+# make sure it has an administrator, log the `deis` client in, and deploy the bundled
+# example app (examples/python-web) with `git push` over SSH; then print its URL.
+# Idempotent: run it again and it only reports.
 #
 #   scripts/up.sh [deisctl up flags...]     e.g. scripts/up.sh --api-port 8001
 # Environment: STATE_DIR (default ~/.deis-platform), ADMIN_USERNAME (default admin),
-# ADMIN_EMAIL (default admin@example.com).
+# ADMIN_EMAIL (default admin@example.com), EXAMPLE_APP (default example; empty: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,10 @@ ADMIN_USERNAME="${ADMIN_USERNAME:-admin}"
 ADMIN_EMAIL="${ADMIN_EMAIL:-admin@example.com}"
 BIN="$PWD/.venv/bin"
 PASSWORD_FILE="$STATE_DIR/admin-password"
+EXAMPLE_APP="${EXAMPLE_APP-example}"
 
+echo "==> stack images (the first time on a machine this takes several minutes)"
+"$BIN/python" -m deis.stack build
 "$BIN/deisctl" up --state-dir "$STATE_DIR" "$@"
 
 if [ ! -s "$PASSWORD_FILE" ]; then
@@ -29,11 +34,38 @@ if [ ! -s "$PASSWORD_FILE" ]; then
 fi
 
 url="$("$BIN/deisctl" status --state-dir "$STATE_DIR" | awk '$1 == "API:" { print $2 }')"
+"$BIN/deis" login "$url" --username="$ADMIN_USERNAME" --password="$(cat "$PASSWORD_FILE")" >/dev/null
+
+if [ -n "$EXAMPLE_APP" ]; then
+    # The example's own key and checkout live in the state dir: ~/.ssh is left alone.
+    example="$STATE_DIR/example"
+    key="$example/id_ed25519"
+    mkdir -p "$example"
+    [ -f "$key" ] || ssh-keygen -q -t ed25519 -N "" -C "deis example" -f "$key"
+    "$BIN/deis" keys:add "$key.pub" >/dev/null 2>&1 || true # already added: fine
+    checkout="$example/$EXAMPLE_APP"
+    if [ ! -d "$checkout/.git" ]; then
+        cp -r examples/python-web "$checkout"
+        git -C "$checkout" init -q
+        git -C "$checkout" add -A
+        git -C "$checkout" -c user.name=deis -c user.email=deis@example.com commit -qm "The example app"
+    fi
+    if ! "$BIN/deis" apps:info -a "$EXAMPLE_APP" >/dev/null 2>&1; then
+        (cd "$checkout" && "$BIN/deis" create "$EXAMPLE_APP")
+    fi
+    echo "==> git push deis master (the example app, over SSH)"
+    GIT_SSH_COMMAND="ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i $key" \
+        git -C "$checkout" push -q deis master 2>&1 | grep -E "^remote: (----->|       Done|       http)" || true
+    app_url="http://$("$BIN/deis" apps:info -a "$EXAMPLE_APP" -o json | "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)["url"])')"
+    echo "==> curl $app_url"
+    curl -sS -m 10 "$app_url"
+fi
 cat <<TEXT
 
 The platform runs at $url (state in $STATE_DIR).
-The administrator is $ADMIN_USERNAME; the password is in $PASSWORD_FILE.
-Log in with the deis client:
+${EXAMPLE_APP:+The example app answers at ${app_url:-}; its checkout is $STATE_DIR/example/$EXAMPLE_APP.
+}The administrator is $ADMIN_USERNAME; the password is in $PASSWORD_FILE.
+The deis client is logged in; elsewhere:
 
     export PATH="$BIN:\$PATH"
     deis login $url --username=$ADMIN_USERNAME --password="\$(cat $PASSWORD_FILE)"
