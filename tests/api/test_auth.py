@@ -59,14 +59,18 @@ def test_failed_logins_are_rate_limited(api: Api, alice: User) -> None:
     assert "Too many" in response.json()["detail"]
 
 
-def test_passwd_changes_the_password_and_revokes_tokens(api: Api, alice: User) -> None:
+def test_passwd_changes_the_password_and_keeps_the_session_as_deis_does(
+    api: Api, alice: User
+) -> None:
     wrong = alice.post("/v2/auth/passwd/", {"password": "nope", "new_password": "new-pw"})
     assert wrong.status_code == 400 and "password" in wrong.json()
     ok = alice.post("/v2/auth/passwd/", {"password": "s3cret-pw", "new_password": "new-pw"})
     assert ok.status_code == 200
-    assert alice.get("/v2/auth/whoami/").status_code == 401
+    assert alice.get("/v2/auth/whoami/").status_code == 200
     login = api.client.post("/v2/auth/login/", json={"username": "alice", "password": "new-pw"})
     assert login.status_code == 200
+    old = api.client.post("/v2/auth/login/", json={"username": "alice", "password": "s3cret-pw"})
+    assert old.status_code == 401
 
 
 def test_admin_sets_another_users_password_but_users_cannot(
@@ -76,6 +80,7 @@ def test_admin_sets_another_users_password_but_users_cannot(
     assert denied.status_code == 403
     ok = admin.post("/v2/auth/passwd/", {"new_password": "bobs-new", "username": "bob"})
     assert ok.status_code == 200
+    assert bob.get("/v2/auth/whoami/").status_code == 401  # signed out everywhere
     login = api.client.post("/v2/auth/login/", json={"username": "bob", "password": "bobs-new"})
     assert login.status_code == 200
 

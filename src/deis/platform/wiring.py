@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deis.api.app import create_app
-from deis.logs.files import FileLogs
+from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
 from deis.ports import Logs, Objects, Router, Runtime, Store
@@ -38,6 +38,11 @@ log = logging.getLogger("deis.platform")
 
 class UnknownAdapter(ValueError):
     pass
+
+
+def container_logs(settings: Settings) -> Path:
+    """Where podman writes each replica's output, for the log collector to read."""
+    return settings.state_dir / "logs" / "containers"
 
 
 def make_store(settings: Settings) -> Store:
@@ -84,6 +89,7 @@ def make_runtime(settings: Settings, router: Router, objects: Objects) -> Runtim
             run_stack_image=run_image(),
             egress=settings.egress,
             slug_path=objects.path,
+            container_logs=container_logs(settings),
         )
     if settings.runtime == "kubernetes":
         from deis.platform.kubernetes import wiring as k8s
@@ -99,7 +105,11 @@ def make_logs(settings: Settings) -> Logs:
     if settings.logs == "none":
         return UnavailableLogs()
     if settings.logs == "file":
-        return FileLogs(settings.state_dir / "logs" / "apps", settings.log_retention)
+        return CollectingLogs(
+            settings.state_dir / "logs" / "apps",
+            settings.log_retention,
+            container_logs(settings),
+        )
     raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file)")
 
 
@@ -164,7 +174,7 @@ class Platform:
     def start(self) -> None:
         """Router first (it must hold every route before replicas are announced), then
         the runtime (adopting what runs), then every app's route."""
-        for part in (self.context.router, self.context.runtime):
+        for part in (self.context.router, self.context.runtime, self.context.logs):
             if isinstance(part, Supervised):
                 part.start()
                 self.started.append(part.stop)

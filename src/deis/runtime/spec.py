@@ -165,10 +165,15 @@ def limits(desired: DesiredApp, proc_type: str, pids: int) -> Limits:
     return Limits(memory=memory, cpus=cpus, pids=pids)
 
 
-def run_args(spec: ContainerSpec, netns_path: Path | str) -> list[str]:
+def run_args(
+    spec: ContainerSpec, netns_path: Path | str, log_path: Path | None = None
+) -> list[str]:
     """`podman run` arguments (without `run` and `-d`). Environment values stay off the
-    command line: `-e NAME` makes podman take each value from its own environment."""
+    command line: `-e NAME` makes podman take each value from its own environment.
+    log_path: where podman writes what the process prints (read by the log collector)."""
     args = ["--name", spec.name, "--network", f"ns:{netns_path}", *pull_args(spec.launch.image)]
+    if log_path is not None:
+        args += ["--log-driver", "k8s-file", "--log-opt", f"path={log_path}"]
     args += ["--hostname", spec.name[:63].rstrip("-")]
     if spec.init:
         args.append("--init")

@@ -144,18 +144,21 @@ def authenticate(ctx: Context, token: str) -> User:
 def change_password(
     ctx: Context, actor: User, password: object, new_password: object, username: object = None
 ) -> None:
-    """Your own password (giving the current one), or anyone's as an administrator."""
+    """Your own password (giving the current one), or anyone's as an administrator.
+
+    As in Deis, your own tokens stay valid (the Deis client keeps using its token); an
+    administrator's reset of another user's password signs that user out everywhere."""
     new = validate_password(new_password)
     with ctx.store.transaction(write=True) as uow:
         if username and username != actor.username:
             require_admin(actor)
             target = user_named(uow, username)
+            uow.tokens.revoke_all(target.id)
         else:
             target = actor
             if not isinstance(password, str) or not password_matches(ctx, actor, password):
                 raise Invalid("Current password does not match.", field="password")
         uow.users.update(replace(target, password_hash=hash_password(ctx, new)))
-        uow.tokens.revoke_all(target.id)
 
 
 def user_named(uow: UnitOfWork, username: object) -> User:

@@ -52,8 +52,10 @@ class PodmanRuntime:
         ipam_dir: Path = netns.IPAM_DIR,
         shared_image_store: Path | None = conf.SHARED_IMAGE_STORE,
         slug_path: Callable[[str], Path] = Path,
+        container_logs: Path | None = None,
     ) -> None:
-        """slug_path: where on this host the slug a buildpack build names can be read."""
+        """slug_path: where on this host the slug a buildpack build names can be read.
+        container_logs: the folder where each replica's output is written, per app."""
         self.state_dir = Path(state_dir)
         self.instance_id = naming.validate_instance_id(instance_id)
         self.run_timeout = run_timeout
@@ -69,6 +71,7 @@ class PodmanRuntime:
             on_peers=on_peers,
             egress=self.egress,
             slug_path=slug_path,
+            container_logs=container_logs,
             options=Options(
                 run_stack_image=run_stack_image,
                 grace=grace_seconds,

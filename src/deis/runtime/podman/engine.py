@@ -70,9 +70,11 @@ class Engine:
         options: Options,
         egress: Egress | None = None,
         slug_path: Callable[[str], Path] = Path,
+        container_logs: Path | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.slug_path = slug_path
+        self.container_logs = container_logs
         self.instance = instance_id
         self.podman = podman
         self.ipam = ipam
@@ -266,6 +268,14 @@ class Engine:
                     self._ports[desired.image] = exposed
         return spec.port_for(desired, exposed)
 
+    def log_path(self, app: str, name: str) -> Path | None:
+        """CONTAINER_LOGS/APP/NAME.log: one file per replica, for the log collector."""
+        if self.container_logs is None:
+            return None
+        directory = self.container_logs / app
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory / f"{name}.log"
+
     def slug_dir(self, desired: DesiredApp) -> Path | None:
         if desired.kind != spec.BUILDPACK or not desired.image:
             return None
@@ -296,7 +306,8 @@ class Engine:
             if self.egress is not None:
                 self.egress.attach(allocation.netns)
             self.podman.run_detached(
-                spec.run_args(container, allocation.netns_path), spec.podman_env(container)
+                spec.run_args(container, allocation.netns_path, self.log_path(desired.app, name)),
+                spec.podman_env(container),
             )
         except Exception:
             self.podman.remove([name])

@@ -1,0 +1,198 @@
+"""What each command prints, from the API's JSON shapes (API.md), without a controller."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from deis.cli import (
+    apps,
+    auth,
+    autoscale,
+    builds,
+    certs,
+    config,
+    domains,
+    healthchecks,
+    keys,
+    labels,
+    limits,
+    maintenance,
+    perms,
+    ps,
+    releases,
+    routing,
+    tls,
+    users,
+    version,
+    whitelist,
+)
+
+APP = {
+    "uuid": "de1bf5b5-4a72-4f94-a10c-d2a3741cdf75",
+    "id": "myapp",
+    "owner": "alice",
+    "structure": {"web": 1},
+    "url": "myapp.example.com",
+    "created": "2016-06-01T12:00:00Z",
+    "updated": "2016-06-02T12:00:00Z",
+}
+
+
+def test_app_info_block_as_the_go_client() -> None:
+    assert apps.format_app(APP, "myapp.example.com") == (
+        "=== myapp Application\n"
+        "updated:  2016-06-02T12:00:00Z\n"
+        "uuid:     de1bf5b5-4a72-4f94-a10c-d2a3741cdf75\n"
+        "created:  2016-06-01T12:00:00Z\n"
+        "url:      myapp.example.com\n"
+        "owner:    alice\n"
+        "id:       myapp\n"
+    )
+
+
+def test_apps_list() -> None:
+    assert apps.format_apps([APP], 1) == "=== Apps\nmyapp\n"
+    assert apps.format_apps([APP], 7) == "=== Apps (1 of 7)\nmyapp\n"
+
+
+def test_processes_grouped_by_type() -> None:
+    pods = [
+        {
+            "name": "myapp-web-1234567890-bbbbb",
+            "state": "up",
+            "type": "web",
+            "release": "v3",
+            "started": "x",
+        },
+        {
+            "name": "myapp-worker-1234567890-aaaaa",
+            "state": "crashed",
+            "type": "worker",
+            "release": "v3",
+        },
+        {"name": "myapp-web-1234567890-aaaaa", "state": "starting", "type": "web", "release": "v3"},
+    ]
+    assert ps.format_processes("myapp", pods) == (
+        "=== myapp Processes\n"
+        "--- web:\n"
+        "myapp-web-1234567890-aaaaa starting (v3)\n"
+        "myapp-web-1234567890-bbbbb up (v3)\n"
+        "--- worker:\n"
+        "myapp-worker-1234567890-aaaaa crashed (v3)\n"
+    )
+
+
+def test_config_three_ways() -> None:
+    values = {"B": "two words", "A": "1"}
+    assert config.format_config("myapp", values) == "=== myapp Config\nA      1\nB      two words\n"
+    assert config.format_config("myapp", values, "oneline") == "A=1 B=two words\n"
+    assert config.format_config("myapp", values, "diff") == "A=1\nB=two words\n"
+    assert config.format_config("myapp", {}, "oneline") == ""
+
+
+def test_releases() -> None:
+    rels = [
+        {"version": 10, "created": "2016-06-02T12:00:00Z", "summary": "alice deployed 060da68"},
+        {"version": 9, "created": "2016-06-01T12:00:00Z", "summary": "alice added FOO"},
+    ]
+    assert releases.format_releases("myapp", rels, 2) == (
+        "=== myapp Releases\n"
+        "v10  2016-06-02T12:00:00Z  alice deployed 060da68\n"
+        "v9   2016-06-01T12:00:00Z  alice added FOO\n"
+    )
+    info = releases.format_release(
+        "myapp", {"version": 2, "build": "b-uuid", "config": "c", "owner": "alice"}
+    )
+    assert info.splitlines()[:3] == ["=== myapp Release v2", "build:    b-uuid", "config:   c"]
+    assert releases.rollback_message(None) == "Rolling back one release..."
+    assert releases.rollback_message(3) == "Rolling back to v3..."
+
+
+def test_limits() -> None:
+    assert limits.format_limits("myapp", {}, {}) == (
+        "=== myapp Limits\n\n--- Memory\nUnlimited\n\n--- CPU\nUnlimited\n"
+    )
+    assert limits.format_limits("myapp", {"web": "512M"}, {"web": "500m"}) == (
+        "=== myapp Limits\n\n--- Memory\nweb     512M\n\n--- CPU\nweb     500m\n"
+    )
+
+
+def test_healthchecks() -> None:
+    probe = {
+        "initialDelaySeconds": 50,
+        "timeoutSeconds": 50,
+        "periodSeconds": 10,
+        "successThreshold": 1,
+        "failureThreshold": 3,
+        "httpGet": {"path": "/", "port": 5000, "httpHeaders": [{"name": "X", "value": "1"}]},
+    }
+    text = healthchecks.format_healthchecks("myapp", {"web": {"livenessProbe": probe}}, None)
+    assert text.startswith(
+        "=== myapp Healthchecks\n\nweb:\n--- Liveness\nInitial Delay (seconds): 50\n"
+    )
+    assert 'HTTP GET Probe: Path="/" Port=5000 HTTPHeaders=[X=1]' in text
+    assert "--- Readiness\nNo readiness probe configured.\n" in text
+    assert (
+        healthchecks.format_healthchecks("myapp", {}, None)
+        == "=== myapp Healthchecks\nNo health checks configured.\n"
+    )
+
+
+def test_certs_table_and_info() -> None:
+    cert = {
+        "name": "www",
+        "common_name": "www.example.com",
+        "san": ["www.example.com", "example.com"],
+        "fingerprint": "AA:BB:CC:DD:EE:FF:00:11",
+        "expires": "2017-01-01T00:00:00Z",
+        "starts": "2016-01-01T00:00:00Z",
+        "issuer": "CN=ca",
+        "subject": "CN=www.example.com",
+        "domains": [],
+        "owner": "alice",
+        "created": "2016-01-02T00:00:00Z",
+        "updated": "2016-01-02T00:00:00Z",
+    }
+    table = certs.format_certs([cert], datetime(2016, 6, 1, tzinfo=UTC))
+    header, row = table.splitlines()
+    assert header.split("  ")[0] == "Name"
+    assert "1 Jan 2017 (in 7 months)" in row
+    assert "AA:BB[...]F:00:11"[:5] in row
+    assert certs.format_certs([], datetime.now(UTC)) == "No certs\n"
+    info = certs.format_cert(cert)
+    assert "Connected Domains: No connected domains" in info
+    assert "Subject Alt Name:  www.example.com,example.com" in info
+
+
+def test_small_listings() -> None:
+    assert domains.format_domains("myapp", [{"domain": "myapp"}], 1) == "=== myapp Domains\nmyapp\n"
+    assert users.format_users([{"username": "a", "is_superuser": True}, {"username": "b"}], 2) == (
+        "=== Users (*=admin)\n*a\nb\n"
+    )
+    assert perms.format_app_users("myapp", ["bob"]) == "=== myapp's Users\nbob\n"
+    assert perms.format_admins(["alice"], 1) == "=== Administrators\nalice\n"
+    assert (
+        whitelist.format_whitelist("myapp", ["1.2.3.4"])
+        == "=== myapp Whitelisted Addresses\n1.2.3.4\n"
+    )
+    assert labels.format_labels("myapp", {}) == "=== myapp Label\nNo labels found.\n"
+    assert labels.format_labels("myapp", {"team": "web"}) == "=== myapp Label\nteam:      web\n"
+    assert (
+        tls.format_tls("myapp", {"https_enforced": True}) == "=== myapp TLS\nHTTPS Enforced: true\n"
+    )
+    assert maintenance.maintenance_text(True) == "Maintenance mode is on."
+    assert routing.routing_text(None) == "Routing is enabled."
+    assert routing.routing_text(False) == "Routing is disabled."
+    assert "No autoscale rules found." in autoscale.format_autoscale("myapp", {})
+    assert autoscale.format_autoscale(
+        "myapp", {"web": {"min": 1, "max": 3, "cpu_percent": 50}}
+    ) == ("=== myapp Autoscale\n\n--- web:\nMin Replicas: 1\nMax Replicas: 3\nCPU: 50%\n")
+    assert (
+        builds.format_builds("myapp", [{"uuid": "u", "created": "c"}], 1)
+        == "=== myapp Builds\nu  c\n"
+    )
+    assert keys.format_keys(
+        "alice", [{"id": "k", "public": "ssh-ed25519 " + "A" * 40}], 1
+    ).startswith("=== alice Keys\nk  ssh-ed25519 AAAA...")
+    assert auth.format_user({"username": "alice", "email": "a@x"}).startswith("=== alice\n")
+    assert "Workflow CLI API Version:        2.3" in version.format_versions("2.3")
