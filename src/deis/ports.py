@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.records import (
@@ -224,6 +224,9 @@ class Router(Protocol):
     def remove(self, app_id: str) -> None: ...
     def set_peers(self, app_id: str, peers: builtins.list[str]) -> None:
         """The app's ready web replicas as "host:port"; applied without a reload."""
+
+    def metrics(self, app_id: str) -> dict[str, Any]:
+        """Requests, status classes, bytes and latency the router counted for the app."""
 
 
 class Objects(Protocol):

@@ -48,3 +48,10 @@ def test_destroy_removes_the_route(api: Api, alice: User) -> None:
     alice.create_app("gone")
     alice.delete("/v2/apps/gone/")
     assert "gone" not in router_of(api).routes
+
+
+def test_metrics_need_a_router_that_counts(api: Api, alice: User) -> None:
+    alice.create_app("counted")
+    response = alice.get("/v2/apps/counted/metrics")
+    assert response.status_code == 503 and "counts no requests" in response.json()["detail"]
+    assert api.client.get("/v2/apps/counted/metrics").status_code == 401

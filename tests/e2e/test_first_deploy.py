@@ -145,6 +145,8 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
         time.sleep(0.5)
         logs = d.deis("logs")
     assert f"{app}[web." in logs and '"GET / HTTP/1.1" 200' in logs
+    info = d.deis("info")  # the router's count of the app's requests
+    assert f"=== {app} Requests" in info and "2xx: " in info
 
     unknown_branch = d.run("git", "push", "deis", "master:feature", check=False)
     assert "master" in unknown_branch and "main" in unknown_branch

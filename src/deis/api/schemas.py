@@ -260,6 +260,23 @@ class KeyOwnerOut(BaseModel):
     apps: list[str]
 
 
+class LatencyOut(BaseModel):
+    mean: float
+    p50: float
+    p90: float
+    p99: float
+    max: float
+
+
+class MetricsOut(BaseModel):
+    requests: int
+    statuses: dict[str, int]
+    bytes_sent: int
+    latency_ms: LatencyOut
+    first: float | None  # epoch seconds of the first and last request counted
+    last: float | None
+
+
 class PlatformOut(BaseModel):
     domain: str
     builder: str

@@ -206,12 +206,32 @@ def info(app: str | None, output: str) -> None:
             raise
         emit(heading(f"{name} Processes") + f"\n(not available: {exc.message})\n")
     echo()
+    try:
+        emit(format_requests(name, s.api.get(f"/v2/apps/{name}/metrics")))
+        echo()
+    except CLIError as exc:
+        if exc.status not in (404, 503):  # 404: a controller without the extension
+            raise
     domains, total = s.api.get_list(f"/v2/apps/{name}/domains")
     emit(format_domains(name, domains, total))
     echo()
     settings = s.api.get(f"/v2/apps/{name}/settings") or {}
     emit(format_labels(name, settings.get("label") or {}))
     echo()
+
+
+def format_requests(app: str, metrics: dict[str, Any]) -> str:
+    """What the router counted: requests by status class and latency."""
+    statuses = metrics.get("statuses") or {}
+    latency = metrics.get("latency_ms") or {}
+    classes = "  ".join(f"{k}: {statuses[k]}" for k in sorted(statuses)) or "none yet"
+    lines = [
+        heading(f"{app} Requests"),
+        f"requests:  {metrics.get('requests', 0)}",
+        f"statuses:  {classes}",
+        f"latency:   p50 {latency.get('p50', 0)} ms, p99 {latency.get('p99', 0)} ms",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 @click.command("apps:open", short_help="open the application in a browser")

@@ -445,6 +445,11 @@ class KubernetesRouter:
     def set_peers(self, app_id: str, peers: list[str]) -> None:
         """Nothing to do: the app's Service follows its ready pods."""
 
+    def metrics(self, app_id: str) -> dict[str, Any]:
+        raise Unavailable(
+            "On Kubernetes the cluster's gateway or ingress counts requests; see its metrics."
+        )
+
     # --- helpers --------------------------------------------------------------------------
 
     def _call(self, action: Callable[[], Any]) -> Any:

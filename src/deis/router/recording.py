@@ -3,6 +3,9 @@ keeps the latest routes and peers in memory so that they can be inspected."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from deis.domain.errors import Unavailable
 from deis.domain.routing import AppRoute
 
 
@@ -22,3 +25,6 @@ class RecordingRouter:
 
     def set_peers(self, app_id: str, peers: list[str]) -> None:
         self.peers[app_id] = list(peers)
+
+    def metrics(self, app_id: str) -> dict[str, Any]:
+        raise Unavailable("This platform runs no router, so it counts no requests.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 from deis.domain import formation
 from deis.domain.desired import Pod, RunResult
@@ -60,6 +61,13 @@ def run(ctx: Context, actor: User, app_id: str, command: object) -> RunResult:
     deploys.require_build(desired, "run this command")
     ctx.logs.write(app.id, "controller", f"{actor.username} runs '{command}'")
     return ctx.runtime.run(desired, command)
+
+
+def metrics(ctx: Context, actor: User, app_id: str) -> dict[str, Any]:
+    """What the router counted for the app: requests, status classes, latency."""
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    return ctx.router.metrics(app.id)
 
 
 def _readable_logs(ctx: Context, actor: User, app_id: str, lines: int) -> str:

@@ -11,7 +11,7 @@ from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
-from deis.api.schemas import PodListOut, PodOut, RunIn, RunOut, ScaleIn, page_of
+from deis.api.schemas import MetricsOut, PodListOut, PodOut, RunIn, RunOut, ScaleIn, page_of
 from deis.services import formation
 
 router = SlashRouter(prefix="/v2/apps/{app_id}")
@@ -65,6 +65,12 @@ def scale(app_id: str, body: ScaleIn, ctx: Ctx, me: Me) -> Response:
 def run(app_id: str, body: RunIn, ctx: Ctx, me: Me) -> JSONResponse:
     result = formation.run(ctx, me, app_id, body.command)
     return JSONResponse({"exit_code": result.exit_code, "output": result.output})
+
+
+@router.get("/metrics", responses=responses(MetricsOut))
+def metrics(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
+    """Extension: requests, status classes and latency the router counted for the app."""
+    return JSONResponse(formation.metrics(ctx, me, app_id))
 
 
 @router.get("/logs", response_class=PlainTextResponse, responses=responses())
