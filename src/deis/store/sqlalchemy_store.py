@@ -13,14 +13,15 @@ The schema comes from the migrations (`deis.store.migrate.upgrade`), never from 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Connection, Engine
 
 from deis import ports
 from deis.store import repos
-from deis.store.engine import WRITE, make_engine, normalize_url
+from deis.store.engine import WRITE, is_sqlite, make_engine, normalize_url
 
 
 class SqlUnitOfWork:
@@ -48,10 +49,15 @@ class SqlStore:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.engine: Engine = make_engine(self.url)
+        # SQLite has one writer at a time. Writers of this process queue on this lock
+        # instead of polling SQLite's busy handler, whose growing sleeps made the slowest
+        # of many concurrent writes wait seconds. Other processes still rely on it.
+        self._writers = threading.RLock() if is_sqlite(self.url) else None
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[SqlUnitOfWork]:
-        with self.engine.connect() as conn:
+        queue = self._writers if write and self._writers is not None else nullcontext()
+        with queue, self.engine.connect() as conn:
             if write:
                 conn.execution_options(**{WRITE: True})
             with conn.begin():
