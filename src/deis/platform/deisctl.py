@@ -264,6 +264,24 @@ def restore_command(file: Path, state_dir: Path, database_url: str | None, force
         click.echo(f"Wrote {state.settings_file}.")
 
 
+@cli.command("stack")
+@click.option("--force", is_flag=True, help="Build again even when the images exist.")
+def stack(force: bool) -> None:
+    """Build the stack images apps are built and run on (once per machine)."""
+    from deis.stack.__main__ import main as stack_main
+
+    raise SystemExit(stack_main(["build", *(["--force"] if force else [])]))
+
+
+def _add_kubernetes() -> None:
+    from deis.platform.kubernetes.cli import kubernetes
+
+    cli.add_command(kubernetes)
+
+
+_add_kubernetes()
+
+
 def main() -> None:
     os.umask(0o077)  # what deisctl writes (database, backups, keys) is for its user only
     cli(prog_name="deisctl")
