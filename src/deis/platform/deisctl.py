@@ -264,10 +264,15 @@ def restore_command(file: Path, state_dir: Path, database_url: str | None, force
         click.echo(f"Wrote {state.settings_file}.")
 
 
-@cli.command("stack")
+@cli.group()
+def stack() -> None:
+    """The stack images apps are built and run on (once per machine)."""
+
+
+@stack.command("build")
 @click.option("--force", is_flag=True, help="Build again even when the images exist.")
-def stack(force: bool) -> None:
-    """Build the stack images apps are built and run on (once per machine)."""
+def stack_build(force: bool) -> None:
+    """Build the stack images missing from this machine (several minutes the first time)."""
     from deis.stack.__main__ import main as stack_main
 
     raise SystemExit(stack_main(["build", *(["--force"] if force else [])]))
