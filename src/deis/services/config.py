@@ -56,7 +56,7 @@ def set_config(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) 
     """
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, lock=True)
-        _, build, old = current(uow, app.id)
+        latest, build, old = current(uow, app.id)
         fields = merged(old, changes)
         if all(getattr(old, name) == value for name, value in fields.items()):
             return old
@@ -66,7 +66,10 @@ def set_config(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) 
         )
         uow.configs.add(config)
         summary = summaries.config_change_summary(actor.username, old, config)
-        new_release(ctx, uow, app, actor, build=build, config=config, summary=summary)
+        new_release(
+            ctx, uow, app, actor, build=build, config=config, summary=summary, latest=latest
+        )
     ctx.logs.write(app.id, "controller", summary)
-    deploys.deploy_latest(ctx, app.id)
+    if build is not None:  # a release without a build has nothing to run
+        deploys.deploy_latest(ctx, app.id)
     return config

@@ -23,9 +23,11 @@ def new_release(
     build: Build | None,
     config: Config,
     summary: str,
+    latest: Release | None = None,
 ) -> Release:
-    """Add the next release of an app. The caller holds the app's lock."""
-    latest = uow.releases.latest(app.id)
+    """Add the next release of an app. The caller holds the app's lock; it may pass the
+    latest release when it has read it already."""
+    latest = latest or uow.releases.latest(app.id)
     now = ctx.clock()
     release = Release(
         uuid=ctx.make_uuid(),
@@ -80,7 +82,9 @@ def rollback(ctx: Context, actor: User, app_id: str, version: int | None) -> Rel
             build=build,
             config=config,
             summary=rules.rollback_summary(actor.username, target_version),
+            latest=latest,
         )
     ctx.logs.write(app.id, "controller", release.summary)
-    deploys.deploy_latest(ctx, app.id)
+    if build is not None:  # a release without a build has nothing to run
+        deploys.deploy_latest(ctx, app.id)
     return release
