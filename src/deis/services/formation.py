@@ -56,7 +56,6 @@ def run(ctx: Context, actor: User, app_id: str, command: object) -> RunResult:
         raise Invalid("The command is too long.", field="command")
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id)
-        current(uow, app.id)
     desired = deploys.desired_for(ctx, app.id)
     deploys.require_build(desired, "run this command")
     ctx.logs.write(app.id, "controller", f"{actor.username} runs '{command}'")

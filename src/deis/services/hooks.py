@@ -12,6 +12,7 @@ from deis.services.access import app_for
 from deis.services.builds import record_build, validate_image
 from deis.services.context import Context
 from deis.services.current import current
+from deis.services.paging import every
 
 
 def _user(uow: UnitOfWork, username: object) -> User:
@@ -23,12 +24,8 @@ def _user(uow: UnitOfWork, username: object) -> User:
 
 def _visible_app_ids(uow: UnitOfWork, user: User) -> list[str]:
     visible_to = None if user.is_superuser else user.username
-    ids: list[str] = []
-    while True:
-        page, total = uow.apps.list(len(ids), 1000, visible_to=visible_to)
-        ids.extend(app.id for app in page)
-        if not page or len(ids) >= total:
-            return ids
+    apps = every(lambda offset, limit: uow.apps.list(offset, limit, visible_to=visible_to))
+    return [app.id for app in apps]
 
 
 def key_owner(ctx: Context, fingerprint: str) -> tuple[str, list[str]]:
@@ -48,8 +45,7 @@ def push_keys(ctx: Context, app_id: str, username: str | None = None) -> dict[st
         if app is None:
             raise NotFound(f"App {app_id} not found.")
         users = {app.owner, *uow.perms.users(app.id)}
-        admins, _ = uow.users.list_admins(0, 1000)
-        users |= {admin.username for admin in admins}
+        users |= {admin.username for admin in every(uow.users.list_admins)}
         if username is not None:
             if username not in users:
                 raise NotFound(f"{username} may not push to {app_id}.")

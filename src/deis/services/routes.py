@@ -6,6 +6,7 @@ from __future__ import annotations
 from deis.domain.routing import AppRoute, app_route
 from deis.ports import UnitOfWork
 from deis.services.context import Context
+from deis.services.paging import every
 
 
 def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
@@ -34,17 +35,9 @@ def publish(ctx: Context, app_id: str) -> None:
 
 def publish_all(ctx: Context) -> int:
     """Every app's route, e.g. when the platform starts. Answers how many."""
-    count = 0
     with ctx.store.transaction() as uow:
-        routes: list[AppRoute] = []
-        offset = 0
-        while True:
-            page, total = uow.apps.list(offset, 500)
-            routes.extend(r for app in page if (r := route_of(uow, ctx, app.id)) is not None)
-            offset += len(page)
-            if not page or offset >= total:
-                break
+        apps = every(uow.apps.list)
+        routes = [r for app in apps if (r := route_of(uow, ctx, app.id)) is not None]
     for route in routes:
         ctx.router.apply(route)
-        count += 1
-    return count
+    return len(routes)

@@ -23,6 +23,7 @@ from deis.domain.users import validate_email, validate_password
 from deis.ports import UnitOfWork
 from deis.services.access import require_admin
 from deis.services.context import Context
+from deis.services.paging import every
 
 LOGIN_WINDOW = timedelta(minutes=1)
 FAILURES_KEPT = timedelta(hours=1)
@@ -193,14 +194,7 @@ def regenerate_token(
     with ctx.store.transaction(write=True) as uow:
         if all_users:
             require_admin(actor)
-            offset, users = 0, []
-            while True:
-                page, total = uow.users.list(offset, 500)
-                users.extend(page)
-                offset += len(page)
-                if not page or offset >= total:
-                    break
-            for user in users:
+            for user in every(uow.users.list):
                 uow.tokens.revoke_all(user.id)
             return None
         if username and username != actor.username:
