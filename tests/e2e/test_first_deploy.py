@@ -139,7 +139,7 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
 
     logs = d.deis("logs")
     assert "deis[builder]: dev deployed" in logs and "rolled back to v2" in logs
-    deadline = time.monotonic() + 10  # what a replica prints reaches `deis logs` too
+    deadline = time.monotonic() + 30  # what a replica prints reaches `deis logs` too
     while f"{app}[web." not in logs and time.monotonic() < deadline:
         d.curl(app)
         time.sleep(0.5)
@@ -152,7 +152,7 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
     assert "master" in unknown_branch and "main" in unknown_branch
 
     d.deis("destroy", "--app", app, "--confirm", app)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while d.curl(app)[0] != 404 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert d.curl(app)[0] == 404

@@ -69,7 +69,7 @@ def test_requests_time_out(kube: Kube, fake: FakeApiServer) -> None:
     with pytest.raises(ApiError) as error:
         kube.request("GET", path("v1", "Namespace", "n"), timeout=0.2)
     assert error.value.status == 0  # unreachable in time, after the attempts
-    assert time.monotonic() - started < 4 * 0.2 + 1.0 + 1
+    assert time.monotonic() - started < 3.5  # four 1 s answers would take 4 s
 
 
 def test_an_unreachable_server(tmp_path: Path) -> None:
