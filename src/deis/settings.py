@@ -34,6 +34,7 @@ class Settings:
     builder: str = "git"  # git: SSH and smart HTTP pushes; none: no builder
     egress: bool = False  # may apps open connections to the outside?
     logs: str = "file"  # the logs adapter, by name
+    objects: str = "filesystem"  # the object store: filesystem, s3 (DEIS_S3_* settings)
     router: str = "nginx"  # the router adapter, by name: nginx, kubernetes, none
     log_retention: int = 10_000  # lines kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
@@ -75,6 +76,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_REGISTRATION_MODE": ("registration_mode", str),
     "DEIS_RUNTIME": ("runtime", str),
     "DEIS_LOGS": ("logs", str),
+    "DEIS_OBJECTS": ("objects", str),
     "DEIS_ROUTER": ("router", str),
     "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),

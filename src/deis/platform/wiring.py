@@ -50,7 +50,15 @@ def make_store(settings: Settings) -> Store:
 
 
 def make_objects(settings: Settings) -> Objects:
-    return FilesystemObjects(settings.state_dir / "objects")
+    if settings.objects == "filesystem":
+        return FilesystemObjects(settings.state_dir / "objects")
+    if settings.objects == "s3":
+        from deis.objects.s3 import S3Config, S3Objects
+
+        store = S3Objects(S3Config.from_env(), settings.state_dir / "cache" / "objects")
+        store.check()  # a missing bucket or refused keys stop the start, with the reason
+        return store
+    raise UnknownAdapter(f"unknown object store {settings.objects!r} (known: filesystem, s3)")
 
 
 def make_router(settings: Settings) -> Router:
