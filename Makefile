@@ -6,7 +6,7 @@ STATE_DIR ?= $(HOME)/.deis-platform
 # Extra flags for `deisctl up`, e.g. make up UP_ARGS="--api-port 8001 --domain example.test"
 UP_ARGS ?=
 
-.PHONY: help install up down status test lint bench clean
+.PHONY: help install up down status test lint bench images clean
 
 help:
 	@echo "make install  Debian packages (python3-venv git postgresql wrk curl) and .venv"
@@ -16,6 +16,7 @@ help:
 	@echo "make test     lint and every test, as CI does (scripts/test.sh)"
 	@echo "make lint     ruff check, ruff format --check, mypy, lint-imports"
 	@echo "make bench    the benchmarks in bench/ (results in bench/results/)"
+	@echo "make images   the platform's images (podman; IMAGE_PREFIX=deis VERSION=...)"
 
 install:
 	scripts/install.sh
@@ -43,6 +44,9 @@ bench: install
 		echo "==> $(BIN)/python $$script"; \
 		$(BIN)/python "$$script"; \
 	done
+
+images: install
+	images/build.sh
 
 clean:
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build dist

@@ -11,7 +11,9 @@ What it speaks:
   merge patch), and the status subresource (GET, PUT, PATCH change only status);
 - resourceVersion (one counter), uid, creationTimestamp, generation (bumped when
   anything but metadata and status changes);
-- pod logs (`GET .../pods/NAME/log`, tailLines, timestamps) from lines a test sets;
+- pod logs (`GET .../pods/NAME/log`, tailLines, timestamps) from lines a test sets, and
+  `follow=true` (with sinceTime) streamed as the test adds lines, as a kubelet does: 400
+  while the container has not started, the stream ends when it has terminated;
 - namespaces: creating in a missing one is 404, in a terminating one 403; deleting one
   deletes its contents (after `namespace_delay` seconds it is Terminating meanwhile).
 
@@ -25,8 +27,10 @@ lost its owner.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -91,6 +95,26 @@ class HttpError(Exception):
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log_stamp() -> str:
+    """A kubelet's log timestamp (RFC 3339 with nanoseconds)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+
+
+def started(pod: dict[str, Any]) -> bool:
+    states = [
+        s.get("state") or {} for s in (pod.get("status") or {}).get("containerStatuses") or []
+    ]
+    return any("running" in s or "terminated" in s for s in states)
+
+
+def terminated(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Succeeded", "Failed"):
+        return True
+    states = [s.get("state") or {} for s in status.get("containerStatuses") or []]
+    return bool(states) and all("terminated" in s for s in states)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -223,7 +247,37 @@ class FakeApiServer:
 
     def set_log(self, namespace: str, pod: str, text: str) -> None:
         with self.lock:
-            self.logs[(namespace, pod)] = [(now(), line) for line in text.splitlines()]
+            self.logs[(namespace, pod)] = [(log_stamp(), line) for line in text.splitlines()]
+
+    def append_log(self, namespace: str, pod: str, *lines: str) -> None:
+        """Lines the pod's container writes now (a following reader gets them at once)."""
+        with self.lock:
+            self.logs.setdefault((namespace, pod), []).extend((log_stamp(), x) for x in lines)
+
+    def follow(self, namespace: str, pod: str, query: dict[str, str]) -> Iterator[str]:
+        """The log as `follow=true` streams it: what is there, then each new line, until
+        the container has terminated or the pod is gone."""
+        key = self._key(self.kinds[("v1", "pods")], namespace, pod)
+        with self.lock:
+            obj = self.objects.get(key)
+            if obj is None:
+                raise HttpError(404, "NotFound", f'pods "{pod}" not found')
+            if not started(obj):
+                raise HttpError(400, "BadRequest", f'container in pod "{pod}" is waiting to start')
+        since = query.get("sinceTime", "")
+        stamps = query.get("timestamps") == "true"
+        sent = 0
+        while not self._stop.is_set():
+            with self.lock:
+                obj = self.objects.get(key)
+                lines = list(self.logs.get((namespace, pod), []))
+            for stamp, message in lines[sent:]:
+                if not since or stamp > since:
+                    yield f"{stamp} {message}\n" if stamps else f"{message}\n"
+            sent = len(lines)
+            if obj is None or terminated(obj):
+                return
+            time.sleep(0.02)
 
     def all(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
@@ -299,6 +353,10 @@ class FakeApiServer:
                 spec.setdefault("clusterIP", f"10.96.{self._rv % 250}.{self._rv // 250 % 250}")
         elif obj["kind"] == "Deployment":
             obj.setdefault("spec", {}).setdefault("replicas", 1)
+        elif obj["kind"] == "Secret" and "stringData" in obj:  # write-only, stored as data
+            data = obj.setdefault("data", {})
+            for key, value in (obj.pop("stringData") or {}).items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
 
     def replace(
         self, kind: Kind, namespace: str, name: str, body: dict[str, Any], status_only: bool
@@ -737,6 +795,8 @@ def _handler(api: FakeApiServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if self.command == "GET" and self._follow():
+                return
             try:
                 code, payload, content_type = api.handle(self.command, self.path, self.headers, raw)
             except HttpError as error:
@@ -752,6 +812,40 @@ def _handler(api: FakeApiServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                 self.close_connection = True
+
+        def _follow(self) -> bool:
+            """A `follow=true` log request, streamed in chunks; False for anything else."""
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            segments = [unquote(s) for s in parts.path.strip("/").split("/") if s]
+            if query.get("follow") != "true" or len(segments) != 7 or segments[-1] != "log":
+                return False
+            try:
+                lines = api.follow(segments[3], segments[5], query)
+                first = next(lines, None)  # the errors come before any line
+            except HttpError as error:
+                payload = {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                           "message": error.message, "reason": error.reason, "code": error.code}  # fmt: skip
+                data = json.dumps(payload).encode()
+                self.send_response(error.code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return True
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for line in itertools.chain([first] if first is not None else [], lines):
+                    data = line.encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

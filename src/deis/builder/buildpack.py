@@ -33,7 +33,7 @@ HOOK_FAILED = 6
 
 @dataclass(frozen=True)
 class BuildpackResult:
-    slug: Path
+    slug: Path | None  # None: the runner stored it in the object store at slug_key
     default_process_types: dict[str, str]
     buildpacks: list[str]
 
@@ -222,19 +222,8 @@ async def run_buildpacks(
         )
 
     rc, tail = await proc.stream(args, emit, timeout=timeout, env=penv, on_kill=remove)
-    if rc == NO_BUILDPACK:
-        tried = ", ".join(buildpacks.BUILTIN_ORDER)
-        raise BuildFailed(
-            "No buildpack detects this app (tried: "
-            f"{tried}). Add a Procfile, a requirements.txt, a package.json, a go.mod or an"
-            " index.html, or set BUILDPACK_URL."
-        )
-    if rc == COMPILE_FAILED:
-        raise BuildFailed("The buildpack failed to compile the app (its output is above).")
-    if rc == RELEASE_FAILED:
-        raise BuildFailed("The buildpack's bin/release failed.")
-    if rc == HOOK_FAILED:
-        raise BuildFailed("The app's bin/pre_compile or bin/post_compile failed.")
+    if (known := buildpack_failure(rc)) is not None:
+        raise known
     if rc != 0:
         last = tail[-1] if tail else ""
         raise BuildFailed(f"The build container failed (exit status {rc}). {last}".strip())
@@ -248,6 +237,24 @@ async def run_buildpacks(
     names_file = out_dir / "buildpacks.txt"
     names = names_file.read_text().split("\n") if names_file.exists() else []
     return BuildpackResult(slug, defaults, [n for n in names if n])
+
+
+def buildpack_failure(rc: int) -> BuildFailed | None:
+    """What an exit status of runner.sh means, when it is one of its own."""
+    if rc == NO_BUILDPACK:
+        tried = ", ".join(buildpacks.BUILTIN_ORDER)
+        return BuildFailed(
+            "No buildpack detects this app (tried: "
+            f"{tried}). Add a Procfile, a requirements.txt, a package.json, a go.mod or an"
+            " index.html, or set BUILDPACK_URL."
+        )
+    if rc == COMPILE_FAILED:
+        return BuildFailed("The buildpack failed to compile the app (its output is above).")
+    if rc == RELEASE_FAILED:
+        return BuildFailed("The buildpack's bin/release failed.")
+    if rc == HOOK_FAILED:
+        return BuildFailed("The app's bin/pre_compile or bin/post_compile failed.")
+    return None
 
 
 def slug_key(app: str, sha: str) -> str:

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deis.builder.buildpack import run_buildpacks, slug_key
+from deis.builder.buildpack import BuildpackResult, run_buildpacks, slug_key
 from deis.builder.config import BuilderConfig
-from deis.builder.dockerfile import build_image
+from deis.builder.dockerfile import ImageResult, build_image
 from deis.builder.errors import BuildFailed, BuildRefused
 from deis.builder.locks import BuildLocks
 from deis.builder.snapshot import archive, directory_size, slugignore, too_large, unpack
@@ -73,6 +73,9 @@ class Pipeline:
         self.config = config
         self.objects = objects
         self.locks = BuildLocks(config.locks, config.max_builds)
+        # how builds run: podman here, or pods in the cluster (deis.builder.kubernetes)
+        self.build_image: Callable[..., Awaitable[ImageResult]] = build_image
+        self.run_buildpacks: Callable[..., Awaitable[BuildpackResult]] = run_buildpacks
         self._cleanups: set[asyncio.Future[None]] = set()
 
     async def handle(self, push: Push, emit: Emit) -> int:
@@ -131,7 +134,7 @@ class Pipeline:
                 "sha": sha,
             }
             if dockerfile.is_file() and not dockerfile.is_symlink():
-                result = await build_image(
+                result = await self.build_image(
                     app=app,
                     sha=sha,
                     app_dir=source,
@@ -154,7 +157,7 @@ class Pipeline:
                     await emit("-----> Discovering process types")
                     await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
             else:
-                bp = await run_buildpacks(
+                bp = await self.run_buildpacks(
                     app=app,
                     sha=sha,
                     app_dir=source,
@@ -183,7 +186,8 @@ class Pipeline:
                         " gives no default process types. Add a Procfile (web: <command>)."
                     )
                 key = slug_key(app, sha)
-                await asyncio.to_thread(self.objects.put, key, bp.slug)
+                if bp.slug is not None:
+                    await asyncio.to_thread(self.objects.put, key, bp.slug)
                 record |= {"image": key, "procfile": merged, "dockerfile": ""}
             await emit("-----> Launching...")
             try:

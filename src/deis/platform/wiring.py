@@ -207,6 +207,10 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
 
         platform.builder = Builder(context, settings, objects=objects)
         context.app_removers.append(platform.builder.forget_app)
+        if settings.runtime == "kubernetes":  # builds run as pods in the cluster
+            from deis.platform.kubernetes import wiring as k8s
+
+            k8s.use_cluster_builds(platform.builder.pipeline, objects)
     elif settings.builder != "none":
         raise UnknownAdapter(f"unknown builder {settings.builder!r} (known: git, none)")
     return platform

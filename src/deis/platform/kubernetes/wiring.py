@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from deis.ports import Logs
+from deis.builder.config import parse_size
+from deis.builder.kubernetes import ClusterBuildOptions, ClusterBuilds
+from deis.ports import Logs, Objects
 from deis.router.kubernetes import KubernetesRouter, RouterOptions
 from deis.runtime import policy
 from deis.runtime.kubernetes import ApiError, Kube, KubernetesRuntime, Options
@@ -31,6 +34,7 @@ class KubernetesSettings:
     api_timeout: float = 15.0
     runtime: Options = field(default_factory=Options)
     router: RouterOptions = field(default_factory=RouterOptions)
+    builds: ClusterBuildOptions = field(default_factory=ClusterBuildOptions)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> KubernetesSettings:
@@ -65,12 +69,25 @@ class KubernetesSettings:
                 maintenance_service=maint,
                 maintenance_namespace=maint_ns,
             )
+            memory = env.get("DEIS_BUILD_MEMORY", "").strip()
+            builds = ClusterBuildOptions(
+                namespace=platform_ns,
+                slugbuilder_image=get("SLUGBUILDER_IMAGE") or ClusterBuildOptions.slugbuilder_image,
+                dockerbuilder_image=get("DOCKERBUILDER_IMAGE")
+                or ClusterBuildOptions.dockerbuilder_image,
+                registry=env.get("DEIS_REGISTRY_HOST", "").strip()
+                or f"deis-registry.{platform_ns}.svc.cluster.local:5000",
+                registry_tls_verify=(get("REGISTRY_TLS_VERIFY") or "false").lower()
+                in ("1", "true", "yes", "on"),
+                memory=str(parse_size(memory)) if memory else "",
+            )
             return cls(
                 kubeconfig=env.get("DEIS_KUBECONFIG") or None,
                 context=get("CONTEXT"),
                 api_timeout=float(get("API_TIMEOUT") or 15.0),
                 runtime=runtime,
                 router=router,
+                builds=builds,
             )
         except ValueError as error:
             raise KubernetesSettingsError(str(error)) from None
@@ -92,3 +109,23 @@ def make_router(settings: KubernetesSettings, kube: Kube) -> KubernetesRouter:
 
 def make_logs(runtime: KubernetesRuntime, events: Logs) -> KubernetesLogs:
     return KubernetesLogs(runtime, events)
+
+
+def make_builds(settings: KubernetesSettings, kube: Kube, objects: Objects) -> ClusterBuilds:
+    """Builds as pods; they need an object store that presigns URLs (DEIS_OBJECTS=s3)."""
+    if not callable(getattr(objects, "url", None)):
+        raise KubernetesSettingsError(
+            "Builds in the cluster need an object store the build pods can reach:"
+            " set DEIS_OBJECTS=s3 (and DEIS_S3_ENDPOINT, DEIS_S3_BUCKET, keys)."
+        )
+    signed: Any = objects
+    return ClusterBuilds(kube, signed, settings.builds, api_errors=(ApiError,))
+
+
+def use_cluster_builds(pipeline: Any, objects: Objects) -> ClusterBuilds:
+    """Point the builder's pipeline at build pods instead of local podman."""
+    settings = KubernetesSettings.from_env()
+    builds = make_builds(settings, connect(settings), objects)
+    pipeline.run_buildpacks = builds.run_buildpacks
+    pipeline.build_image = builds.build_image
+    return builds

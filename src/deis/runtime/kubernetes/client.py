@@ -13,7 +13,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -362,6 +362,58 @@ class Kube:
         )
         return text
 
+    def follow_log(
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        since_time: str | None = None,
+        idle_timeout: float = 60.0,
+    ) -> Iterator[tuple[str, str]]:
+        """(timestamp, line) as the pod's container writes them, until it ends (the API
+        server closes the stream). Not retried: ApiError(400) while the container has
+        not started, ApiError(0) when the stream breaks or is silent for idle_timeout;
+        the caller resumes with since_time."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        query = [("follow", "true"), ("timestamps", "true")]
+        if since_time:
+            query.append(("sinceTime", since_time))
+        headers = {"Accept": "*/*"}
+        try:
+            _m, url, headers, _b, _p = self.api_client.param_serialize(
+                "GET",
+                path("v1", "Pod", namespace, pod, "log"),
+                query_params=query,
+                header_params=headers,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api_client.call_api(
+                "GET", url, header_params=headers, _request_timeout=(self.timeout, idle_timeout)
+            )
+        except ApiException as error:
+            raise _api_error(error.status or 0, error.reason, error.body) from None
+        except (HTTPError, OSError) as error:
+            raise ApiError(0, "Unreachable", str(error)) from None
+        raw = response.response  # urllib3's response, not read yet: a stream
+        try:
+            if not 200 <= response.status <= 299:
+                raise _api_error(response.status, response.reason, raw.data)
+            pending = b""
+            try:
+                for chunk in raw.stream(64 * 1024, decode_content=True):
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        yield _stamped(line.decode("utf-8", "replace"))
+            except (HTTPError, OSError) as error:
+                raise ApiError(0, "StreamBroken", str(error)) from None
+            if pending:
+                yield _stamped(pending.decode("utf-8", "replace"))
+        finally:
+            raw.release_conn()
+
     def has_api(self, group_version: str) -> bool:
         """Whether the server serves an API group version (e.g. gateway.networking.k8s.io/v1)."""
         try:
@@ -390,6 +442,12 @@ def _api_error(status: int, reason: Any, body: Any) -> ApiError:
         else:
             message = body
     return ApiError(status, why, message[:500])
+
+
+def _stamped(line: str) -> tuple[str, str]:
+    """A log line of timestamps=true, "2026-01-02T03:04:05.123456789Z message", split."""
+    stamp, _, message = line.partition(" ")
+    return stamp, message.rstrip("\r")
 
 
 def _in_cluster() -> bool:

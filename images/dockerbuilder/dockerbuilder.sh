@@ -1,0 +1,44 @@
+#!/bin/bash
+# The dockerbuilder's entrypoint, in a build pod: fetch the source, build its Dockerfile
+# with buildah, push the image.
+#   SOURCE_URL     GET: the app's source, a gzipped tarball with a Dockerfile at its top
+#   IMAGE          the image to build and push (REGISTRY/APP:git-SHA7)
+#   RESULT_URL     PUT: where the image's exposed ports go, as JSON (optional)
+#   DEIS_BUILD_ARGS=1: every file of /tmp/env (the config) becomes a --build-arg
+#   REGISTRY_TLS_VERIFY: "false" for a plain-HTTP registry (default true)
+# Exit statuses: 10 the source could not be fetched, 20 the build failed, 21 the push.
+set -uo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --version) buildah --version; exit 0 ;;
+esac
+for var in SOURCE_URL IMAGE; do
+  if [ -z "${!var:-}" ]; then echo "dockerbuilder: $var is not set" >&2; exit 2; fi
+done
+tls=${REGISTRY_TLS_VERIFY:-true}
+mkdir -p /workspace/app
+if ! curl --fail --silent --show-error --location --retry 3 "$SOURCE_URL" \
+    | tar -xz -C /workspace/app; then
+  echo "-----> Cannot fetch the source" >&2
+  exit 10
+fi
+args=()
+if [ "${DEIS_BUILD_ARGS:-0}" = 1 ] && [ -d /tmp/env ]; then
+  for f in /tmp/env/*; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f")
+    [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] && args+=(--build-arg "$name=$(cat "$f")")
+  done
+fi
+echo "-----> Building the Dockerfile"
+if ! buildah build --tls-verify="$tls" --layers -t "$IMAGE" "${args[@]}" /workspace/app 2>&1 \
+    | sed -u 's/^/       /'; then
+  exit 20
+fi
+echo "-----> Pushing $IMAGE"
+buildah push --tls-verify="$tls" "$IMAGE" "docker://$IMAGE" >/dev/null || exit 21
+if [ -n "${RESULT_URL:-}" ]; then
+  buildah inspect --type image --format '{{json .OCIv1.Config.ExposedPorts}}' "$IMAGE" \
+    > /tmp/ports.json
+  curl --fail --silent --show-error --retry 3 -T /tmp/ports.json "$RESULT_URL" >/dev/null
+fi
