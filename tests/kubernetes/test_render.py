@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from deis.platform.kubernetes.render import InstallOptions, controller_rules, render
+from deis.platform.kubernetes.render import (
+    InstallOptions,
+    controller_rules,
+    package_version,
+    render,
+)
 
 from .gateway_schema import validate_gateway_api
 from .validation import validate_all
@@ -39,6 +44,7 @@ OTHER = {
                "controller_image": "r.example.com/deis/controller:1",
                "registry_image": "r.example.com/registry:2", "controller_replicas": 2,
                "s3_bucket": "b", "s3_region": "eu-west-1"},
+    "image-prefix": {"image_prefix": "registry.example.com:5000/deis", "image_tag": "1.2.3"},
 }  # fmt: skip
 
 
@@ -151,3 +157,29 @@ def test_routing_options() -> None:
 def test_bad_options_are_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         render(replace(BASE, **changes))
+
+
+def test_the_platform_images_come_from_the_prefix_and_tag() -> None:
+    options = replace(BASE, image_prefix="registry.example.com:5000/deis/", image_tag="1.2.3")
+    objects = by_kind(options)
+    pod = objects[("Deployment", "deis-controller")]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "registry.example.com:5000/deis/controller:1.2.3"
+    settings = objects[("ConfigMap", "deis-settings")]["data"]
+    for name in ("slugbuilder", "slugrunner", "dockerbuilder"):
+        expected = f"registry.example.com:5000/deis/{name}:1.2.3"
+        assert settings[f"DEIS_KUBERNETES_{name.upper()}_IMAGE"] == expected
+    maintenance = objects[("Deployment", "deis-maintenance")]["spec"]["template"]["spec"]
+    assert (
+        maintenance["containers"][0]["image"] == "registry.example.com:5000/deis/controller:1.2.3"
+    )
+    # the default: what `make images` tags, this package's version
+    default = by_kind(BASE)[("ConfigMap", "deis-settings")]["data"]
+    assert default["DEIS_KUBERNETES_SLUGRUNNER_IMAGE"] == f"deis/slugrunner:{package_version()}"
+    mixed = by_kind(replace(options, slugrunner_image="other/runner:7"))
+    assert (
+        mixed[("ConfigMap", "deis-settings")]["data"]["DEIS_KUBERNETES_SLUGRUNNER_IMAGE"]
+        == "other/runner:7"
+    )
+    for bad in ({"image_prefix": "Has Space"}, {"image_tag": "a:b"}, {"image_prefix": ""}):
+        with pytest.raises(ValueError, match="image"):
+            replace(BASE, **bad).check()

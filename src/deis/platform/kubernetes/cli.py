@@ -17,6 +17,7 @@ from deis.platform.kubernetes.render import (
     STORAGES,
     InstallOptions,
     Manifest,
+    package_version,
     render,
 )
 
@@ -48,10 +49,15 @@ _OPTIONS: list[Callable[[F], F]] = [
                  default="LoadBalancer", show_default=True),
     click.option("--builder-key", envvar="DEIS_BUILDER_KEY",
                  help="The builder's shared secret (default: kept from an earlier install, or new)."),
-    click.option("--controller-image", default="deis/controller:latest", show_default=True),
-    click.option("--slugbuilder-image", default="deis/slugbuilder:latest", show_default=True),
-    click.option("--slugrunner-image", default="deis/slugrunner:latest", show_default=True),
-    click.option("--dockerbuilder-image", default="deis/dockerbuilder:latest", show_default=True),
+    click.option("--image-prefix", default="deis", show_default=True,
+                 help="Where the platform's images are: PREFIX/controller:TAG and so on"
+                      " (e.g. registry.example.com/deis)."),
+    click.option("--image-tag", default=package_version(), show_default=True,
+                 help="The tag of the platform's images (`make images` tags this version)."),
+    click.option("--controller-image", help="Default: PREFIX/controller:TAG."),
+    click.option("--slugbuilder-image", help="Default: PREFIX/slugbuilder:TAG."),
+    click.option("--slugrunner-image", help="Default: PREFIX/slugrunner:TAG."),
+    click.option("--dockerbuilder-image", help="Default: PREFIX/dockerbuilder:TAG."),
     click.option("--registry-image", default="registry:2", show_default=True),
 ]  # fmt: skip
 

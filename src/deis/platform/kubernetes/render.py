@@ -19,7 +19,9 @@ install options (`deisctl kubernetes render` writes them, `install` applies them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 Manifest = dict[str, Any]
@@ -32,6 +34,16 @@ SSH_PORT = 2222
 REGISTRY_PORT = 5000
 MAINTENANCE_PORT = 8080
 STATE_DIR = "/var/lib/deis"
+_IMAGE_PART = re.compile(r"[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def package_version() -> str:
+    """The tag `make images` gives the platform's images: this package's version."""
+    try:
+        return version("deis-platform")
+    except PackageNotFoundError:
+        return "latest"
 
 
 @dataclass(frozen=True)
@@ -54,10 +66,13 @@ class InstallOptions:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     builder_service_type: str = "LoadBalancer"
-    controller_image: str = "deis/controller:latest"
-    slugbuilder_image: str = "deis/slugbuilder:latest"
-    slugrunner_image: str = "deis/slugrunner:latest"
-    dockerbuilder_image: str = "deis/dockerbuilder:latest"
+    # the platform's images (`make images`): PREFIX/NAME:TAG unless named one by one
+    image_prefix: str = "deis"
+    image_tag: str = field(default_factory=package_version)
+    controller_image: str = ""
+    slugbuilder_image: str = ""
+    slugrunner_image: str = ""
+    dockerbuilder_image: str = ""
     registry_image: str = "registry:2"
     controller_replicas: int = 1
 
@@ -76,7 +91,16 @@ class InstallOptions:
             raise ValueError(f"the builder Service type must be one of {', '.join(SERVICE_TYPES)}")
         if not self.s3_endpoint:  # slugs and caches live there, whatever the storage
             raise ValueError("an S3-compatible object store endpoint is required")
+        if not _IMAGE_PART.fullmatch(self.image_prefix.rstrip("/")):
+            raise ValueError(f"not an image repository prefix: {self.image_prefix!r}")
+        if not _TAG.fullmatch(self.image_tag):
+            raise ValueError(f"not an image tag: {self.image_tag!r}")
         return self
+
+    def image(self, component: str) -> str:
+        """The image of a platform component: as given, else PREFIX/COMPONENT:TAG."""
+        given: str = getattr(self, f"{component}_image")
+        return given or f"{self.image_prefix.rstrip('/')}/{component}:{self.image_tag}"
 
 
 def _labels(component: str) -> dict[str, str]:
@@ -198,9 +222,9 @@ def settings(o: InstallOptions) -> Manifest:
         "DEIS_KUBERNETES_ROUTING": o.routing,
         "DEIS_KUBERNETES_GATEWAY": f"{o.namespace}/{o.gateway_name}",
         "DEIS_KUBERNETES_MAINTENANCE_SERVICE": f"{o.namespace}/deis-maintenance",
-        "DEIS_KUBERNETES_SLUGRUNNER_IMAGE": o.slugrunner_image,
-        "DEIS_KUBERNETES_SLUGBUILDER_IMAGE": o.slugbuilder_image,
-        "DEIS_KUBERNETES_DOCKERBUILDER_IMAGE": o.dockerbuilder_image,
+        "DEIS_KUBERNETES_SLUGRUNNER_IMAGE": o.image("slugrunner"),
+        "DEIS_KUBERNETES_SLUGBUILDER_IMAGE": o.image("slugbuilder"),
+        "DEIS_KUBERNETES_DOCKERBUILDER_IMAGE": o.image("dockerbuilder"),
         "DEIS_REGISTRY_HOST": f"deis-registry.{o.namespace}.svc.cluster.local:{REGISTRY_PORT}",
     }
     if o.ingress_class:
@@ -275,7 +299,7 @@ def controller(o: InstallOptions) -> list[Manifest]:
     ]
     container = {
         "name": "controller",
-        "image": o.controller_image,
+        "image": o.image("controller"),
         "command": ["python", "-m", "deis.platform.server", "--state-dir", STATE_DIR],
         "envFrom": env_from,
         "ports": [
@@ -449,7 +473,7 @@ def maintenance(o: InstallOptions) -> list[Manifest]:
                         "containers": [
                             {
                                 "name": "maintenance",
-                                "image": o.controller_image,
+                                "image": o.image("controller"),
                                 "command": ["python", "-c", MAINTENANCE_SCRIPT],
                                 "ports": [
                                     {
