@@ -221,3 +221,31 @@ def test_injected_failures_and_delays(kube: Kube, fake: FakeApiServer) -> None:
         kube.get("v1", "Namespace", "n")
     assert error.value.status == 503
     assert kube.get("v1", "Namespace", "n") is None
+
+
+def test_following_a_pod_log(kube: Kube, fake: FakeApiServer) -> None:
+    """follow=true: 400 until the container starts, then each line as it is written,
+    and the end of the stream when the container has terminated; sinceTime resumes."""
+    kube.apply(ns("n"))
+    kube.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+                 "spec": {"containers": [{"name": "c", "image": "a"}]}})  # fmt: skip
+    with pytest.raises(ApiError) as error:
+        next(kube.follow_log("n", "p"))
+    assert error.value.status == 400
+    pod_status = path("v1", "Pod", "n", "p")
+    kube.merge_patch(pod_status, {"status": {"phase": "Running", "containerStatuses": [
+        {"name": "c", "state": {"running": {}}}]}}, "status")  # fmt: skip
+    fake.append_log("n", "p", "one")
+    lines = kube.follow_log("n", "p", idle_timeout=10)
+    first = next(lines)
+    assert first[1] == "one" and first[0].endswith("Z")
+    fake.append_log("n", "p", "two")  # written after the reader started: still seen
+    assert next(lines)[1] == "two"
+    kube.merge_patch(pod_status, {"status": {"phase": "Succeeded", "containerStatuses": [
+        {"name": "c", "state": {"terminated": {"exitCode": 0}}}]}}, "status")  # fmt: skip
+    assert list(lines) == []  # the stream ends with the container
+    resumed = list(kube.follow_log("n", "p", since_time=first[0]))
+    assert [line for _, line in resumed] == ["two"]
+    with pytest.raises(ApiError) as error:
+        next(kube.follow_log("n", "missing"))
+    assert error.value.status == 404
