@@ -1,20 +1,26 @@
 #!/bin/bash
-# The slugrunner's entrypoint: fetch the slug at SLUG_URL (http or https), unpack it into
-# /app, source /app/.profile.d/*.sh, and run the one argument, a process command, with bash.
+# The slugrunner's entrypoint. SLUG_URL is the slug (a gzipped tarball of /app): an
+# http(s) URL, or s3://BUCKET/KEY read with the object store's keys mounted at
+# /var/run/secrets/deis/objectstore (see slugfetch.py).
+#   slugrunner --fetch    unpack the slug into /app and stop (the pod's init container)
+#   slugrunner COMMAND    unpack it unless an init container did, source
+#                         /app/.profile.d/*.sh, and run COMMAND with bash
 set -euo pipefail
+MARK=/app/.slug-fetched
+
+fetch() {
+  if [ -z "${SLUG_URL:-}" ]; then echo "slugrunner: SLUG_URL is not set" >&2; exit 2; fi
+  python3 /usr/local/lib/deis/slugfetch.py "$SLUG_URL" | tar -xz -C /app
+  : > "$MARK"
+}
+
 case "${1:-}" in
-  -h|--help)
-    echo "usage: slugrunner COMMAND   (SLUG_URL: the slug, a gzipped tarball of /app)"
-    exit 0 ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   --version) echo "slugrunner 1 (stack ${STACK:-unknown})"; exit 0 ;;
+  --fetch) fetch; exit 0 ;;
 esac
-if [ -z "${SLUG_URL:-}" ]; then echo "slugrunner: SLUG_URL is not set" >&2; exit 2; fi
 if [ $# -ne 1 ]; then echo "slugrunner: give one command" >&2; exit 2; fi
-python3 -c '
-import shutil, sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=60) as response:
-    shutil.copyfileobj(response, sys.stdout.buffer, 1 << 20)
-' "$SLUG_URL" | tar -xz -C /app
+[ -e "$MARK" ] || fetch
 export HOME=/app
 cd /app
 for script in /app/.profile.d/*.sh; do

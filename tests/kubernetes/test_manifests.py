@@ -12,7 +12,7 @@ import pytest
 
 from deis.domain.desired import DesiredApp
 from deis.runtime.kubernetes import manifests
-from deis.runtime.kubernetes.manifests import Options
+from deis.runtime.kubernetes.manifests import Options, SlugStore
 
 from .validation import validate, validate_all
 
@@ -89,6 +89,9 @@ OPTIONS = {
         run_deadline_seconds=60,
         default_batches=3,
         default_timeout=30,
+    ),
+    "slug-store": Options(
+        slug_store=SlugStore("http://minio.deis:9000", "deis", "eu-west-1", "platform", "AK", "SK")
     ),
 }
 
@@ -213,6 +216,33 @@ def test_slugs_run_on_the_slugrunner_and_images_as_built() -> None:
         manifests.container(make(), "clock", options)
     with pytest.raises(manifests.NotRunnable):
         manifests.container(make(image=None), "web", options)
+
+
+def test_slugs_are_fetched_by_an_init_container_that_alone_holds_the_keys() -> None:
+    options = OPTIONS["slug-store"]
+    desired = replace(BUILDPACK, image="slugs/shop/git-abc1234def.tgz")
+    objects = manifests.release_objects(desired, options, AUTOSCALE)
+    assert validate_all(objects) == []
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    secret = by_name[("Secret", "shop-objectstore")]
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {
+        "endpoint": "http://minio.deis:9000", "region": "eu-west-1",
+        "access-key": "AK", "secret-key": "SK",
+    }  # fmt: skip
+    pod = by_name[("Deployment", "shop-web")]["spec"]["template"]["spec"]
+    url = {"name": "SLUG_URL", "value": "s3://deis/platform/slugs/shop/git-abc1234def.tgz"}
+    (fetcher,) = pod["initContainers"]
+    assert fetcher["args"] == ["--fetch"] and fetcher["env"] == [url]
+    assert {m["name"] for m in fetcher["volumeMounts"]} == {"slug", "objectstore"}
+    (app,) = pod["containers"]
+    assert app["volumeMounts"] == [{"name": "slug", "mountPath": "/app"}]  # no keys
+    assert app["args"] == ["gunicorn app:app"] and app["env"] == [url]
+    run = manifests.run_pod(desired, "shop-run-ab12c", "rake db:migrate", options)
+    assert run["spec"]["initContainers"][0]["name"] == "fetch-slug"
+    # images run as built: no fetcher, no keys
+    plain = manifests.release_objects(make(), options, AUTOSCALE)
+    assert not [o for o in plain if o["metadata"]["name"] == "shop-objectstore"]
+    assert "initContainers" not in manifests.pod_spec(make(), "web", options)
 
 
 def test_service_targets_the_routable_type() -> None:

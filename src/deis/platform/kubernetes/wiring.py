@@ -11,11 +11,13 @@ from typing import Any
 
 from deis.builder.config import parse_size
 from deis.builder.kubernetes import ClusterBuildOptions, ClusterBuilds
+from deis.objects.s3 import ObjectStoreError, S3Config
 from deis.ports import Logs, Objects
 from deis.router.kubernetes import KubernetesRouter, RouterOptions
 from deis.runtime import policy
 from deis.runtime.kubernetes import ApiError, Kube, KubernetesRuntime, Options
 from deis.runtime.kubernetes.logs import KubernetesLogs
+from deis.runtime.kubernetes.manifests import SlugStore
 
 
 class KubernetesSettingsError(ValueError):
@@ -54,6 +56,7 @@ class KubernetesSettings:
             if routing not in ("auto", "gateway", "ingress"):
                 raise ValueError("DEIS_KUBERNETES_ROUTING must be auto, gateway or ingress")
             runtime = Options(
+                slug_store=slug_store(env),
                 slugrunner_image=get("SLUGRUNNER_IMAGE") or Options.slugrunner_image,
                 run_deadline_seconds=int(get("RUN_TIMEOUT") or Options.run_deadline_seconds),
                 default_batches=int(batches) if batches else None,
@@ -91,6 +94,24 @@ class KubernetesSettings:
             )
         except ValueError as error:
             raise KubernetesSettingsError(str(error)) from None
+
+
+def slug_store(env: Mapping[str, str]) -> SlugStore | None:
+    """With DEIS_OBJECTS=s3, the store apps' pods fetch slugs from (its DEIS_S3_* settings)."""
+    if env.get("DEIS_OBJECTS", "").strip() != "s3":
+        return None
+    try:
+        config = S3Config.from_env(env)
+    except ObjectStoreError as error:
+        raise ValueError(error.message) from None
+    return SlugStore(
+        endpoint=config.endpoint or f"https://s3.{config.region}.amazonaws.com",
+        bucket=config.bucket,
+        region=config.region,
+        prefix=config.prefix,
+        access_key=config.access_key,
+        secret_key=config.secret_key,
+    )
 
 
 def connect(settings: KubernetesSettings) -> Kube:

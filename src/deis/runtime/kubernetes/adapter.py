@@ -253,6 +253,9 @@ class KubernetesRuntime:
 
     def _apply_release_inputs(self, desired: DesiredApp) -> None:
         self.kube.apply(manifests.env_secret(desired))
+        store = self.options.slug_store
+        if store is not None and manifests.fetches_slug(desired, self.options):
+            self.kube.apply(manifests.objectstore_secret(desired.app, store))
         registry = manifests.registry_secret(desired)
         if registry is not None:
             self.kube.apply(registry)

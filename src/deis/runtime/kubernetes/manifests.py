@@ -41,6 +41,23 @@ ANNOTATION_RELEASE = "deis.io/release"
 DEFAULT_SLUGRUNNER = "deis/slugrunner:latest"
 DEFAULT_MAX_SURGE = "25%"
 DOCKER_HUB = "https://index.docker.io/v1/"
+SLUG_DIR = "/app"
+OBJECTSTORE_DIR = "/var/run/secrets/deis/objectstore"
+
+
+@dataclass(frozen=True)
+class SlugStore:
+    """The S3-compatible store the slugrunner reads slugs from (DEIS_OBJECTS=s3)."""
+
+    endpoint: str
+    bucket: str
+    region: str = "us-east-1"
+    prefix: str = ""
+    access_key: str = ""
+    secret_key: str = ""
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}{key}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,9 @@ class Options:
     run_deadline_seconds: int = 3600  # a one-off command is stopped after this
     default_batches: int | None = None  # DEIS_DEPLOY_BATCHES when the app sets none
     default_timeout: float = policy.DEFAULT_TIMEOUT  # DEIS_DEPLOY_TIMEOUT when none
+    # set: slugs are fetched from this store by an init container that alone holds the
+    # store's keys (a Secret APP-objectstore); unset: SLUG_URL is the slug's key as built
+    slug_store: SlugStore | None = None
 
 
 class NotRunnable(ValueError):
@@ -73,6 +93,10 @@ def deployment_name(app: str, proc_type: str) -> str:
 
 def env_secret_name(app: str, version: int) -> str:
     return f"{app}-v{version}-env"
+
+
+def objectstore_secret_name(app: str) -> str:
+    return f"{app}-objectstore"
 
 
 def registry_secret_name(app: str) -> str:
@@ -244,10 +268,49 @@ def command(desired: DesiredApp, proc_type: str, options: Options) -> dict[str, 
     return {"image": desired.image, "command": ["/bin/sh", "-c", line]}
 
 
-def _slug_env(desired: DesiredApp) -> list[dict[str, str]]:
+def _slug_env(desired: DesiredApp, options: Options) -> list[dict[str, str]]:
     if desired.kind != spec.BUILDPACK:
         return []
-    return [{"name": "SLUG_URL", "value": desired.image or ""}]
+    key = desired.image or ""
+    store = options.slug_store
+    url = store.url(key) if store is not None and "://" not in key else key
+    return [{"name": "SLUG_URL", "value": url}]
+
+
+def fetches_slug(desired: DesiredApp, options: Options) -> bool:
+    return desired.kind == spec.BUILDPACK and options.slug_store is not None
+
+
+def objectstore_secret(app: str, store: SlugStore) -> Manifest:
+    """What the slug fetcher reads (images/slugrunner/slugfetch.py), as files."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(objectstore_secret_name(app), app),
+        "type": "Opaque",
+        "data": {
+            "endpoint": _b64(store.endpoint),
+            "region": _b64(store.region),
+            "access-key": _b64(store.access_key),
+            "secret-key": _b64(store.secret_key),
+        },
+    }
+
+
+def slug_fetcher(desired: DesiredApp, options: Options) -> dict[str, Any]:
+    """The init container that unpacks the slug into the pod's /app (an emptyDir): the
+    app's own container never sees the object store's keys."""
+    return {
+        "name": "fetch-slug",
+        "image": options.slugrunner_image,
+        "args": ["--fetch"],
+        "imagePullPolicy": options.image_pull_policy,
+        "env": _slug_env(desired, options),
+        "volumeMounts": [
+            {"name": "slug", "mountPath": SLUG_DIR},
+            {"name": "objectstore", "mountPath": OBJECTSTORE_DIR, "readOnly": True},
+        ],
+    }
 
 
 def container(
@@ -268,8 +331,10 @@ def container(
         "imagePullPolicy": options.image_pull_policy,
         "envFrom": [{"secretRef": {"name": env_secret_name(desired.app, desired.version)}}],
     }
-    if env := _slug_env(desired):
+    if env := _slug_env(desired, options):
         body["env"] = env
+    if fetches_slug(desired, options):
+        body["volumeMounts"] = [{"name": "slug", "mountPath": SLUG_DIR}]
     if run is None:
         if proc_type in ROUTABLE_TYPES:
             body["ports"] = [{"name": PORT_NAME, "containerPort": port(desired), "protocol": "TCP"}]
@@ -291,6 +356,13 @@ def pod_spec(
         body["nodeSelector"] = dict(sorted(desired.tags.items()))
     if registry_secret(desired) is not None:
         body["imagePullSecrets"] = [{"name": registry_secret_name(desired.app)}]
+    if fetches_slug(desired, options):
+        body["initContainers"] = [slug_fetcher(desired, options)]
+        body["volumes"] = [
+            {"name": "slug", "emptyDir": {}},
+            {"name": "objectstore", "secret": {
+                "secretName": objectstore_secret_name(desired.app), "defaultMode": 0o444}},
+        ]  # fmt: skip
     return body
 
 
@@ -445,6 +517,8 @@ def release_objects(
     objects: list[Manifest] = [namespace(desired.app), env_secret(desired)]
     if (registry := registry_secret(desired)) is not None:
         objects.append(registry)
+    if options.slug_store is not None and fetches_slug(desired, options):
+        objects.append(objectstore_secret(desired.app, options.slug_store))
     types = runnable_types(desired, options)
     for proc_type in types:
         objects.append(deployment(desired, proc_type, options, proc_type in autoscale))
