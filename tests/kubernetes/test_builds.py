@@ -397,3 +397,18 @@ def test_builds_in_the_cluster_need_a_store_that_signs_urls(tmp_path: Path) -> N
     assert settings.builds.registry == "deis-registry.plat.svc.cluster.local:5000"
     with pytest.raises(wiring.KubernetesSettingsError, match="DEIS_OBJECTS=s3"):
         wiring.make_builds(settings, object(), FilesystemObjects(tmp_path))  # type: ignore[arg-type]
+
+
+@needs_logs
+def test_a_pod_that_stores_no_slug_fails_the_build(env: Env, tmp_path: Path) -> None:
+    source = app_dir(tmp_path, {"index.html": "hi\n"})
+
+    def act(k: PlayedKubelet, pod: dict[str, Any]) -> None:
+        k.running(pod)
+        k.say(pod, "-----> Static app detected")
+        k.exit(pod, 0)  # but nothing was uploaded
+
+    kubelet = PlayedKubelet(env, act)
+    with pytest.raises(BuildFailed, match="without storing a slug"):
+        run(build(kubelet, env.builds(), app="myapp", app_dir=source, work=tmp_path / "work",
+                  config={}, timeout=60))  # fmt: skip

@@ -315,6 +315,8 @@ class ClusterBuilds:
         try:
             if code != 0:
                 raise slug_failure(code, reason)
+            if not await asyncio.to_thread(self.objects.exists, slug_key(app, sha)):
+                raise BuildFailed("The build pod ended without storing a slug.")
             try:
                 release = await asyncio.to_thread(self.objects.get, result_key)
             except KeyError:
@@ -392,7 +394,7 @@ class ClusterBuilds:
             await emit(line)
 
         def forward(line: str) -> None:
-            asyncio.run_coroutine_threadsafe(say(line), loop).result()
+            asyncio.run_coroutine_threadsafe(say(line), loop).result(timeout=60)
 
         try:
             await asyncio.to_thread(
