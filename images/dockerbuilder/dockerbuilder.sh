@@ -8,8 +8,11 @@
 #   REGISTRY_TLS_VERIFY: "false" for a plain-HTTP registry (default true)
 # Exit statuses: 10 the source could not be fetched, 20 the build failed, 21 the push.
 set -uo pipefail
+usage() {  # the comment at the top of this file
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
 case "${1:-}" in
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) usage; exit 0 ;;
   --version) buildah --version; exit 0 ;;
 esac
 for var in SOURCE_URL IMAGE; do

@@ -13,8 +13,8 @@
 # could not be fetched, 11 the slug could not be stored, 12 a buildpack could not be fetched.
 set -uo pipefail
 
-usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+usage() {  # the comment at the top of this file
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
 case "${1:-}" in
   -h|--help) echo "slugbuilder: builds a slug with buildpacks in a build pod"; usage; exit 0 ;;

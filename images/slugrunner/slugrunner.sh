@@ -6,6 +6,9 @@
 #   slugrunner COMMAND    unpack it unless an init container did, source
 #                         /app/.profile.d/*.sh, and run COMMAND with bash
 set -euo pipefail
+usage() {  # the comment at the top of this file
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
 MARK=/app/.slug-fetched
 
 fetch() {
@@ -15,7 +18,7 @@ fetch() {
 }
 
 case "${1:-}" in
-  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) usage; exit 0 ;;
   --version) echo "slugrunner 1 (stack ${STACK:-unknown})"; exit 0 ;;
   --fetch) fetch; exit 0 ;;
 esac
