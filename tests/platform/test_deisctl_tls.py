@@ -104,7 +104,7 @@ def test_up_with_a_certificate_serves_the_controller_over_https(
     assert f"The router serves the certificate for *.{DOMAIN}, {DOMAIN}: {url}" in result.stdout
     assert served_cn(https_port, f"myapp.{DOMAIN}") == f"CN=*.{DOMAIN}"
     result = platform.deisctl("certs:info")
-    assert f"deis.{DOMAIN}: *.{DOMAIN}, {DOMAIN}, until " in result.stdout
+    assert f"deis.{DOMAIN}: *.{DOMAIN}, {DOMAIN}, valid until " in result.stdout
     assert "(also the default certificate)" in result.stdout
 
     result = platform.deisctl("certs:unset")

@@ -206,6 +206,11 @@ def test_an_apps_own_body_size_without_a_reload(
     r = curl(http_url(router, host), "--data-binary", f"@{files['120k']}")
     assert r.status == 413 and "larger than this app accepts" in r.body
     assert _post(router, host, files["120k"], *CHUNKED) == 413
+    # HTTP/2, with and without a length
+    h2 = (https_url(router, host), "-k", "--http2", "--data-binary")
+    assert curl(*h2, f"@{files['70k']}").status == 200
+    assert curl(*h2, f"@{files['120k']}").status == 413
+    assert curl(*h2, f"@{files['120k']}", *CHUNKED).status == 413
     # never above the router's ceiling (256k), whatever the app says
     router.apply(AppRoute("uploads", (host,), limits=RouteLimits(body_size=10 * 1024**2)))
     assert _post(router, host, files["120k"]) == 200

@@ -50,7 +50,7 @@ def checked(settings: Settings, cert_file: Path, key_file: Path) -> PlatformCert
     try:
         return check_pair(cert_pem, key_pem, controller_host(settings))
     except CertificateError as exc:
-        raise StateError(f"{exc} ({cert_file}, {key_file}); nothing was changed") from None
+        raise StateError(f"{cert_file} and {key_file}: {exc}; nothing was changed") from None
 
 
 @dataclass
@@ -120,7 +120,7 @@ def describe(settings: Settings) -> str:
     if cert is None:
         return "none (a self-signed certificate)"
     default = " (also the default certificate)" if cert.is_default_for(settings.domain) else ""
-    return f"{', '.join(cert.names)}, until {cert.not_after:%Y-%m-%d}{default}"
+    return f"{', '.join(cert.names)}, valid until {cert.not_after:%Y-%m-%d}{default}"
 
 
 def remove(settings: Settings) -> bool:

@@ -12,6 +12,7 @@ import jinja2
 
 from deis.domain.routing import MAX_CONNECT_TIMEOUT, size_bytes
 
+_AFFINITY = re.compile(r"^(auto|[01]+)( [01]+)*$")
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[0-9.]+|\*)$")
@@ -35,6 +36,10 @@ class NginxConfig:
     worker_user: str | None = None  # only when nginx runs as root
     worker_processes: str = "auto"
     worker_connections: int = 8192
+    worker_cpu_affinity: str | None = None  # e.g. "auto"
+    multi_accept: bool = True
+    reuseport: bool = False  # a listening socket per worker, the kernel spreads connections
+    access_log_buffer: str = "256k"
     error_log_level: str = "notice"
     client_max_body_size: str = "1m"  # an app's limit unless it sets DEIS_ROUTER_BODY_SIZE
     max_body_size: str = "1g"  # the ceiling: no app's DEIS_ROUTER_BODY_SIZE goes above it
@@ -74,6 +79,7 @@ class NginxConfig:
             "max_body_size",
             "controller_max_body_size",
             "shared_dict_size",
+            "access_log_buffer",
         ):
             try:
                 size_bytes(getattr(self, name))
@@ -109,6 +115,8 @@ class NginxConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        if self.worker_cpu_affinity and not _AFFINITY.match(self.worker_cpu_affinity):
+            raise ConfigError(f"bad worker_cpu_affinity {self.worker_cpu_affinity!r}")
         if self.max_tries < 0:
             raise ConfigError("max_tries must not be negative")
         for path in (self.prefix, self.admin_socket, self.temp_dir):

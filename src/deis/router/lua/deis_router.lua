@@ -265,17 +265,14 @@ local function page(status, body)
     return ngx.exit(ngx.HTTP_OK)
 end
 
--- Whether the request's body is larger than `limit` bytes. nginx itself refuses bodies
--- above the ceiling; below it the app's limit is checked here, on Content-Length, or for
--- a body of unknown length (chunked, HTTP/2) once it is read (nginx reads the whole body
--- before proxying anyway).
+-- Whether the request's body is larger than `limit` bytes (called only for requests that
+-- may have one). nginx itself refuses bodies above the ceiling; below it the app's limit
+-- is checked here, on Content-Length, or for a body of unknown length (chunked, HTTP/2)
+-- once it is read (nginx reads the whole body before proxying anyway).
 local function body_too_large(limit)
     local length = ngx.var.http_content_length
     if length then
         return (tonumber(length) or 0) > limit
-    end
-    if not ngx.var.http_transfer_encoding and ngx.req.http_version() ~= 2 then
-        return false
     end
     ngx.req.read_body()
     local data = ngx.req.get_body_data()
@@ -318,7 +315,11 @@ function _M.access()
     if #entry.peers == 0 then
         return page(503, PAGES.no_peers)
     end
-    if entry.body_size < conf.body_ceiling and body_too_large(entry.body_size) then
+    if
+        entry.body_size < conf.body_ceiling
+        and ngx.var.deis_may_have_body == "1"
+        and body_too_large(entry.body_size)
+    then
         return page(413, PAGES[413])
     end
     ngx.ctx.deis = entry
