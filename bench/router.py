@@ -400,7 +400,7 @@ def main() -> int:
             static = f"http://127.0.0.1:{static_port}/"
             assert router.pid is not None
             targets: dict[str, tuple[str, str | None, int | None]] = {
-                "direct": (direct, None, None),
+                "direct": (direct, "bench.localhost", None),  # the same request, straight
                 "router": (routed, "bench.localhost", router.pid),
                 "static": (static, "bench.localhost", static_pid),
             }

@@ -332,7 +332,8 @@ class NginxRouter:
         try:
             cert = read_platform(self.dir.parent)
         except CertificateError as exc:
-            # e.g. between the writes of the key and the certificate: tried again next tick
+            # e.g. between the writes of the key and the certificate: tried again once
+            # the files change again (the certificate's write follows the key's)
             log.warning("router: the platform certificate is not served: %s", exc)
             self._platform_seen = seen
             return
