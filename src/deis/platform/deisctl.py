@@ -134,16 +134,19 @@ def cli() -> None:
 )
 @click.option(
     "--router-connect-timeout",
+    metavar="SECONDS",
     type=click.IntRange(1, 75),
     help="Seconds to connect to a replica (default 5).",
 )
 @click.option(
     "--router-read-timeout",
+    metavar="SECONDS",
     type=click.IntRange(min=1),
     help="Seconds a replica may take to answer (default 60; then 504).",
 )
 @click.option(
     "--router-send-timeout",
+    metavar="SECONDS",
     type=click.IntRange(min=1),
     help="Seconds a replica may take to read the request (default 60).",
 )
