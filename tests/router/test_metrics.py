@@ -79,6 +79,26 @@ def test_follower_reads_only_new_complete_lines_and_follows_rotation(tmp_path: P
     f.close()
 
 
+def test_follower_reads_what_a_rotated_file_got_last_when_it_rotates_again(
+    tmp_path: Path,
+) -> None:
+    path, rotated = tmp_path / "access.log", tmp_path / "access.log.1"
+    path.write_text("a\n")
+    f = LogFollower(path)  # drains a rotated file for 10 s
+    assert f.read() == ["a"]
+    os.replace(path, rotated)
+    path.write_text("b\n")
+    assert f.read() == ["b"]
+    with rotated.open("a") as out:
+        out.write("late\n")  # nginx flushed its buffer into the file it had open
+    with path.open("a") as out:
+        out.write("c\n")
+    os.replace(path, rotated)  # rotated again before the follower read
+    path.write_text("d\n")
+    assert sorted(f.read()) == ["c", "d", "late"]
+    f.close()
+
+
 def test_follower_waits_for_a_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "access.log"
     f = LogFollower(path)
