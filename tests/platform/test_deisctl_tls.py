@@ -139,3 +139,25 @@ def test_a_wrong_pair_is_refused_before_anything_changes(
     result = platform.deisctl("certs:set", str(cert_file), str(tmp_path / "missing.key"))
     assert result.returncode == 1 and "cannot read the key" in result.stderr
     assert not (platform.state_dir / "router" / "platform.crt").exists()
+
+
+def test_a_failed_up_leaves_the_previous_certificate(platform: Instance, tmp_path: Path) -> None:
+    first_cert, first_key = write_pair(tmp_path, f"deis.{DOMAIN}")
+    state = platform.state_dir
+    assert platform.up(*router_flags(free_port()), "--timeout", "60").returncode == 0
+    assert platform.deisctl("down").returncode == 0
+    # installed while the platform is down
+    result = platform.deisctl("certs:set", str(first_cert), str(first_key))
+    assert result.returncode == 0, result.stderr
+    assert "The router serves it from the next `deisctl up`." in result.stdout
+    installed = (state / "router" / "platform.crt").read_bytes()
+
+    (tmp_path / "second").mkdir()
+    second_cert, second_key = write_pair(tmp_path / "second", f"deis.{DOMAIN}")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", platform.api_port))
+        taken.listen()
+        result = platform.up("--tls-cert", str(second_cert), "--tls-key", str(second_key))
+    assert result.returncode == 1 and "already in use" in result.stderr
+    assert (state / "router" / "platform.crt").read_bytes() == installed
