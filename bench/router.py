@@ -1,23 +1,26 @@
 """Benchmark of the nginx router: its cost per request and requests lost while apps change.
 
-    .venv/bin/python bench/router.py [--duration 10] [--app nginx|python]
+    .venv/bin/python bench/router.py [--rounds 5] [--duration 10] [--app nginx|python]
 
 1. Starts a trivial app answering `200 ok` on four ports of 127.0.0.1, which play four
    replicas: by default one Python asyncio process (--app nginx: a separate nginx with
-   1 worker, the fastest app there is), and the router (`deis.router.nginx.NginxRouter`,
-   worker_processes auto) in a temporary state dir, with the app `bench` at
+   1 worker, the fastest app there is), and the router (`deis.router.nginx.NginxRouter`
+   with the platform's defaults) in a temporary state dir, with the app `bench` at
    bench.localhost. Also, as a reference, the router's own nginx.conf with a static
    upstream and no Lua in the request path, on another port.
 2. Loads with wrk (`-t2`): straight to one replica, through the router (Host header) and
    through the static reference, with 32 connections (requests/s) and 4 connections
-   (p50/p99 latency, --latency), interleaved over --rounds rounds (medians reported), so
-   that the machine's other load weighs on all three alike. For the router and the
+   (p50/p99 latency, --latency), interleaved over --rounds rounds, so that the machine's
+   other load weighs on all three alike. The targets are figured per round (the router
+   against the direct run of the same round) and their median over the rounds is
+   reported, with the load average at each round. For the router and the
    static reference it also reports the CPU time nginx's workers spent per request
    (from /proc), a figure other processes on the machine do not skew.
 3. Changes under a 32-connection load through the router, for --change-duration seconds:
    20 peer changes of `bench` (the replica set rotates over the four ports), 10 domain
    changes and 10 certificate changes of `bench` (a custom domain and its certificate
-   added and removed, bench.localhost kept), and 20 maintenance toggles of the app
+   added and removed, bench.localhost kept), 10 config changes of `bench` (its body size
+   and read timeout set and unset), and 20 maintenance toggles of the app
    `other` (maintenance answers 503 by design, so it is toggled on an app the load does
    not target, to prove the toggles cost the loaded app nothing). Every non-2xx answer
    and every socket error counts as a failed request; the nginx master and worker pids
@@ -50,6 +53,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +69,7 @@ except ImportError:  # `python bench/router.py` outside the virtualenv
 
 sys.path.insert(0, str(ROOT / "src"))
 
-from deis.domain.routing import AppRoute, TLSCertificate  # noqa: E402
+from deis.domain.routing import AppRoute, RouteLimits, TLSCertificate  # noqa: E402
 from deis.router.certs import self_signed  # noqa: E402
 from deis.router.nginx import NginxRouter  # noqa: E402
 
@@ -275,13 +279,34 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def paired_figures(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The targets' figures per round, router against the direct run of the same round
+    (taken a few seconds apart, so that the machine's other load weighs on both alike),
+    and their median over the rounds."""
+    pairs = zip(
+        runs["direct_32"], runs["router_32"], runs["direct_4"], runs["router_4"], strict=True
+    )
+    rows = {"throughput_ratio_32": [], "added_p50_ms_4": [], "added_p99_ms_4": []}
+    for d32, r32, d4, r4 in pairs:
+        rows["throughput_ratio_32"].append(round(r32["requests_per_s"] / d32["requests_per_s"], 3))
+        rows["added_p50_ms_4"].append(round(r4["p50_ms"] - d4["p50_ms"], 3))
+        rows["added_p99_ms_4"].append(round(r4["p99_ms"] - d4["p99_ms"], 3))
+    return {
+        name: {"median": round(statistics.median(values), 3), "rounds": values}
+        for name, values in rows.items()
+    }
+
+
 def changes(router: NginxRouter, peers: list[str], duration: float) -> dict[str, int]:
-    """20 peer changes, 10 domain and 10 certificate changes of `bench`, 20 maintenance
-    toggles of `other`, spread over `duration` seconds."""
+    """20 peer changes (deploys, scaling), 10 domain and 10 certificate changes and 10
+    config changes (DEIS_ROUTER_BODY_SIZE and _READ_TIMEOUT set and unset) of `bench`,
+    and 20 maintenance toggles of `other`, spread over `duration` seconds."""
     pem, key = self_signed("bench.example.com")
     cert = TLSCertificate("bench", ("bench.example.com",), pem, key)
     counts = {"peer_changes": 0, "domain_changes": 0, "certificate_changes": 0}
+    counts["config_changes"] = 0
     counts["maintenance_toggles"] = 0
+    route = AppRoute("bench", ("bench.localhost",))
     steps = 20
     for i in range(steps):
         router.set_peers("bench", [peers[i % 4], peers[(i + 1) % 4]])
@@ -291,9 +316,15 @@ def changes(router: NginxRouter, peers: list[str], duration: float) -> dict[str,
             # a custom domain comes (with its certificate), or goes
             adding = i % 4 == 0
             hosts = ("bench.localhost", "bench.example.com") if adding else ("bench.localhost",)
-            router.apply(AppRoute("bench", hosts, certificates=(cert,) if adding else ()))
+            route = replace(route, hosts=hosts, certificates=(cert,) if adding else ())
             counts["domain_changes"] += 1
             counts["certificate_changes"] += 1
+        else:
+            setting = i % 4 == 1
+            limits = RouteLimits(8 * 1024**2, read_timeout=30) if setting else RouteLimits()
+            route = replace(route, limits=limits)
+            counts["config_changes"] += 1
+        router.apply(route)
         time.sleep(duration / steps / 3)
         router.apply(AppRoute("other", ("other.localhost",), maintenance=i % 2 == 0))
         counts["maintenance_toggles"] += 1
@@ -329,7 +360,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--change-duration", type=float, default=20.0)
     parser.add_argument("--app", choices=("python", "nginx"), default="python")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-reload-reference", action="store_true")
     args = parser.parse_args()
@@ -369,7 +400,7 @@ def main() -> int:
             static = f"http://127.0.0.1:{static_port}/"
             assert router.pid is not None
             targets: dict[str, tuple[str, str | None, int | None]] = {
-                "direct": (direct, None, None),
+                "direct": (direct, "bench.localhost", None),  # the same request, straight
                 "router": (routed, "bench.localhost", router.pid),
                 "static": (static, "bench.localhost", static_pid),
             }
@@ -377,7 +408,11 @@ def main() -> int:
                 wrk(url, 32, 2, host=host)  # warm up
             log(f"{args.rounds} rounds, interleaved: 32 connections (throughput), 4 (latency)")
             runs: dict[str, list[dict[str, Any]]] = {}
+            results["machine"]["load_average_per_round"] = []
             for _ in range(args.rounds):
+                results["machine"]["load_average_per_round"].append(
+                    [round(x, 2) for x in os.getloadavg()]
+                )
                 for name, (url, host, master) in targets.items():
                     for conns in (32, 4):
                         cpu = worker_cpu_seconds(master) if master else 0.0
@@ -405,10 +440,12 @@ def main() -> int:
         router.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     d32, r32, d4, r4 = (results[k] for k in ("direct_32", "router_32", "direct_4", "router_4"))
+    paired = paired_figures(runs)
     summary = {
-        "throughput_ratio_32": round(r32["requests_per_s"] / d32["requests_per_s"], 3),
-        "added_p50_ms_4": round(r4["p50_ms"] - d4["p50_ms"], 3),
-        "added_p99_ms_4": round(r4["p99_ms"] - d4["p99_ms"], 3),
+        "throughput_ratio_32": paired["throughput_ratio_32"]["median"],
+        "added_p50_ms_4": paired["added_p50_ms_4"]["median"],
+        "added_p99_ms_4": paired["added_p99_ms_4"]["median"],
+        "per_round": paired,
         "failed_during_changes": results["changes"]["failed"],
         "failed_during_reloads": results.get("reload_reference", {}).get("failed"),
     }
@@ -426,6 +463,12 @@ def main() -> int:
         "static_upstream": results["static_32"]["nginx_cpu_us_per_request"],
     }
     results["machine"]["load_average_after"] = os.getloadavg()
+    busiest = max(max(x) for x in results["machine"]["load_average_per_round"])
+    if busiest > (os.cpu_count() or 1):
+        summary["machine_busy"] = (
+            f"load average up to {busiest:.1f} on {os.cpu_count()} cores: other work shared"
+            " the cores, so these figures are a floor; run again on an idle machine"
+        )
     results["summary"] = summary
     for run in (d32, r32, d4, r4):
         if run["failed"]:

@@ -6,6 +6,7 @@ Every layer may read it; only `deis.platform` builds it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,13 @@ class Settings:
     logs: str = "file"  # the logs adapter, by name
     objects: str = "filesystem"  # the object store: filesystem, s3 (DEIS_S3_* settings)
     router: str = "nginx"  # the router adapter, by name: nginx, kubernetes, none
+    # What the router allows each app unless its config says otherwise
+    # (DEIS_ROUTER_BODY_SIZE, DEIS_ROUTER_*_TIMEOUT config keys), and the most any app may set.
+    router_body_size: str = "1m"
+    router_max_body_size: str = "1g"
+    router_connect_timeout: int = 5  # seconds
+    router_read_timeout: int = 60
+    router_send_timeout: int = 60
     log_retention: int = 10_000  # lines kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
@@ -78,6 +86,11 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_LOGS": ("logs", str),
     "DEIS_OBJECTS": ("objects", str),
     "DEIS_ROUTER": ("router", str),
+    "DEIS_ROUTER_BODY_SIZE": ("router_body_size", str),
+    "DEIS_ROUTER_MAX_BODY_SIZE": ("router_max_body_size", str),
+    "DEIS_ROUTER_CONNECT_TIMEOUT": ("router_connect_timeout", int),
+    "DEIS_ROUTER_READ_TIMEOUT": ("router_read_timeout", int),
+    "DEIS_ROUTER_SEND_TIMEOUT": ("router_send_timeout", int),
     "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),
     "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
@@ -90,6 +103,31 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 class SettingsError(ValueError):
     pass
+
+
+_SIZE = re.compile(r"^[0-9]{1,12}[kKmMgG]?$")
+
+
+def _bytes(size: str) -> int:
+    unit = size[-1].lower()
+    factor = {"k": 1024, "m": 1024**2, "g": 1024**3}.get(unit)
+    return int(size[:-1]) * factor if factor else int(size)
+
+
+def _check_router_limits(settings: Settings) -> None:
+    for name in ("router_body_size", "router_max_body_size"):
+        if not _SIZE.match(getattr(settings, name)):
+            raise SettingsError(f"{name} must be a size like 512k, 10m or 1g")
+    for name in ("router_connect_timeout", "router_read_timeout", "router_send_timeout"):
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"{name} must be a positive number of seconds")
+    if _bytes(settings.router_body_size) > _bytes(settings.router_max_body_size):
+        raise SettingsError(
+            f"router_body_size ({settings.router_body_size}) is above router_max_body_size"
+            f" ({settings.router_max_body_size}), the most any app may set"
+        )
+    if settings.router_connect_timeout > 75:
+        raise SettingsError("router_connect_timeout must be at most 75 seconds")
 
 
 def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -110,6 +148,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     if "state_dir" in values:
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
     settings = Settings(**values)
+    _check_router_limits(settings)
     if settings.registration_mode not in REGISTRATION_MODES:
         raise SettingsError(
             f"registration mode must be one of {', '.join(REGISTRATION_MODES)},"

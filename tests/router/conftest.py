@@ -49,7 +49,13 @@ def router(state_dir: Path, controller: Backend) -> Iterator[NginxRouter]:
     reason = missing_nginx()
     if reason:
         pytest.skip(reason)
-    r = make_router(state_dir, controller, proxy_timeout=2, client_max_body_size="64k")
+    r = make_router(
+        state_dir,
+        controller,
+        proxy_read_timeout=2,
+        client_max_body_size="64k",
+        max_body_size="256k",
+    )
     r.start()
     pid = r.pid
     try:

@@ -79,6 +79,26 @@ def test_follower_reads_only_new_complete_lines_and_follows_rotation(tmp_path: P
     f.close()
 
 
+def test_follower_reads_what_a_rotated_file_got_last_when_it_rotates_again(
+    tmp_path: Path,
+) -> None:
+    path, rotated = tmp_path / "access.log", tmp_path / "access.log.1"
+    path.write_text("a\n")
+    f = LogFollower(path)  # drains a rotated file for 10 s
+    assert f.read() == ["a"]
+    os.replace(path, rotated)
+    path.write_text("b\n")
+    assert f.read() == ["b"]
+    with rotated.open("a") as out:
+        out.write("late\n")  # nginx flushed its buffer into the file it had open
+    with path.open("a") as out:
+        out.write("c\n")
+    os.replace(path, rotated)  # rotated again before the follower read
+    path.write_text("d\n")
+    assert sorted(f.read()) == ["c", "d", "late"]
+    f.close()
+
+
 def test_follower_waits_for_a_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "access.log"
     f = LogFollower(path)
@@ -86,3 +106,21 @@ def test_follower_waits_for_a_missing_file(tmp_path: Path) -> None:
     path.write_text("first\n")
     assert f.read() == ["first"]
     f.close()
+
+
+def test_the_routers_own_format_takes_the_fast_path_with_the_same_result() -> None:
+    fast, slow = MetricsTable(), MetricsTable()
+    for i, (status, seconds) in enumerate([(200, 0.004), (201, 0.0), (503, 1.25), (404, 0.02)]):
+        fast.add_line(
+            f'{{"time":{1000 + i}.5,"app":"web","status":{status},"bytes":{10 * i},'
+            f'"request_time":{seconds:.3f},"host":"web.localhost","method":"GET"}}'
+        )
+        slow.add_line(
+            line("web", status, seconds, at=1000 + i + 0.5).replace(
+                '"bytes": 100', f'"bytes": {10 * i}'
+            )
+        )
+    fast.add_line('{"time":1.0,"app":"","status":404,"bytes":1,"request_time":0.000,"host":"x"}')
+    assert fast.snapshot("web") == slow.snapshot("web")
+    assert fast.snapshot("web")["statuses"] == {"1xx": 0, "2xx": 2, "3xx": 0, "4xx": 1, "5xx": 1}
+    assert fast.apps.keys() == {"web"} and fast.malformed == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from deis.domain.routing import AppRoute, TLSCertificate
+from deis.domain.routing import AppRoute, RouteLimits, TLSCertificate
 from deis.router.nginx import NginxRouter
 from tests.router.helpers import Backend, curl, make_cert
 
@@ -169,9 +169,76 @@ def test_body_size_and_timeouts(router: NginxRouter, backends: Start, tmp_path: 
     r = curl(http_url(router, "limits.localhost"), "--data-binary", f"@{small}")
     assert r.status == 200 and r.json()["received"] == 60_000
     assert curl(http_url(router, "limits.localhost"), "--data-binary", f"@{big}").status == 413
-    # proxy_timeout=2: a replica slower than that gets 504
+    # proxy_read_timeout=2: a replica slower than that gets 504
     assert curl(http_url(router, "limits.localhost", "/sleep/0.2")).status == 200
     assert curl(http_url(router, "limits.localhost", "/sleep/3")).status == 504
+
+
+def _post(router: NginxRouter, host: str, body: Path, *extra: str) -> int:
+    return curl(http_url(router, host), "--data-binary", f"@{body}", *extra).status
+
+
+CHUNKED = ("-H", "Transfer-Encoding: chunked")
+
+
+def test_an_apps_own_body_size_without_a_reload(
+    router: NginxRouter, backends: Start, tmp_path: Path
+) -> None:
+    web = backends("web")
+    host = "uploads.localhost"
+    router.apply(AppRoute("uploads", (host,)))
+    router.set_peers("uploads", [web.address])
+    sizes = {"70k": 70_000, "120k": 120_000, "300k": 300_000}
+    files = {}
+    for name, size in sizes.items():
+        files[name] = tmp_path / name
+        files[name].write_bytes(b"x" * size)
+    pid, workers = router.pid, router.process.workers()
+    # the platform's default (64k), for bodies of known and of unknown length
+    assert _post(router, host, files["70k"]) == 413
+    assert _post(router, host, files["70k"], *CHUNKED) == 413
+    # DEIS_ROUTER_BODY_SIZE=100k
+    router.apply(AppRoute("uploads", (host,), limits=RouteLimits(body_size=100 * 1024)))
+    r = curl(http_url(router, host), "--data-binary", f"@{files['70k']}")
+    assert r.status == 200 and r.json()["received"] == 70_000
+    r = curl(http_url(router, host), "--data-binary", f"@{files['70k']}", *CHUNKED)
+    assert r.status == 200, r.body
+    r = curl(http_url(router, host), "--data-binary", f"@{files['120k']}")
+    assert r.status == 413 and "larger than this app accepts" in r.body
+    assert _post(router, host, files["120k"], *CHUNKED) == 413
+    # HTTP/2, with and without a length
+    h2 = (https_url(router, host), "-k", "--http2", "--data-binary")
+    assert curl(*h2, f"@{files['70k']}").status == 200
+    assert curl(*h2, f"@{files['120k']}").status == 413
+    assert curl(*h2, f"@{files['120k']}", *CHUNKED).status == 413
+    # never above the router's ceiling (256k), whatever the app says
+    router.apply(AppRoute("uploads", (host,), limits=RouteLimits(body_size=10 * 1024**2)))
+    assert _post(router, host, files["120k"]) == 200
+    assert _post(router, host, files["300k"]) == 413
+    assert _post(router, host, files["300k"], *CHUNKED) == 413
+    # another app keeps the default; nothing was reloaded
+    router.apply(AppRoute("plain", ("plain.localhost",)))
+    router.set_peers("plain", [web.address])
+    assert _post(router, "plain.localhost", files["70k"]) == 413
+    assert (router.pid, router.process.workers()) == (pid, workers)
+
+
+def test_an_apps_own_timeouts_without_a_reload(router: NginxRouter, backends: Start) -> None:
+    web = backends("web")
+    host = "slow.localhost"
+    router.apply(AppRoute("slow", (host,)))
+    router.set_peers("slow", [web.address])
+    pid, workers = router.pid, router.process.workers()
+    assert curl(http_url(router, host, "/sleep/1.2")).status == 200  # default: 2 s
+    # DEIS_ROUTER_READ_TIMEOUT=1
+    router.apply(AppRoute("slow", (host,), limits=RouteLimits(read_timeout=1)))
+    assert curl(http_url(router, host, "/sleep/1.5")).status == 504
+    assert curl(http_url(router, host, "/sleep/0.1")).status == 200
+    # DEIS_ROUTER_READ_TIMEOUT=5: longer than the platform's default
+    router.apply(AppRoute("slow", (host,), limits=RouteLimits(read_timeout=5, send_timeout=5)))
+    assert curl(http_url(router, host, "/sleep/3")).status == 200
+    assert "read_timeout 5" in router.describe("slow")
+    assert (router.pid, router.process.workers()) == (pid, workers)
 
 
 def _served_cert(router: NginxRouter, name: str) -> x509.Certificate:

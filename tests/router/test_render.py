@@ -39,9 +39,24 @@ def test_ports_addresses_and_paths() -> None:
 
 
 def test_body_size_timeouts_and_user() -> None:
-    text = render(config(client_max_body_size="20m", proxy_timeout=90, worker_user="www-data"))
-    assert "client_max_body_size 20m;" in text
+    text = render(
+        config(
+            client_max_body_size="20m",
+            max_body_size="2g",
+            proxy_read_timeout=90,
+            proxy_send_timeout=30,
+            proxy_connect_timeout=7,
+            worker_user="www-data",
+        )
+    )
+    assert "client_max_body_size 20m;" in text  # the default, checked in Lua
+    assert "client_max_body_size 2g;" in text  # the ceiling, nginx's own
+    assert f"body_size = {20 * 1024**2}," in text
+    assert f"body_ceiling = {2 * 1024**3}," in text
     assert "proxy_read_timeout 90s;" in text
+    assert "proxy_send_timeout 30s;" in text
+    assert "proxy_connect_timeout 7s;" in text
+    assert "read_timeout = 90," in text
     assert "user www-data;" in text
     assert "user " not in render(config()).split("worker_processes")[0]
 
@@ -64,7 +79,11 @@ def test_apps_are_not_in_the_configuration() -> None:
         {"listen_addresses": ()},
         {"listen_addresses": ("0.0.0.0; include /etc/passwd",)},
         {"prefix": Path("/srv/with space")},
-        {"proxy_timeout": 0},
+        {"proxy_read_timeout": 0},
+        {"proxy_send_timeout": -1},
+        {"proxy_connect_timeout": 76},
+        {"client_max_body_size": "2g"},  # above the ceiling (1g)
+        {"max_body_size": "0"},
     ],
 )
 def test_settings_nginx_could_not_take_are_refused(changes: dict[str, object]) -> None:

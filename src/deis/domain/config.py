@@ -19,6 +19,7 @@ from deis.domain.limits import (
     validate_limit,
 )
 from deis.domain.names import validate_proctype
+from deis.domain.routing import ROUTER_KEYS, check_router_value
 
 __all__ = [
     "cpu_millicores",
@@ -59,6 +60,8 @@ def _env_value(key: str, value: object) -> str:
         raise Invalid(f"The value of {key} is longer than 64 KiB.", field="values")
     if "\0" in text:
         raise Invalid(f"The value of {key} must not contain a NUL character.", field="values")
+    if key in ROUTER_KEYS:
+        check_router_value(key, text)
     return text
 
 

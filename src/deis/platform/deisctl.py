@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from deis.platform import backup as backups
-from deis.platform import control
+from deis.platform import control, tls
 from deis.platform.state import (
     StateDir,
     StateError,
@@ -26,6 +26,7 @@ from deis.platform.state import (
     read_saved_settings,
     running_pid,
 )
+from deis.router.certs import PlatformCertificate
 from deis.settings import REGISTRATION_MODES, Settings, default_state_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -120,6 +121,46 @@ def cli() -> None:
 @click.option("--registry-port", type=PORT, help="The image registry's port (default 5000).")
 @click.option("--domain", help="Apps answer at APP.DOMAIN (default localhost).")
 @click.option("--registration-mode", type=click.Choice(REGISTRATION_MODES))
+@click.option(
+    "--router-body-size",
+    metavar="SIZE",
+    help="The largest request body of an app, like 1m (default 1m; an app's"
+    " DEIS_ROUTER_BODY_SIZE config overrides it).",
+)
+@click.option(
+    "--router-max-body-size",
+    metavar="SIZE",
+    help="The most any app's DEIS_ROUTER_BODY_SIZE may allow (default 1g).",
+)
+@click.option(
+    "--router-connect-timeout",
+    metavar="SECONDS",
+    type=click.IntRange(1, 75),
+    help="Seconds to connect to a replica (default 5).",
+)
+@click.option(
+    "--router-read-timeout",
+    metavar="SECONDS",
+    type=click.IntRange(min=1),
+    help="Seconds a replica may take to answer (default 60; then 504).",
+)
+@click.option(
+    "--router-send-timeout",
+    metavar="SECONDS",
+    type=click.IntRange(min=1),
+    help="Seconds a replica may take to read the request (default 60).",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The platform's certificate (PEM chain): https://deis.DOMAIN, and every app"
+    " without its own when it covers *.DOMAIN. With --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The private key of --tls-cert (PEM, unencrypted; kept 0600).",
+)
 @database_option
 @click.option(
     "--timeout",
@@ -129,18 +170,96 @@ def cli() -> None:
     help="Seconds to wait for the platform to answer.",
 )
 @reported
-def up(state_dir: Path, timeout: float, **flags: Any) -> None:
+def up(
+    state_dir: Path, timeout: float, tls_cert: Path | None, tls_key: Path | None, **flags: Any
+) -> None:
     """Start the platform in the background; return once it answers."""
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     prepare_state_dir(StateDir(resolve(state_dir)))
     settings = load_settings(resolve(state_dir), flags)
-    started = control.start(settings, timeout)
+    cert = tls.checked(settings, tls_cert, tls_key) if tls_cert and tls_key else None
+    previous = tls.Previous.save(settings)
+    if cert is not None:
+        tls.install(settings, cert)
+    try:
+        started = control.start(settings, timeout)
+    except StateError:
+        previous.restore(settings)  # a failed `up` changes nothing
+        raise
     if started.already_running:
         click.echo(f"The platform is already running (pid {started.pid}): {started.url}")
         if any(value is not None for value in flags.values()):
             click.echo("Its settings are unchanged; `deisctl down` first to change them.")
+        if cert is not None:
+            _report_served(load_settings(resolve(state_dir)), cert)
         return
     click.echo(f"The platform is up (pid {started.pid}): {started.url}")
+    if cert is not None:
+        _report_served(settings, cert)
     click.echo(f"State and logs: {settings.state_dir}")
+
+
+def _report_served(settings: Settings, cert: PlatformCertificate) -> None:
+    host = f"deis.{settings.domain}"
+    url = f"https://{host}" + (
+        "" if settings.router_https_port == 443 else f":{settings.router_https_port}"
+    )
+    if settings.router != "nginx":
+        click.echo(
+            f"The certificate is kept for the nginx router; this platform runs {settings.router!r}."
+        )
+    elif tls.wait_served(settings, cert):
+        click.echo(f"The router serves the certificate for {', '.join(cert.names)}: {url}")
+    else:
+        raise click.ClickException(
+            f"the certificate is installed but the router does not serve it at {url}"
+            f" yet: see {settings.state_dir / 'router' / 'error.log'}"
+        )
+
+
+@cli.command("certs:set")
+@click.argument("cert_file", metavar="CERT", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("key_file", metavar="KEY", type=click.Path(path_type=Path, dir_okay=False))
+@state_dir_option
+@reported
+def certs_set(cert_file: Path, key_file: Path, state_dir: Path) -> None:
+    """Serve the controller at https://deis.DOMAIN with CERT (PEM chain) and KEY (PEM).
+
+    A certificate that also covers *.DOMAIN is the default one for every app without its
+    own. A running router takes it within a second, without a restart."""
+    prepare_state_dir(StateDir(resolve(state_dir)))
+    settings = load_settings(resolve(state_dir))
+    cert = tls.checked(settings, cert_file, key_file)
+    tls.install(settings, cert)
+    click.echo(
+        f"Installed the certificate for {', '.join(cert.names)} (until {cert.not_after:%Y-%m-%d})."
+    )
+    if running_pid(StateDir(settings.state_dir)) is None:
+        click.echo("The router serves it from the next `deisctl up`.")
+    else:
+        _report_served(settings, cert)
+
+
+@cli.command("certs:info")
+@state_dir_option
+@reported
+def certs_info(state_dir: Path) -> None:
+    """Show the platform's certificate."""
+    settings = load_settings(resolve(state_dir))
+    click.echo(f"deis.{settings.domain}: {tls.describe(settings)}")
+
+
+@cli.command("certs:unset")
+@state_dir_option
+@reported
+def certs_unset(state_dir: Path) -> None:
+    """Go back to the self-signed certificate (a running router takes it within a second)."""
+    settings = load_settings(resolve(state_dir))
+    if tls.remove(settings):
+        click.echo("Removed the platform's certificate; the router serves a self-signed one.")
+    else:
+        click.echo("The platform has no certificate of its own.")
 
 
 @cli.command()

@@ -74,6 +74,11 @@ def make_router(settings: Settings) -> Router:
             platform_domain=settings.domain,
             controller_address=f"{settings.bind}:{settings.api_port}",
             listen_addresses=(settings.bind,),
+            client_max_body_size=settings.router_body_size,
+            max_body_size=settings.router_max_body_size,
+            proxy_connect_timeout=settings.router_connect_timeout,
+            proxy_read_timeout=settings.router_read_timeout,
+            proxy_send_timeout=settings.router_send_timeout,
         )
     if settings.router == "kubernetes":
         from deis.platform.kubernetes import wiring as k8s

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 
 class LogFollower:
-    def __init__(self, path: Path, from_end: bool = False, drain_seconds: float = 2.0) -> None:
+    def __init__(self, path: Path, from_end: bool = False, drain_seconds: float = 10.0) -> None:
         self.path = path
         self.drain_seconds = drain_seconds
         self._file: BinaryIO | None = None
@@ -54,7 +54,8 @@ class LogFollower:
         if st is not None and st.st_ino != self._inode:
             # rotated: finish the old file later too, read the new one from its start
             lines += self._lines(self._file.read())
-            if self._old is not None:
+            if self._old is not None:  # rotated again: what the older file got last counts
+                lines += self._lines(self._old[0].read())
                 self._old[0].close()
             self._old = (self._file, time.monotonic())
             self._file, self._inode = None, None

@@ -52,6 +52,16 @@ class AdminClient:
     def put_peers(self, app_id: str, body: str) -> None:
         self._call("PUT", f"/peers/{app_id}", body)
 
+    def put_platform(self, body: str) -> None:
+        self._call("PUT", "/platform", body)
+
+    def delete_platform(self) -> None:
+        self._call("DELETE", "/platform")
+
+    def describe_platform(self) -> str:
+        """Whether nginx holds a platform certificate, and its names (never the key)."""
+        return self._call("GET", "/platform")
+
     def mark_synced(self, token: int) -> None:
         self._call("PUT", "/synced", str(token))
 

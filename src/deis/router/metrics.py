@@ -3,8 +3,10 @@ Pure: lines in, figures out (the file is read by accesslog.LogFollower)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +20,26 @@ def _bucket(ms: float) -> int:
     return 0 if ms <= 1.0 else math.ceil(math.log(ms) / _LOG_BASE)
 
 
+@functools.lru_cache(maxsize=4096)
+def _bucket_of(request_time: str) -> int:
+    """The bucket of nginx's $request_time text (seconds, ms resolution): few values."""
+    return _bucket(float(request_time) * 1000.0)
+
+
+# The router's log_format puts these first (templates/nginx.conf.j2); other lines (an
+# older format) go through the JSON parser. Reading ten thousand lines a second, this
+# costs the platform's process a tenth of what json.loads did.
+_FAST = re.compile(
+    r'\{"time":([0-9.]+),"app":"([A-Za-z0-9_.-]*)","status":([0-9]+),'
+    r'"bytes":([0-9]+),"request_time":([0-9.]+)[,}]'
+)
+
+
 def _upper(bucket: int) -> float:
     return _BASE**bucket
+
+
+_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
 
 @dataclass
@@ -35,18 +55,24 @@ class AppMetrics:
     first: float | None = None  # time of the first and last request counted (epoch s)
     last: float | None = None
 
-    def add(self, status: int, request_ms: float, bytes_sent: int, at: float) -> None:
+    def add(
+        self, status: int, request_ms: float, bytes_sent: int, at: float, b: int | None = None
+    ) -> None:
         self.requests += 1
-        klass = f"{status // 100}xx"
-        if klass in self.statuses:
+        klass = _CLASSES.get(status // 100)
+        if klass is not None:
             self.statuses[klass] += 1
         self.bytes_sent += bytes_sent
         self.latency_sum_ms += request_ms
-        self.latency_max_ms = max(self.latency_max_ms, request_ms)
-        b = _bucket(request_ms)
+        if request_ms > self.latency_max_ms:
+            self.latency_max_ms = request_ms
+        if b is None:
+            b = _bucket(request_ms)
         self.histogram[b] = self.histogram.get(b, 0) + 1
-        self.first = at if self.first is None else min(self.first, at)
-        self.last = at if self.last is None else max(self.last, at)
+        if self.first is None or at < self.first:
+            self.first = at
+        if self.last is None or at > self.last:
+            self.last = at
 
     def percentile(self, q: float) -> float:
         """The q-quantile (0..1) of the latency in ms, to about 5%."""
@@ -89,6 +115,22 @@ class MetricsTable:
         self.malformed = 0
 
     def add_line(self, line: str) -> None:
+        m = _FAST.match(line)
+        if m is not None:
+            at, app, status, sent, request_time = m.groups()
+            if not app:
+                return  # the controller, or a host no app serves
+            metrics = self.apps.get(app)
+            if metrics is None:
+                metrics = self.apps[app] = AppMetrics()
+            metrics.add(
+                int(status),
+                float(request_time) * 1000.0,
+                int(sent),
+                float(at),
+                _bucket_of(request_time),
+            )
+            return
         line = line.strip()
         if not line:
             return

@@ -29,7 +29,7 @@ from deis.domain.routing import AppRoute
 from deis.router import table
 from deis.router.accesslog import LogFollower
 from deis.router.admin import AdminClient, AdminError
-from deis.router.certs import ensure_default
+from deis.router.certs import CertificateError, ensure_default, platform_paths, read_platform
 from deis.router.metrics import MetricsTable
 from deis.router.process import NginxError, NginxProcess, alive, cmdline, parent_of
 from deis.router.render import NginxConfig, lua_source, render
@@ -67,8 +67,10 @@ class NginxRouter:
         *,
         listen_addresses: tuple[str, ...] = ("127.0.0.1",),
         client_max_body_size: str = "1m",
+        max_body_size: str = "1g",
         proxy_connect_timeout: int = 5,
-        proxy_timeout: int = 60,
+        proxy_read_timeout: int = 60,
+        proxy_send_timeout: int = 60,
         worker_processes: str = "auto",
         worker_user: str = "www-data",
         nginx_binary: str = "/usr/sbin/nginx",
@@ -83,6 +85,7 @@ class NginxRouter:
         self.table_path = self.dir / "table.json"
         self.access_log = self.dir / "access.log"
         self.admin_socket = self.dir / "run" / "admin.sock"
+        self.platform_cert, self.platform_key = platform_paths(self.dir.parent)
         self.supervise_interval = supervise_interval
         self.start_timeout = start_timeout
         self.max_log_bytes = max_log_bytes
@@ -107,8 +110,10 @@ class NginxRouter:
             worker_user=worker_user if as_root else None,
             worker_processes=worker_processes,
             client_max_body_size=client_max_body_size,
+            max_body_size=max_body_size,
             proxy_connect_timeout=proxy_connect_timeout,
-            proxy_timeout=proxy_timeout,
+            proxy_read_timeout=proxy_read_timeout,
+            proxy_send_timeout=proxy_send_timeout,
         )
         self.config.validate()
         self.process = NginxProcess(self.dir, self.conf_path, nginx_binary, start_timeout)
@@ -119,6 +124,7 @@ class NginxRouter:
         self._follower: LogFollower | None = None
         self._token = random.randint(1, 2**31)
         self._dirty = False
+        self._platform_seen: object = None  # the platform certificate files last pushed
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -181,6 +187,8 @@ class NginxRouter:
     def apply(self, route: AppRoute) -> None:
         table.check_app(route.app)
         with self._lock:
+            if self._routes.get(route.app) == route:
+                return
             self._routes[route.app] = route
             self._save()
             self._push(lambda: self.admin.put_app(route.app, table.encode_route(route)))
@@ -298,9 +306,50 @@ class NginxRouter:
             self.admin.put_app(route.app, table.encode_route(route))
         for app_id, peers in self._peers.items():
             self.admin.put_peers(app_id, table.encode_peers(peers))
+        self._platform_seen = None
+        self._sync_platform_certificate()
         self.admin.mark_synced(self._token)
         self._dirty = False
         log.info("router: pushed %d apps to nginx", len(self._routes))
+
+    def _platform_files(self) -> object:
+        """What identifies the platform certificate's files now (None: there are none)."""
+        out = []
+        for path in (self.platform_cert, self.platform_key):
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                return None
+            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(out)
+
+    def _sync_platform_certificate(self) -> None:
+        """Give nginx the platform's certificate when its files changed (deisctl
+        certs:set writes them while the platform runs): served without a reload."""
+        seen = self._platform_files()
+        if seen == self._platform_seen:
+            return
+        try:
+            cert = read_platform(self.dir.parent)
+        except CertificateError as exc:
+            # e.g. between the writes of the key and the certificate: tried again once
+            # the files change again (the certificate's write follows the key's)
+            log.warning("router: the platform certificate is not served: %s", exc)
+            self._platform_seen = seen
+            return
+        if cert is None:
+            self.admin.delete_platform()
+            log.info("router: no platform certificate")
+        else:
+            default = cert.is_default_for(self.config.platform_domain)
+            self.admin.put_platform(table.encode_platform(cert, default))
+            log.info(
+                "router: serving the platform certificate for %s (until %s)%s",
+                ", ".join(cert.names),
+                f"{cert.not_after:%Y-%m-%d}",
+                ", also as the default certificate" if default else "",
+            )
+        self._platform_seen = seen
 
     def _live_workers(self) -> list[int]:
         """Workers seen last time still alive: ours while their master is ours or gone
@@ -349,6 +398,8 @@ class NginxRouter:
                 return
             if self._dirty or synced != self._token:
                 self._push_all()
+            else:
+                self._sync_platform_certificate()
         self._read_log()
         if self._follower is not None and self._follower.size() > self.max_log_bytes:
             os.replace(self.access_log, self.access_log.with_suffix(".log.1"))

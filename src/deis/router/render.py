@@ -10,7 +10,9 @@ from pathlib import Path
 
 import jinja2
 
-_SIZE = re.compile(r"^[0-9]+[kKmMgG]?$")
+from deis.domain.routing import MAX_CONNECT_TIMEOUT, size_bytes
+
+_AFFINITY = re.compile(r"^(auto|[01]+)( [01]+)*$")
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[0-9.]+|\*)$")
@@ -34,13 +36,19 @@ class NginxConfig:
     worker_user: str | None = None  # only when nginx runs as root
     worker_processes: str = "auto"
     worker_connections: int = 8192
+    worker_cpu_affinity: str | None = None  # e.g. "auto"
+    multi_accept: bool = True
+    reuseport: bool = False  # a listening socket per worker, the kernel spreads connections
+    access_log_buffer: str = "256k"
     error_log_level: str = "notice"
-    client_max_body_size: str = "1m"
+    client_max_body_size: str = "1m"  # an app's limit unless it sets DEIS_ROUTER_BODY_SIZE
+    max_body_size: str = "1g"  # the ceiling: no app's DEIS_ROUTER_BODY_SIZE goes above it
     controller_max_body_size: str = "100m"
     client_timeout: int = 60
     client_keepalive_timeout: int = 75
     proxy_connect_timeout: int = 5
-    proxy_timeout: int = 60  # read and send, also the idle limit of a WebSocket
+    proxy_read_timeout: int = 60  # also the idle limit of a WebSocket
+    proxy_send_timeout: int = 60
     controller_timeout: int = 3600  # `deis logs --follow` streams
     upstream_keepalive: int = 320
     max_tries: int = 3  # further replicas tried when one cannot be reached
@@ -51,6 +59,14 @@ class NginxConfig:
     def controller_host(self) -> str:
         return f"deis.{self.platform_domain}"
 
+    @property
+    def body_size_bytes(self) -> int:
+        return size_bytes(self.client_max_body_size)
+
+    @property
+    def max_body_size_bytes(self) -> int:
+        return size_bytes(self.max_body_size)
+
     def validate(self) -> None:
         for name in ("http_port", "https_port"):
             port = getattr(self, name)
@@ -58,9 +74,24 @@ class NginxConfig:
                 raise ConfigError(f"{name} must be a port number, not {port}")
         if self.http_port == self.https_port:
             raise ConfigError("the HTTP and HTTPS ports must differ")
-        for name in ("client_max_body_size", "controller_max_body_size", "shared_dict_size"):
-            if not _SIZE.match(getattr(self, name)):
-                raise ConfigError(f"{name} must be a size like 1m or 512k")
+        for name in (
+            "client_max_body_size",
+            "max_body_size",
+            "controller_max_body_size",
+            "shared_dict_size",
+            "access_log_buffer",
+        ):
+            try:
+                size_bytes(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
+        if self.body_size_bytes > self.max_body_size_bytes:
+            raise ConfigError(
+                f"the body size of apps ({self.client_max_body_size}) is above the most any"
+                f" app may set ({self.max_body_size})"
+            )
+        if not 0 < self.proxy_connect_timeout <= MAX_CONNECT_TIMEOUT:
+            raise ConfigError(f"proxy_connect_timeout must be 1 to {MAX_CONNECT_TIMEOUT} s")
         if not _HOST_PORT.match(self.controller_address):
             raise ConfigError(
                 f"the controller address must be host:port, not {self.controller_address!r}"
@@ -76,14 +107,16 @@ class NginxConfig:
             "worker_connections",
             "client_timeout",
             "client_keepalive_timeout",
-            "proxy_connect_timeout",
-            "proxy_timeout",
+            "proxy_read_timeout",
+            "proxy_send_timeout",
             "controller_timeout",
             "upstream_keepalive",
             "fail_timeout",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        if self.worker_cpu_affinity and not _AFFINITY.match(self.worker_cpu_affinity):
+            raise ConfigError(f"bad worker_cpu_affinity {self.worker_cpu_affinity!r}")
         if self.max_tries < 0:
             raise ConfigError("max_tries must not be negative")
         for path in (self.prefix, self.admin_socket, self.temp_dir):

@@ -12,8 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from deis.domain.routing import AppRoute, TLSCertificate
-from deis.router.certs import write_private
+from deis.domain.routing import AppRoute, RouteLimits, TLSCertificate
+from deis.router.certs import PlatformCertificate, write_private
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,13 @@ def encode_route(route: AppRoute) -> str:
     ]
     if route.whitelist:
         lines.extend(_allow_lines(route.whitelist))
+    limits = route.limits
+    if limits.body_size is not None:
+        lines.append(f"body_size {limits.body_size}")
+    for name in ("connect_timeout", "read_timeout", "send_timeout"):
+        value = getattr(limits, name)
+        if value is not None:
+            lines.append(f"{name} {value}")
     for host in route.hosts:
         host = host.strip().lower().rstrip(".")
         if not _HOSTNAME.match(host):
@@ -87,6 +94,17 @@ def encode_route(route: AppRoute) -> str:
             host = host.strip().lower().rstrip(".")
             if _HOSTNAME.match(host):
                 lines.append(f"cert {host} {pem} {key}")
+    return "\n".join(lines) + "\n"
+
+
+def encode_platform(cert: PlatformCertificate, default: bool) -> str:
+    """The admin socket's body for PUT /platform: the names the platform's certificate
+    covers, whether it is also the default one, and the pair (base64)."""
+    lines = [f"name {n}" for n in cert.names if _HOSTNAME.match(n)]
+    lines.append(f"default {int(default)}")
+    pem = base64.b64encode(cert.certificate.encode()).decode()
+    key = base64.b64encode(cert.key.encode()).decode()
+    lines.append(f"cert {pem} {key}")
     return "\n".join(lines) + "\n"
 
 
@@ -107,6 +125,7 @@ def route_from_json(data: dict[str, Any]) -> AppRoute:
         maintenance=bool(data.get("maintenance", False)),
         routable=bool(data.get("routable", True)),
         whitelist=tuple(data.get("whitelist", ())),
+        limits=RouteLimits(**data.get("limits", {})),
     )
 
 

@@ -12,7 +12,8 @@ from deis.domain import config as rules
 from deis.domain import releases as summaries
 from deis.domain.errors import Invalid
 from deis.domain.records import Config, User
-from deis.services import deploys
+from deis.domain.routing import ROUTER_KEYS
+from deis.services import deploys, routes
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
@@ -70,6 +71,8 @@ def set_config(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) 
             ctx, uow, app, actor, build=build, config=config, summary=summary, latest=latest
         )
     ctx.logs.write(app.id, "controller", summary)
+    if any(old.values.get(k) != config.values.get(k) for k in ROUTER_KEYS):
+        routes.publish(ctx, app.id)
     if build is not None:  # a release without a build has nothing to run
         deploys.deploy_latest(ctx, app.id)
     return config

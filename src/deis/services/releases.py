@@ -6,7 +6,7 @@ from deis.domain import releases as rules
 from deis.domain.errors import NotFound
 from deis.domain.records import App, Build, Config, Release, User
 from deis.ports import UnitOfWork
-from deis.services import deploys
+from deis.services import deploys, routes
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
@@ -85,6 +85,7 @@ def rollback(ctx: Context, actor: User, app_id: str, version: int | None) -> Rel
             latest=latest,
         )
     ctx.logs.write(app.id, "controller", release.summary)
+    routes.publish(ctx, app.id)  # the config rolled back may hold other router limits
     if build is not None:  # a release without a build has nothing to run
         deploys.deploy_latest(ctx, app.id)
     return release

@@ -9,6 +9,13 @@ from deis.services.context import Context
 from deis.services.paging import every
 
 
+def _config_values(uow: UnitOfWork, app_id: str) -> dict[str, str]:
+    """The latest release's config values (the router's keys among them)."""
+    release = uow.releases.latest(app_id)
+    config = uow.configs.get(release.config) if release is not None else None
+    return config.values if config is not None else {}
+
+
 def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
     if uow.apps.get(app_id) is None:
         return None
@@ -21,7 +28,15 @@ def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
     settings = uow.settings.latest(app_id)
     tls = uow.tls.latest(app_id)
     assert settings is not None and tls is not None, "every app gets them when created"
-    return app_route(app_id, domains, certificates, settings, tls, ctx.platform_domain)
+    return app_route(
+        app_id,
+        domains,
+        certificates,
+        settings,
+        tls,
+        ctx.platform_domain,
+        _config_values(uow, app_id),
+    )
 
 
 def publish(ctx: Context, app_id: str) -> None:

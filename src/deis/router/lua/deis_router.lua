@@ -11,6 +11,8 @@
 --   ah:APP, ac:APP the app's hosts and certificate hosts (newline separated): an index
 --   c:HOST, k:HOST PEM certificate chain and private key for HOST
 --   p:APP          the app's ready web replicas, lines "IP PORT"
+--   pc, pk, pn, pd the platform's certificate, key, the names it covers, and whether it
+--                  is also the default certificate (it covers *.PLATFORM_DOMAIN)
 -- Each worker parses what it needs once per generation and keeps it in Lua tables.
 
 local ffi = require "ffi"
@@ -32,13 +34,27 @@ local addr_buf = ffi.new("unsigned char[16]")
 
 local _M = {}
 
-local conf = { https_port = 443, max_tries = 3, fail_timeout = 10, cache_hosts = 10000 }
+local conf = {
+    https_port = 443,
+    max_tries = 3,
+    fail_timeout = 10,
+    cache_hosts = 10000,
+    controller_host = "",
+    body_size = 1048576, -- an app's limit unless it has its own (bytes)
+    body_ceiling = 1048576, -- nginx's own client_max_body_size: no app goes above it
+    connect_timeout = 5,
+    read_timeout = 60,
+    send_timeout = 60,
+}
 
 local PAGES = {
     [403] = "<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body>"
         .. "<h1>403 Forbidden</h1><p>Your address may not use this app.</p></body></html>\n",
     [404] = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>"
         .. "<h1>404 Not Found</h1><p>No app is served at this address.</p></body></html>\n",
+    [413] = "<!DOCTYPE html><html><head><title>413 Payload Too Large</title></head><body>"
+        .. "<h1>413 Payload Too Large</h1><p>The request body is larger than this app "
+        .. "accepts.</p></body></html>\n",
     maintenance = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>"
         .. "<body><h1>Down for maintenance</h1><p>This app is under maintenance. "
         .. "Please try again later.</p></body></html>\n",
@@ -54,6 +70,7 @@ local host_count = 0
 local apps = {} -- app -> parsed entry or false
 local certs = {} -- host -> {cert=cdata, key=cdata} or false
 local cert_count = 0
+local platform_pair = nil -- the platform's certificate: nil (not read yet), false or a table
 local down = {} -- "ip:port" -> time until which the peer is skipped (passive health)
 
 function _M.configure(options)
@@ -67,6 +84,7 @@ local function sync()
     if gen ~= cache_gen then
         cache_gen = gen
         hosts, host_count, apps, certs, cert_count = {}, 0, {}, {}, 0
+        platform_pair = nil
     end
 end
 
@@ -76,6 +94,14 @@ local function split_lines(text)
         for line in gmatch(text, "[^\n]+") do
             out[#out + 1] = line
         end
+    end
+    return out
+end
+
+local function index_set(text)
+    local out = {}
+    for _, v in ipairs(split_lines(text)) do
+        out[v] = true
     end
     return out
 end
@@ -149,6 +175,11 @@ local function entry_of(app)
             entry.routable = rest == "1"
         elseif word == "https" then
             entry.https = rest == "1"
+        elseif word == "body_size" then
+            entry.body_size = tonumber(rest)
+        elseif word == "connect_timeout" or word == "read_timeout" or word == "send_timeout" then
+            entry[word] = tonumber(rest)
+            entry.timeouts = true
         elseif word == "allowlist" and rest == "1" then
             entry.allow = entry.allow or {}
         elseif word == "allow" then
@@ -162,6 +193,14 @@ local function entry_of(app)
                 }
             end
         end
+    end
+    entry.body_size = entry.body_size or conf.body_size
+    if entry.timeouts then
+        entry.timeouts = {
+            entry.connect_timeout or conf.connect_timeout,
+            entry.send_timeout or conf.send_timeout,
+            entry.read_timeout or conf.read_timeout,
+        }
     end
     entry.peers = parse_peers(shared:get("p:" .. app))
     apps[app] = entry
@@ -226,6 +265,33 @@ local function page(status, body)
     return ngx.exit(ngx.HTTP_OK)
 end
 
+-- Whether the request's body is larger than `limit` bytes (called only for requests that
+-- may have one). nginx itself refuses bodies above the ceiling; below it the app's limit
+-- is checked here, on Content-Length, or for a body of unknown length (chunked, HTTP/2)
+-- once it is read (nginx reads the whole body before proxying anyway).
+local function body_too_large(limit)
+    local length = ngx.var.http_content_length
+    if length then
+        return (tonumber(length) or 0) > limit
+    end
+    ngx.req.read_body()
+    local data = ngx.req.get_body_data()
+    if data then
+        return #data > limit
+    end
+    local path = ngx.req.get_body_file()
+    if not path then
+        return false
+    end
+    local f = io.open(path, "rb")
+    if not f then
+        return false
+    end
+    local size = f:seek("end")
+    f:close()
+    return size > limit
+end
+
 -- access_by_lua: which app, and whether it may be reached.
 function _M.access()
     sync()
@@ -249,6 +315,13 @@ function _M.access()
     if #entry.peers == 0 then
         return page(503, PAGES.no_peers)
     end
+    if
+        entry.body_size < conf.body_ceiling
+        and ngx.var.deis_may_have_body == "1"
+        and body_too_large(entry.body_size)
+    then
+        return page(413, PAGES[413])
+    end
     ngx.ctx.deis = entry
 end
 
@@ -265,6 +338,13 @@ function _M.balance()
         ctx.deis_tried = tried
         if n > 1 then
             balancer.set_more_tries(math.min(n - 1, conf.max_tries))
+        end
+        local t = entry.timeouts
+        if t then
+            local ok, err = balancer.set_timeouts(t[1], t[2], t[3])
+            if not ok then
+                ngx.log(ngx.ERR, "deis: cannot set the timeouts of ", entry.name, ": ", err)
+            end
         end
     else
         local state = balancer.get_last_failure()
@@ -307,35 +387,66 @@ function _M.balance()
 end
 
 -- ssl_certificate_by_lua: the certificate attached to the SNI name, else the default one.
-local function load_pair(host)
-    local cert_pem = shared:get("c:" .. host)
+local serve -- defined below
+
+local function load_pair_from(cert_pem, key_pem, what)
     if not cert_pem then
         return nil
     end
-    local key_pem = shared:get("k:" .. host)
     local cert, err = ssl.parse_pem_cert(cert_pem)
     if not cert then
-        ngx.log(ngx.ERR, "deis: bad certificate for ", host, ": ", err)
+        ngx.log(ngx.ERR, "deis: bad certificate for ", what, ": ", err)
         return nil
     end
     local key, kerr = ssl.parse_pem_priv_key(key_pem or "")
     if not key then
-        ngx.log(ngx.ERR, "deis: bad private key for ", host, ": ", kerr)
+        ngx.log(ngx.ERR, "deis: bad private key for ", what, ": ", kerr)
         return nil
     end
     return { cert = cert, key = key }
 end
 
+local function load_pair(host)
+    return load_pair_from(shared:get("c:" .. host), shared:get("k:" .. host), host)
+end
+
+-- The platform's certificate (deisctl certs:set): nil when there is none.
+local function platform()
+    if platform_pair == nil then
+        platform_pair = false
+        local pair = load_pair_from(shared:get("pc"), shared:get("pk"), "the platform")
+        if pair then
+            pair.names = index_set(shared:get("pn"))
+            pair.default = shared:get("pd") == "1"
+            platform_pair = pair
+        end
+    end
+    return platform_pair or nil
+end
+
+local function covers(names, name)
+    if names[name] then
+        return true
+    end
+    local dot = find(name, ".", 1, true)
+    return dot ~= nil and names["*" .. sub(name, dot)] == true
+end
+
 function _M.certificate()
     sync()
+    local plat = platform()
     local name = ssl.server_name()
     if not name then
+        if plat and plat.default then
+            return serve(plat, "(no name)")
+        end
         return
     end
     name = lower(name)
     local pair = certs[name]
     if pair == nil then
-        pair = load_pair(name)
+        -- the controller's name is the platform's; an app's certificate cannot take it
+        pair = name == conf.controller_host and plat or load_pair(name)
         if not pair then
             local rest = name
             while not pair do
@@ -350,6 +461,9 @@ function _M.certificate()
                 pair = load_pair("*." .. rest)
             end
         end
+        if not pair and plat and (plat.default or covers(plat.names, name)) then
+            pair = plat
+        end
         pair = pair or false
         if cert_count >= conf.cache_hosts then -- random SNI names must not grow it forever
             certs, cert_count = {}, 0
@@ -360,6 +474,10 @@ function _M.certificate()
     if not pair then
         return
     end
+    return serve(pair, name)
+end
+
+serve = function(pair, name)
     local ok, err = ssl.clear_certs()
     if ok then
         ok, err = ssl.set_cert(pair.cert)
@@ -379,14 +497,6 @@ local function set(key, value)
     if not ok then
         error("cannot store " .. key:match("^[^:]*") .. ": " .. tostring(err))
     end
-end
-
-local function index_set(text)
-    local out = {}
-    for _, v in ipairs(split_lines(text)) do
-        out[v] = true
-    end
-    return out
 end
 
 local function put_app(app, body)
@@ -455,6 +565,48 @@ local function delete_app(app)
     end
 end
 
+local function put_platform(body)
+    local names, default, cert, key = {}, "0", nil, nil
+    for line in gmatch(body, "[^\n]+") do
+        local word, rest = line:match("^(%S+) ?(.*)$")
+        if word == "name" then
+            names[#names + 1] = lower(rest)
+        elseif word == "default" then
+            default = rest == "1" and "1" or "0"
+        elseif word == "cert" then
+            local cert64, key64 = rest:match("^(%S+) (%S+)$")
+            if not cert64 then
+                error("bad cert line")
+            end
+            cert, key = ngx.decode_base64(cert64), ngx.decode_base64(key64)
+        end
+    end
+    if not cert or not key then
+        error("no certificate")
+    end
+    set("pc", cert)
+    set("pk", key)
+    set("pn", concat(names, "\n"))
+    set("pd", default)
+end
+
+local function delete_platform()
+    for _, k in ipairs({ "pc", "pk", "pn", "pd" }) do
+        shared:delete(k)
+    end
+end
+
+local function describe_platform()
+    if not shared:get("pc") then
+        return "certificate none\n"
+    end
+    local lines = { "certificate yes", "default " .. (shared:get("pd") or "0") }
+    for _, n in ipairs(split_lines(shared:get("pn"))) do
+        lines[#lines + 1] = "name " .. n
+    end
+    return concat(lines, "\n") .. "\n"
+end
+
 local function describe(app)
     local lines = { "app " .. app }
     local settings = shared:get("a:" .. app)
@@ -503,6 +655,13 @@ function _M.admin()
             delete_app(app)
         elseif kind == "apps" and app and method == "GET" then
             ngx.print(describe(app))
+            return
+        elseif kind == "platform" and method == "PUT" then
+            put_platform(body)
+        elseif kind == "platform" and method == "DELETE" then
+            delete_platform()
+        elseif kind == "platform" and method == "GET" then
+            ngx.print(describe_platform())
             return
         elseif kind == "peers" and app and method == "PUT" then
             set("p:" .. app, body)
