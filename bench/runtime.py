@@ -447,7 +447,12 @@ def bench_kill(p: Platform, router: Router, count: int) -> dict[str, Any]:
     podman = p.podman()
     replaced: list[float] = []
     serving: list[float] = []
-    for pod in sorted(p.pods(), key=lambda x: x["name"]):
+    # replicas of an earlier scale down may still be draining (`down`): wait them out
+    pods = wait_until(
+        lambda: (found := p.pods()) and all(x["state"] == "up" for x in found) and found,
+        60, "only the replicas of this scale", 0.2,
+    )  # fmt: skip
+    for pod in sorted(pods, key=lambda x: x["name"]):
         name, started = pod["name"], pod["started"]
         info = json.loads(podman.call(["inspect", name], merge_stderr=False).output)[0]
         os.kill(int(info["State"]["Pid"]), signal.SIGKILL)
