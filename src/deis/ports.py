@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.records import (
@@ -200,6 +200,15 @@ class Runtime(Protocol):
         self, app_id: str, proc_type: str | None = None, name: str | None = None
     ) -> list[Pod]: ...
     def run(self, desired: DesiredApp, command: str) -> RunResult: ...
+
+
+@runtime_checkable
+class CpuMeter(Protocol):
+    """A runtime that measures its replicas' CPU, so the platform autoscales them itself
+    (the podman runtime; Kubernetes' HorizontalPodAutoscalers do it in a cluster)."""
+
+    def cpu_usage(self, app_id: str, proc_type: str, window: float) -> list[float]:
+        """Millicores each ready replica of the type used over the last `window` seconds."""
 
 
 class Logs(Protocol):

@@ -52,6 +52,10 @@ class Settings:
     # Argon2 cost of password hashes (OWASP's defaults); tests lower it to stay fast.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # autoscaling on runtimes that measure CPU (podman): seconds between passes (and the
+    # span CPU is averaged over), and the scale-down stabilization window
+    autoscale_interval: float = 15.0
+    autoscale_down_window: float = 300.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -98,6 +102,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_WORKERS": ("workers", int),
     "DEIS_ARGON2_TIME_COST": ("argon2_time_cost", int),
     "DEIS_ARGON2_MEMORY_KIB": ("argon2_memory_kib", int),
+    "DEIS_AUTOSCALE_INTERVAL": ("autoscale_interval", float),
+    "DEIS_AUTOSCALE_DOWN_WINDOW": ("autoscale_down_window", float),
 }
 
 

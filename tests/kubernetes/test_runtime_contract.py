@@ -212,9 +212,15 @@ def test_autoscale(cluster: Cluster, app: str) -> None:
     runtime.set_autoscale(app, {"web": {"min": 2, "max": 5, "cpu_percent": 60}})
     hpa = cluster.kube.get("autoscaling/v2", "HorizontalPodAutoscaler", f"{app}-web", app)
     assert hpa is not None and hpa["spec"]["maxReplicas"] == 5
-    runtime.deploy(desired(app, 2))  # the autoscaler is kept by the next deploy
-    assert cluster.kube.list("autoscaling/v2", "HorizontalPodAutoscaler", app)
     runtime.set_autoscale(app, {})
+    assert cluster.kube.list("autoscaling/v2", "HorizontalPodAutoscaler", app) == []
+    rule = {"min": 1, "max": 3, "cpu_percent": 70}
+    runtime.deploy(desired(app, 2, autoscale={"web": rule}))  # the desired state carries it
+    [hpa] = cluster.kube.list("autoscaling/v2", "HorizontalPodAutoscaler", app)
+    assert hpa["spec"]["minReplicas"] == 1 and hpa["spec"]["maxReplicas"] == 3
+    metric = hpa["spec"]["metrics"][0]["resource"]
+    assert metric["name"] == "cpu" and metric["target"]["averageUtilization"] == 70
+    runtime.deploy(desired(app, 3))  # a deploy without the rule removes the autoscaler
     assert cluster.kube.list("autoscaling/v2", "HorizontalPodAutoscaler", app) == []
 
 

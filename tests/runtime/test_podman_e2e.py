@@ -94,8 +94,9 @@ def test_scale_up_and_down_keeps_existing_replicas(
     assert first in [p.name for p in pods]
     assert len(peer_log.last(app_name) or []) == 3  # workers get no traffic
     runtime.deploy(make_desired(app_name, structure={"web": 0, "worker": 0}))
-    assert runtime.pods(app_name) == []
-    assert peer_log.last(app_name) == []
+    assert peer_log.last(app_name) == []  # out of the router before the deploy answers
+    assert all(p.state == "down" for p in runtime.pods(app_name))  # draining, then stopped
+    wait_for(lambda: runtime.pods(app_name) == [], 30, "the replicas to be stopped")
 
 
 def test_new_release_rolls_old_stopped_only_after_new_ready(
@@ -128,7 +129,10 @@ def test_new_release_rolls_old_stopped_only_after_new_ready(
         watcher.join()
     new = set(up(runtime, app_name))
     assert new and not new & old
-    assert all(p.release == "v2" for p in runtime.pods(app_name))
+    assert all(p.release == "v2" for p in runtime.pods(app_name) if p.state != "down")
+    wait_for(  # the old replicas drain, out of the router, then stop
+        lambda: all(p.release == "v2" for p in runtime.pods(app_name)), 30, "the old to stop"
+    )
     assert all(get(p).strip() == "v2" for p in peer_log.last(app_name) or [])
     # always something up; old replicas present until new ones were up
     for up_now, present in observations:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,8 @@ class DesiredApp:
     healthcheck: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     registry: dict[str, str] = field(default_factory=dict)
+    # process type -> {min, max, cpu_percent}: the app's autoscale settings
+    autoscale: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,13 @@ def build_kind(build: Build | None) -> str | None:
     return "image"
 
 
-def desired_state(app: App, release: Release, build: Build | None, config: Config) -> DesiredApp:
+def desired_state(
+    app: App,
+    release: Release,
+    build: Build | None,
+    config: Config,
+    autoscale: Mapping[str, Mapping[str, int]] | None = None,
+) -> DesiredApp:
     return DesiredApp(
         app=app.id,
         version=release.version,
@@ -67,4 +76,5 @@ def desired_state(app: App, release: Release, build: Build | None, config: Confi
         healthcheck=dict(config.healthcheck),
         tags=dict(config.tags),
         registry=dict(config.registry),
+        autoscale={t: dict(rule) for t, rule in (autoscale or {}).items()},
     )

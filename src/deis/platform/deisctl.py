@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from deis.platform import backup as backups
-from deis.platform import control, tls
+from deis.platform import control, service_unit, tls
 from deis.platform.state import (
     StateDir,
     StateError,
@@ -381,6 +381,64 @@ def restore_command(file: Path, state_dir: Path, database_url: str | None, force
         click.echo(f"Restored {', '.join(report.files)}.")
     if report.settings_written:
         click.echo(f"Wrote {state.settings_file}.")
+
+
+@cli.command("install-service")
+@state_dir_option
+@click.option(
+    "--unit-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to write the unit (default /etc/systemd/system, where systemd runs).",
+)
+@click.option(
+    "--name",
+    default=service_unit.DEFAULT_NAME,
+    show_default=True,
+    help="The unit's name (NAME.service).",
+)
+@click.option("--force", is_flag=True, help="Replace a different unit of that name.")
+@reported
+def install_service(state_dir: Path, unit_dir: Path | None, name: str, force: bool) -> None:
+    """Write a systemd unit that runs `deisctl up` for this state dir at boot."""
+    try:
+        file_name = service_unit.unit_file_name(name)
+        if unit_dir is None:
+            if not service_unit.SYSTEMD_RUNNING.is_dir():
+                raise service_unit.UnitError(
+                    "this machine does not run systemd (no /run/systemd/system): there is no"
+                    " service manager to install into; start the platform with `deisctl up`"
+                    " from your init system, or write the unit anyway with --unit-dir DIR"
+                )
+            unit_dir = service_unit.DEFAULT_UNIT_DIR
+        root = resolve(state_dir)
+        text = service_unit.render(deisctl_executable(), root)
+    except service_unit.UnitError as exc:
+        raise click.ClickException(str(exc)) from exc
+    target = unit_dir / file_name
+    if target.exists() and target.read_text() != text and not force:
+        raise click.ClickException(f"{target} exists and differs: pass --force to replace it")
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    target.chmod(0o644)
+    click.echo(f"Wrote {target}: `deisctl up --state-dir {root}` at boot.")
+    if not StateDir(root).settings_file.exists():
+        click.echo(f"Note: {root} has no saved settings yet; run `deisctl up` once with yours.")
+    click.echo("Enable it (and start it now) with:")
+    click.echo(f"  systemctl daemon-reload && systemctl enable --now {file_name}")
+
+
+def deisctl_executable() -> Path:
+    """The deisctl being run (the unit runs the same one), by its absolute path."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "deisctl"
+    if beside.is_file():
+        return beside
+    found = shutil.which("deisctl")
+    if found is None:
+        raise service_unit.UnitError("cannot find the deisctl executable")
+    return Path(found).resolve()
 
 
 @cli.group()

@@ -25,7 +25,7 @@ from deis.api.app import create_app
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
-from deis.ports import Logs, Objects, Router, Runtime, Store
+from deis.ports import CpuMeter, Logs, Objects, Router, Runtime, Store
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
 from deis.services import routes
@@ -182,12 +182,13 @@ class Platform:
     context: Context
     objects: Objects
     builder: Any = None  # deis.builder.server.Builder when the builder is on
+    autoscaler: Any = None  # an AutoscalerLoop when the runtime measures CPU
     started: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
         """Router first (it must hold every route before replicas are announced), then
         the runtime (adopting what runs), then every app's route."""
-        for part in (self.context.router, self.context.runtime, self.context.logs):
+        for part in (self.context.router, self.context.runtime, self.context.logs, self.autoscaler):
             if isinstance(part, Supervised):
                 part.start()
                 self.started.append(part.stop)
@@ -203,10 +204,26 @@ class Platform:
                 log.exception("stopping a part of the platform failed")
 
 
+def make_autoscaler(settings: Settings, context: Context, meter: CpuMeter) -> Any:
+    from deis.platform.autoscaling import AutoscalerLoop
+    from deis.services.autoscaler import Autoscaler
+
+    interval = settings.autoscale_interval
+    autoscaler = Autoscaler(
+        context,
+        meter,
+        window=settings.autoscale_down_window,
+        sample_seconds=min(max(interval, 3.0), 60.0),
+    )
+    return AutoscalerLoop(autoscaler, interval)
+
+
 def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     objects = make_objects(settings)
     context = build_context(settings, store, objects)
     platform = Platform(settings, context, objects)
+    if isinstance(context.runtime, CpuMeter):
+        platform.autoscaler = make_autoscaler(settings, context, context.runtime)
     if settings.builder == "git":
         from deis.builder.server import Builder
 

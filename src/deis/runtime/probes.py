@@ -51,8 +51,8 @@ class Probes:
 
 
 def default_readiness(port: int) -> Probe:
-    """A TCP connect to the port, every half second."""
-    return Probe(kind=TCP, port=port, period=0.5, timeout=1.0, failure_threshold=1)
+    """A TCP connect to the port, every fifth of a second."""
+    return Probe(kind=TCP, port=port, period=0.2, timeout=1.0, failure_threshold=1)
 
 
 def _number(spec: Mapping[str, Any], key: str) -> float:

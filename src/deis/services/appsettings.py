@@ -12,7 +12,7 @@ from deis.domain import appsettings as rules
 from deis.domain.errors import Invalid
 from deis.domain.records import TLS, AppSettings, User
 from deis.ports import UnitOfWork
-from deis.services import routes
+from deis.services import deploys, routes
 from deis.services.access import app_for
 from deis.services.context import Context
 
@@ -63,6 +63,8 @@ def update(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) -> A
     words = ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
     ctx.logs.write(app.id, "controller", f"{actor.username} changed settings: {words}")
     routes.publish(ctx, app.id)
+    if "autoscale" in fields:  # the runtime's desired state carries the rules
+        deploys.deploy_latest(ctx, app.id)
     return settings
 
 

@@ -14,7 +14,9 @@ def desired_for(ctx: Context, app_id: str) -> DesiredApp:
         if app is None:
             raise NotFound(f"App {app_id} not found.")
         release, build, config = current(uow, app_id)
-        return desired_state(app, release, build, config)
+        settings = uow.settings.latest(app_id)
+        autoscale = settings.autoscale if settings is not None else {}
+        return desired_state(app, release, build, config, autoscale)
 
 
 def require_build(desired: DesiredApp, doing: str) -> None:

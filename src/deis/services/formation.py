@@ -33,6 +33,25 @@ def scale(ctx: Context, actor: User, app_id: str, changes: dict[str, object]) ->
     return structure
 
 
+def autoscale(
+    ctx: Context, app_id: str, proc_type: str, was: int, replicas: int, reason: str
+) -> bool:
+    """The autoscaler's scale: `proc_type` from `was` to `replicas`, unless its count changed
+    meanwhile (a user's scale wins; the next pass decides again). True when scaled."""
+    with ctx.store.transaction(write=True) as uow:
+        app = uow.apps.lock(app_id)
+        if app is None or app.structure.get(proc_type, 0) != was:
+            return False
+        _, build, _ = current(uow, app.id)
+        if build is None:
+            return False
+        structure = formation.scale(app.structure, {proc_type: replicas}, build)
+        uow.apps.update(replace(app, structure=structure, updated=ctx.clock()))
+    ctx.logs.write(app_id, "autoscaler", f"scaled {proc_type} from {was} to {replicas} ({reason})")
+    deploys.deploy_latest(ctx, app_id)
+    return True
+
+
 def pods(ctx: Context, actor: User, app_id: str, proc_type: str | None = None) -> list[Pod]:
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id)

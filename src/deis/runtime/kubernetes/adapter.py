@@ -265,27 +265,9 @@ class KubernetesRuntime:
             )
 
     def _autoscale(self, desired: DesiredApp) -> dict[str, dict[str, int]]:
-        """The autoscale rules: from the desired state when it carries them, else from
-        the app's HorizontalPodAutoscalers (the cluster keeps them between deploys)."""
-        given = getattr(desired, "autoscale", None)
-        if isinstance(given, Mapping):
-            return {str(k): dict(v) for k, v in given.items()}
-        rules: dict[str, dict[str, int]] = {}
-        for hpa in self.kube.list(*HPA, desired.app, manifests.app_labels(desired.app)):
-            proc_type = (hpa["metadata"].get("labels") or {}).get(manifests.LABEL_TYPE)
-            spec = hpa.get("spec") or {}
-            target = 0
-            for metric in spec.get("metrics") or []:
-                target = ((metric.get("resource") or {}).get("target") or {}).get(
-                    "averageUtilization", 0
-                )
-            if proc_type:
-                rules[proc_type] = {
-                    "min": int(spec.get("minReplicas", 1)),
-                    "max": int(spec.get("maxReplicas", 1)),
-                    "cpu_percent": int(target),
-                }
-        return rules
+        """The app's autoscale rules, which the desired state carries: each type with one
+        gets a HorizontalPodAutoscaler, and the others lose theirs."""
+        return {str(t): dict(rule) for t, rule in desired.autoscale.items()}
 
     def _apply_autoscalers(self, app: str, rules: Mapping[str, Mapping[str, int]]) -> None:
         existing = self.kube.list(*HPA, app, manifests.app_labels(app))

@@ -44,6 +44,7 @@ class PodmanRuntime:
         run_stack_image: str = DEFAULT_RUN_STACK_IMAGE,
         egress: bool = False,
         grace_seconds: float = 30.0,
+        drain_seconds: float = 2.0,
         run_timeout: float = 3600.0,
         deploy_timeout: float = policy.DEFAULT_TIMEOUT,
         deploy_batches: int | None = None,
@@ -75,6 +76,7 @@ class PodmanRuntime:
             options=Options(
                 run_stack_image=run_stack_image,
                 grace=grace_seconds,
+                drain=drain_seconds,
                 pids_limit=pids_limit,
                 default_batch=deploy_batches,
                 default_timeout=deploy_timeout,
@@ -133,7 +135,9 @@ class PodmanRuntime:
                     {spec.LABEL_INSTANCE: self.instance_id, spec.LABEL_APP: app_id}
                 )
             ]
-            self.engine.stop(names, wait=True, grace=min(self.engine.options.grace, 5.0))
+            self.engine.stop(
+                names, wait=True, grace=min(self.engine.options.grace, 5.0), drain=False
+            )
             for allocation in self.engine.ipam.of_instance(self.instance_id):
                 if allocation.container in names:
                     netns.teardown(allocation)
@@ -218,6 +222,29 @@ class PodmanRuntime:
                 output=outcome.output + f"\n(stopped after {self.run_timeout:g} seconds)\n",
             )
         return RunResult(exit_code=outcome.code, output=outcome.output)
+
+    # --- measurements, for the autoscaler ----------------------------------------------------
+
+    def cpu_usage(self, app_id: str, proc_type: str, window: float) -> list[float]:
+        """Millicores each ready replica of the type of the app's current release used over
+        the last `window` seconds (sampled by the supervisor); replicas without enough
+        samples yet are left out."""
+        desired = self.desired_store.desired(app_id)
+        if desired is None:
+            return []
+        now = time.time()
+        observed = self.engine.observe(app_id, desired, self.engine.containers(app_id), now)
+        usage = []
+        for item in observed:
+            replica = item.replica
+            if replica.type != proc_type or replica.version != desired.version:
+                continue
+            if not replica.ready or replica.terminating:
+                continue
+            millicores = self.engine.cpu.millicores(replica.name, time.monotonic(), window)
+            if millicores is not None:
+                usage.append(millicores)
+        return usage
 
     # --- helpers for operators and tests ---------------------------------------------------
 

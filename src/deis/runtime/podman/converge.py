@@ -24,7 +24,7 @@ from deis.runtime.podman.slugs import SlugError
 
 log = logging.getLogger(__name__)
 
-PASS_SECONDS = 0.2
+PASS_SECONDS = 0.1
 # exit codes that say the command can never run: podman's own error, not executable, not found
 HOPELESS_EXIT_CODES = (125, 126, 127)
 # a new replica that has crashed this many times while deploying fails the deploy at once
@@ -96,8 +96,8 @@ def converge(
     while True:
         observed = _observe(engine, desired, replaced)
         try:
-            decided = engine.step(
-                desired.app, desired, observed, time.time(), batch, wait_stops=True
+            decided = engine.step(  # old replicas drain and stop in the background
+                desired.app, desired, observed, time.time(), batch, wait_stops=False
             )
         except (PodmanError, OSError, spec.NotRunnable, SlugError) as exc:
             raise Failed(str(exc)) from None

@@ -26,6 +26,7 @@ from deis.runtime.plan import (
     pod_state,
 )
 from deis.runtime.podman import netns, slugs
+from deis.runtime.podman.cpu import CpuBook, cgroup_usage_ns
 from deis.runtime.podman.egress import Egress
 from deis.runtime.podman.health import HealthBook, check
 from deis.runtime.podman.podman import Container, Podman
@@ -56,6 +57,9 @@ class Options:
     backoff_cap: float = 60.0
     default_batch: int | None = None
     default_timeout: float = 120.0
+    # seconds a replica that served keeps running after the router stopped sending it
+    # requests, before SIGTERM: the requests it has queued or in flight finish
+    drain: float = 2.0
 
 
 class Engine:
@@ -82,6 +86,7 @@ class Engine:
         self.options = options
         self.egress = egress
         self.health = HealthBook()
+        self.cpu = CpuBook()
         self._lock = threading.Lock()
         self._app_locks: dict[str, threading.RLock] = {}
         self._allocations: dict[str, netns.Allocation] = {}
@@ -91,7 +96,11 @@ class Engine:
         self._starting: set[str] = set()
         self._peers: dict[str, list[str]] = {}
         self._ports: dict[str, int | None] = {}
+        self._served: set[str] = set()  # replicas that have been sent to the router
+        self._started_at: dict[str, float] = {}  # monotonic time each start finished
+        self._changed_at = 0.0  # monotonic time of the last start, restart or stop
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="deis-probe")
+        self._starter = ThreadPoolExecutor(max_workers=8, thread_name_prefix="deis-start")
 
     # --- locks ---------------------------------------------------------------------------
 
@@ -225,10 +234,26 @@ class Engine:
         for name in decided.restart:
             self.restart(name)
         if desired is not None:
-            for start in decided.start:
-                for _ in range(start.count):
-                    self.start_replica(desired, start.type)
+            self.start_replicas(desired, [s.type for s in decided.start for _ in range(s.count)])
         return decided
+
+    def start_replicas(self, desired: DesiredApp, types: Sequence[str]) -> list[str]:
+        """Start replicas in parallel (each `podman run` takes a few hundred ms, most of
+        it waiting); the first failure is raised once all have been tried."""
+        if len(types) <= 1:
+            return [self.start_replica(desired, t) for t in types]
+        for proc_type in sorted(set(types)):
+            self.launch(desired, proc_type)  # the slug extracted once, NotRunnable raised early
+        futures = [self._starter.submit(self.start_replica, desired, t) for t in types]
+        names, failures = [], []
+        for future in futures:
+            try:
+                names.append(future.result())
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+        return names
 
     def set_peers(self, app: str, replicas: Sequence[tuple[str, int]], force: bool = False) -> None:
         peers = []
@@ -237,6 +262,7 @@ class Engine:
                 peers.append(f"{address}:{port}")
         peers.sort()
         with self._lock:
+            self._served.update(name for name, _ in replicas)
             if not force and self._peers.get(app) == peers:
                 return
         if self.on_peers is not None:
@@ -316,6 +342,9 @@ class Engine:
         finally:
             with self._lock:
                 self._starting.discard(name)
+                self._changed_at = time.monotonic()
+                if name in self._allocations:
+                    self._started_at[name] = self._changed_at
         log.info("started %s at %s:%d", name, allocation.address, port)
         return name
 
@@ -338,11 +367,22 @@ class Engine:
             if self.egress is not None:
                 self.egress.attach(allocation.netns)
             self.podman.start(name)
+            with self._lock:
+                self._changed_at = time.monotonic()
             log.info("restarted %s (restart %d)", name, count)
         except Exception:
             log.exception("restarting %s failed", name)
 
-    def stop(self, names: Iterable[str], *, wait: bool = True, grace: float | None = None) -> None:
+    def stop(
+        self,
+        names: Iterable[str],
+        *,
+        wait: bool = True,
+        grace: float | None = None,
+        drain: bool = True,
+    ) -> None:
+        """Stop replicas (SIGTERM, grace, SIGKILL), in the background unless `wait`. Those
+        that served get `options.drain` seconds first, unless not `drain`."""
         targets = [n for n in names]
         if not targets:
             return
@@ -352,25 +392,33 @@ class Engine:
         if not targets:
             return
         seconds = self.options.grace if grace is None else grace
+        with self._lock:
+            served = drain and any(n in self._served for n in targets)
+        pause = self.options.drain if served else 0.0
         if wait:
-            self._stop(targets, seconds)
+            self._stop(targets, seconds, pause)
         else:
             threading.Thread(
-                target=self._stop, args=(targets, seconds), name="deis-stop", daemon=True
+                target=self._stop, args=(targets, seconds, pause), name="deis-stop", daemon=True
             ).start()
 
-    def _stop(self, names: list[str], grace: float) -> None:
+    def _stop(self, names: list[str], grace: float, drain: float = 0.0) -> None:
         try:
+            if drain > 0:
+                time.sleep(drain)
             self.podman.stop(names, grace)
         finally:
             for name in names:
                 self._release(name)
             with self._lock:
                 self._stopping.difference_update(names)
+                self._changed_at = time.monotonic()
 
     def _release(self, name: str) -> None:
         with self._lock:
             allocation = self._allocations.pop(name, None)
+            self._served.discard(name)
+            self._started_at.pop(name, None)
             self._restarts.pop(name, None)
             self._restart_at.pop(name, None)
         self.health.forget(name)
@@ -380,19 +428,39 @@ class Engine:
             netns.teardown(allocation)
             self.ipam.release(allocation)
 
-    def reap(self, existing: Iterable[str]) -> None:
+    def changed_since(self, moment: float) -> bool:
+        """Whether a replica was started, restarted or stopped after `moment` (monotonic):
+        a `podman ps` taken before then is stale."""
+        with self._lock:
+            return self._changed_at >= moment
+
+    def reap(self, existing: Iterable[str], seen_at: float) -> None:
         """Free the namespaces and addresses of replicas whose containers are gone (removed
-        behind the platform's back); the plan then starts replacements."""
+        behind the platform's back); the plan then starts replacements. `existing` is what
+        `podman ps` listed since `seen_at` (monotonic): a replica whose start had not
+        finished by then may be missing from it, and is not gone."""
         present = set(existing)
         with self._lock:
             gone = [
                 name
                 for name in self._allocations
-                if name not in present and name not in self._starting and name not in self._stopping
+                if name not in present
+                and name not in self._starting
+                and name not in self._stopping
+                and self._started_at.get(name, 0.0) < seen_at
             ]
         for name in gone:
             log.warning("%s disappeared: freeing its namespace and address", name)
             self._release(name)
+
+    def sample_cpu(self, containers: Iterable[Container], at: float) -> None:
+        """Record the CPU time each running replica has used (for the autoscaler)."""
+        running = [c for c in containers if c.state == "running" and c.pid > 0]
+        for container in running:
+            usage = cgroup_usage_ns(container.pid)
+            if usage is not None:
+                self.cpu.record(container.name, at, usage)
+        self.cpu.keep_only(c.name for c in running)
 
     def restart_count(self, name: str) -> int:
         with self._lock:
@@ -420,3 +488,4 @@ class Engine:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._starter.shutdown(wait=False, cancel_futures=True)

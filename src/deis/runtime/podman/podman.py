@@ -38,6 +38,7 @@ class Container:
     labels: dict[str, str] = field(default_factory=dict)
     started: float | None = None
     exit_code: int = 0
+    pid: int = 0  # its init process on the host, while it runs
 
     @classmethod
     def from_ps(cls, row: Mapping[str, Any]) -> Container:
@@ -50,6 +51,7 @@ class Container:
             labels=dict(row.get("Labels") or {}),
             started=float(started) if isinstance(started, int | float) and started > 0 else None,
             exit_code=int(row.get("ExitCode") or 0),
+            pid=int(row.get("Pid") or 0),
         )
 
 

@@ -67,23 +67,27 @@ class Supervisor:
 
     def run_once(self) -> None:
         by_app: dict[str, list[Container]] = defaultdict(list)
+        seen_at = time.monotonic()
         everything = self.engine.containers(include_runs=True)
         for container in everything:
             if container.labels.get(spec.LABEL_TYPE) != naming.RUN_TYPE:
                 by_app[container.labels.get(spec.LABEL_APP, "")].append(container)
-        self.engine.reap(c.name for c in everything)
+        self.engine.reap((c.name for c in everything), seen_at)
+        self.engine.sample_cpu(everything, time.monotonic())
         for app in sorted({*by_app, *self.apps()} - {""}):
             if self._stop.is_set():
                 return
-            self.supervise(app, by_app.get(app, []))
+            self.supervise(app, by_app.get(app, []), seen_at)
 
-    def supervise(self, app: str, containers: list[Container]) -> None:
+    def supervise(self, app: str, containers: list[Container], seen_at: float = 0.0) -> None:
         if time.monotonic() < self._retry_at.get(app, 0.0):
             return
         lock = self.engine.app_lock(app)
         if not lock.acquire(blocking=False):  # a deploy is at work: leave the app to it
             return
         try:
+            if self.engine.changed_since(seen_at):  # a deploy acted since that `podman ps`
+                containers = self.engine.containers(app)
             desired = self.desired_of(app)
             now = time.time()
             observed = self.engine.probe(self.engine.observe(app, desired, containers, now), now)
