@@ -25,6 +25,7 @@ from deis.builder.config import BuilderConfig
 from deis.builder.server import Builder
 from deis.domain.records import User
 from deis.objects.filesystem import FilesystemObjects
+from deis.platform.registry import Registry
 from deis.platform.wiring import build_context
 from deis.services import apps, keys, users
 from deis.services.context import Context
@@ -63,6 +64,20 @@ def stack_images() -> dict[str, str]:
     from deis.stack.build import ensure
 
     return ensure()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """The platform's registry (Debian's docker-registry) the Dockerfile builds push to,
+    one per test process; apps of different tests have different names."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (scripts/install.sh installs it)")
+    registry = Registry(tmp_path_factory.mktemp("registry"), free_port())
+    registry.start()
+    try:
+        yield registry
+    finally:
+        registry.stop()
 
 
 @dataclass
@@ -205,7 +220,7 @@ def commit(pusher: Pusher, path: Path, message: str = "change") -> None:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
+def platform(tmp_path: Path, registry: Registry) -> Iterator[Platform]:
     tmp = tmp_path / f"deis-{secrets.token_hex(4)}"
     tmp.mkdir()
     with fresh_database("sqlite", tmp) as url:
@@ -220,6 +235,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
             runtime="record",
             router="none",
             builder="none",  # this fixture starts its own Builder
+            registry_port=registry.port,
         )
         ctx = build_context(settings)
         config = BuilderConfig.from_settings(

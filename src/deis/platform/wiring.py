@@ -25,7 +25,7 @@ from deis.api.app import create_app
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
-from deis.ports import Logs, Objects, Router, Runtime, Store
+from deis.ports import Artifacts, Logs, Objects, Router, Runtime, Store
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
 from deis.services import routes
@@ -113,13 +113,44 @@ def make_logs(settings: Settings) -> Logs:
     raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file)")
 
 
+def wants_registry(settings: Settings) -> bool:
+    """The platform's own registry runs where images are built or run on this machine."""
+    return settings.builder == "git" or settings.runtime == "podman"
+
+
+def make_registry(settings: Settings) -> Any:
+    """Debian's docker-registry on 127.0.0.1:registry_port, or None when nothing needs it."""
+    if not wants_registry(settings):
+        return None
+    from deis.platform.registry import Registry
+
+    return Registry(settings.state_dir, settings.registry_port)
+
+
+def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Artifacts | None:
+    """Slugs and images on this machine, when apps run here (podman)."""
+    from deis.runtime.podman import PodmanRuntime
+
+    if not isinstance(runtime, PodmanRuntime):
+        return None
+    from deis.platform.artifacts import LocalArtifacts
+    from deis.platform.registry import ADDRESS, RegistryClient
+
+    registry = RegistryClient(f"{ADDRESS}:{settings.registry_port}")
+    return LocalArtifacts(objects, runtime.images, registry)
+
+
 def build_context(
     settings: Settings, store: Store | None = None, objects: Objects | None = None
 ) -> Context:
     router = make_router(settings)
+    objects = objects or make_objects(settings)
+    runtime = make_runtime(settings, router, objects)
     return Context(
         store=store or make_store(settings),
-        runtime=make_runtime(settings, router, objects or make_objects(settings)),
+        runtime=runtime,
+        artifacts=make_artifacts(settings, runtime, objects),
+        keep_releases=settings.keep_releases,
         logs=make_logs(settings),
         router=router,
         platform_domain=settings.domain,
@@ -169,12 +200,14 @@ class Platform:
     context: Context
     objects: Objects
     builder: Any = None  # deis.builder.server.Builder when the builder is on
+    registry: Any = None  # deis.platform.registry.Registry when images are built or run
     started: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
-        """Router first (it must hold every route before replicas are announced), then
-        the runtime (adopting what runs), then every app's route."""
-        for part in (self.context.router, self.context.runtime, self.context.logs):
+        """The registry first (builds push to it, the runtime pulls from it), then the
+        router (it must hold every route before replicas are announced), then the runtime
+        (adopting what runs), then every app's route."""
+        for part in (self.registry, self.context.router, self.context.runtime, self.context.logs):
             if isinstance(part, Supervised):
                 part.start()
                 self.started.append(part.stop)
@@ -193,7 +226,7 @@ class Platform:
 def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     objects = make_objects(settings)
     context = build_context(settings, store, objects)
-    platform = Platform(settings, context, objects)
+    platform = Platform(settings, context, objects, registry=make_registry(settings))
     if settings.builder == "git":
         from deis.builder.server import Builder
 

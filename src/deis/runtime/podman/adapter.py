@@ -22,6 +22,7 @@ from deis.runtime import naming, policy, spec
 from deis.runtime.podman import converge, netns, slugs
 from deis.runtime.podman.egress import Egress
 from deis.runtime.podman.engine import Engine, Options, PeersCallback
+from deis.runtime.podman.images import ImagePullError, Images
 from deis.runtime.podman.podman import Podman
 from deis.runtime.podman.supervisor import Supervisor
 from deis.runtime.record import RecordingRuntime
@@ -188,7 +189,7 @@ class PodmanRuntime:
             launch = spec.run_launch(
                 desired, command, slug_dir, self.engine.options.run_stack_image
             )
-        except (spec.NotRunnable, slugs.SlugError) as exc:
+        except (spec.NotRunnable, slugs.SlugError, ImagePullError) as exc:
             raise Unavailable(f"Cannot run the command: {exc}") from None
         port = self.engine.port_for(desired)
         container = spec.ContainerSpec(
@@ -220,6 +221,11 @@ class PodmanRuntime:
         return RunResult(exit_code=outcome.code, output=outcome.output)
 
     # --- helpers for operators and tests ---------------------------------------------------
+
+    @property
+    def images(self) -> Images:
+        """The images releases run: pulled when missing, removed when no longer needed."""
+        return self.engine.images
 
     def desired(self, app_id: str) -> DesiredApp | None:
         return self.desired_store.desired(app_id)

@@ -1,0 +1,74 @@
+"""The Artifacts port on one machine: slugs in the object store, images in the platform's
+registry (deleted through its HTTP API) and in the runtime's podman store."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from deis.domain.artifacts import Garbage
+from deis.domain.errors import Invalid
+from deis.platform.registry import RegistryClient
+from deis.ports import Objects
+from deis.runtime.podman.images import ImagePullError, Images, registry_host
+
+log = logging.getLogger("deis.artifacts")
+
+LOCAL_ONLY_HOST = "localhost"  # podman's name for images made here, never pulled
+
+
+class LocalArtifacts:
+    def __init__(self, objects: Objects, images: Images, registry: RegistryClient | None) -> None:
+        self.objects = objects
+        self.images = images
+        self.registry = registry
+
+    def fetch_image(self, image: str, credentials: dict[str, str]) -> None:
+        """Pull the image (again, so a moved tag is followed); an image this machine has
+        and cannot pull from anywhere (made here, or its registry unreachable) is used
+        as it is. Refused credentials and unknown images are errors."""
+        host = registry_host(image)
+        if host == LOCAL_ONLY_HOST and self.images.exists(image):
+            return
+        try:
+            self.images.pull(image, credentials)
+        except ImagePullError as exc:
+            if str(exc).startswith("Cannot reach") and self.images.exists(image):
+                log.info("%s: its registry cannot be reached; the local copy is used", image)
+                return
+            raise Invalid(str(exc), field="image") from None
+
+    def discard(self, garbage: Garbage) -> list[str]:
+        deleted: list[str] = []
+        for key in garbage.slugs:
+            if self.objects.exists(key):
+                self.objects.delete(key)
+                deleted.append(key)
+        keep = self._kept_digests(garbage.kept_images)
+        for image in garbage.images:
+            if self.registry is not None and self.registry.holds(image):
+                try:
+                    if self.registry.delete(image, keep):
+                        deleted.append(f"{image} (registry)")
+                except httpx.HTTPError as exc:
+                    log.warning("cannot delete %s from the registry: %s", image, exc)
+            if self.images.remove(image):
+                deleted.append(image)
+        for image in garbage.pulled:
+            if self.images.remove(image):
+                deleted.append(image)
+        if deleted:
+            log.info("collected for %s: %s", garbage.app, ", ".join(deleted))
+        return deleted
+
+    def _kept_digests(self, images: tuple[str, ...]) -> set[str]:
+        digests: set[str] = set()
+        if self.registry is None:
+            return digests
+        for image in images:
+            if self.registry.holds(image):
+                digest = self.registry.digest(image)
+                if digest:
+                    digests.add(digest)
+        return digests
