@@ -255,3 +255,6 @@ class Artifacts(Protocol):
 
     def discard(self, garbage: Garbage) -> builtins.list[str]:
         """Delete what the decision says may go; answers what was deleted."""
+
+    def available(self, build: Build) -> bool:
+        """Whether the build's slug or image is still there (False once collected)."""

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -67,17 +68,22 @@ def stack_images() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+def registry() -> Iterator[Registry]:
     """The platform's registry (Debian's docker-registry) the Dockerfile builds push to,
     one per test process; apps of different tests have different names."""
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed (scripts/install.sh installs it)")
-    registry = Registry(tmp_path_factory.mktemp("registry"), free_port())
-    registry.start()
+    # Under TMPDIR/deis-test-*, with its owner: scripts/clean-test-leftovers.py stops it
+    # if this test process is killed.
+    root = Path(tempfile.mkdtemp(prefix="deis-test-registry-"))
+    (root / "owner.pid").write_text(f"{os.getpid()}\n")
+    registry = Registry(root / "state", free_port())
     try:
+        registry.start()
         yield registry
     finally:
         registry.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass

@@ -62,6 +62,14 @@ def test_nothing_goes_within_the_window() -> None:
     assert not collectable(APP, releases, builds, keep=10)
 
 
+def test_versions_outside_the_window_but_the_serving_one() -> None:
+    releases, builds = pushes(3)  # v2..v4 on builds 1..3
+    more = [build(n) for n in range(4, 7)]
+    releases += [release(n + 1, b.uuid, failed=True) for n, b in enumerate(more, 4)]  # v5..v7
+    garbage = collectable(APP, releases, builds + more, keep=2)
+    assert garbage.versions == (1, 2, 3, 5)  # v4 serves; v6 and v7 are the window
+
+
 def test_builds_older_than_the_window_go() -> None:
     releases, builds = pushes(14)  # v1..v15: the window is v6..v15 (builds 5..14)
     garbage = collectable(APP, releases, builds, keep=10)
@@ -109,6 +117,7 @@ def test_kinds_sort_into_slugs_images_and_pulled() -> None:
         images=(old[1].image,),
         pulled=(old[2].image,),
         kept_images=tuple(sorted(b.image for b in new)),
+        versions=(2, 3, 4),
     )
 
 

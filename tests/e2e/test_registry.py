@@ -244,8 +244,20 @@ def test_old_slugs_are_collected_but_not_a_rollback_target(platform: Platform) -
     assert slugs[0].is_file(), "the rollback target in the window keeps its slug"
     assert not slugs[1].exists(), "the second build is needed by no release in the window"
     assert slugs[2].is_file() and slugs[3].is_file()
-    assert "removed 1 old build artefacts" in platform.deis("logs", "-a", app)
+    assert "old build artefacts (kept those of the last 3 releases)" in platform.deis(
+        "logs", "-a", app
+    )
     platform.wait_serving(app, "build 4")
+    extracted = platform.state / "runtime" / "slugs" / app
+    assert not (extracted / "v2").exists() and not (extracted / "v3").exists()
+    assert (extracted / "v6").is_dir()
+
+    before = platform.deis("releases", "-a", app)
+    refused = platform.deis("rollback", "v3", "-a", app, check=False)
+    assert "Cannot roll back to v3: its build was removed" in refused
+    assert platform.deis("releases", "-a", app) == before
+    assert "v7" in platform.deis("rollback", "v5", "-a", app)  # v5's build (the first) is kept
+    platform.wait_serving(app, "one")
 
 
 def test_old_images_are_collected_from_the_registry_and_locally(platform: Platform) -> None:

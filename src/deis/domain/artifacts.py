@@ -29,19 +29,26 @@ class Garbage:
     images: tuple[str, ...] = ()  # Dockerfile builds: the registry's copy and the local one
     pulled: tuple[str, ...] = ()  # images from `deis pull`: the local copy only
     kept_images: tuple[str, ...] = ()  # images still needed (never delete what they share)
+    # releases outside the window that do not serve: the runtime's copies of their slugs
+    versions: tuple[int, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.slugs or self.images or self.pulled)
+        return bool(self.slugs or self.images or self.pulled or self.versions)
+
+
+def kept_releases(releases: Iterable[Release], keep: int) -> list[Release]:
+    """The window: the last `keep` releases, and the latest that did not fail."""
+    newest_first = sorted(releases, key=lambda r: r.version, reverse=True)
+    kept = newest_first[: max(keep, 1)]
+    serving = next((r for r in newest_first if r.build and not r.failed), None)
+    if serving is not None and serving not in kept:
+        kept.append(serving)
+    return kept
 
 
 def needed_builds(releases: Iterable[Release], keep: int) -> set[str]:
     """The uuids of the builds that the releases in the window need."""
-    newest_first = sorted(releases, key=lambda r: r.version, reverse=True)
-    needed = {r.build for r in newest_first[: max(keep, 1)] if r.build}
-    serving = next((r for r in newest_first if r.build and not r.failed), None)
-    if serving is not None and serving.build:
-        needed.add(serving.build)
-    return needed
+    return {r.build for r in kept_releases(releases, keep) if r.build}
 
 
 def collectable(
@@ -49,7 +56,11 @@ def collectable(
 ) -> Garbage:
     """What may be deleted now: the artefacts no release in the window needs."""
     all_builds = list(builds)
-    needed = needed_builds(releases, keep)
+    all_releases = list(releases)
+    window = kept_releases(all_releases, keep)
+    needed = {r.build for r in window if r.build}
+    kept_versions = {r.version for r in window}
+    versions = sorted(r.version for r in all_releases if r.version not in kept_versions)
     kept_refs = {b.image for b in all_builds if b.uuid in needed}
     slugs: list[str] = []
     images: list[str] = []
@@ -70,4 +81,5 @@ def collectable(
         images=tuple(images),
         pulled=tuple(pulled),
         kept_images=tuple(dict.fromkeys(kept_images)),
+        versions=tuple(versions),
     )

@@ -4,11 +4,14 @@ registry (deleted through its HTTP API) and in the runtime's podman store."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 import httpx
 
 from deis.domain.artifacts import Garbage
+from deis.domain.desired import build_kind
 from deis.domain.errors import Invalid
+from deis.domain.records import Build
 from deis.platform.registry import RegistryClient
 from deis.ports import Objects
 from deis.runtime.podman.images import ImagePullError, Images, registry_host
@@ -19,10 +22,19 @@ LOCAL_ONLY_HOST = "localhost"  # podman's name for images made here, never pulle
 
 
 class LocalArtifacts:
-    def __init__(self, objects: Objects, images: Images, registry: RegistryClient | None) -> None:
+    def __init__(
+        self,
+        objects: Objects,
+        images: Images,
+        registry: RegistryClient | None,
+        release_copies: Callable[[str, Sequence[int]], list[int]] | None = None,
+    ) -> None:
+        """release_copies(app, versions): removes the runtime's extracted slugs of old
+        releases; answers the versions that had one."""
         self.objects = objects
         self.images = images
         self.registry = registry
+        self.release_copies = release_copies
 
     def fetch_image(self, image: str, credentials: dict[str, str]) -> None:
         """Pull the image (again, so a moved tag is followed); an image this machine has
@@ -58,9 +70,27 @@ class LocalArtifacts:
         for image in garbage.pulled:
             if self.images.remove(image):
                 deleted.append(image)
+        if self.release_copies is not None and garbage.versions:
+            for version in self.release_copies(garbage.app, garbage.versions):
+                deleted.append(f"the extracted slug of v{version}")
         if deleted:
             log.info("collected for %s: %s", garbage.app, ", ".join(deleted))
         return deleted
+
+    def available(self, build: Build) -> bool:
+        kind = build_kind(build)
+        if kind == "buildpack":
+            return self.objects.exists(build.image)
+        if kind == "dockerfile":
+            if self.images.exists(build.image):
+                return True
+            if self.registry is not None and self.registry.holds(build.image):
+                try:
+                    return self.registry.digest(build.image) is not None
+                except httpx.HTTPError:
+                    return True  # cannot tell: let the deploy say
+            return False
+        return True  # an image from `deis pull` is pulled again
 
     def _kept_digests(self, images: tuple[str, ...]) -> set[str]:
         digests: set[str] = set()

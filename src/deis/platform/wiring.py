@@ -137,7 +137,7 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
     from deis.platform.registry import ADDRESS, RegistryClient
 
     registry = RegistryClient(f"{ADDRESS}:{settings.registry_port}")
-    return LocalArtifacts(objects, runtime.images, registry)
+    return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
 
 
 def build_context(

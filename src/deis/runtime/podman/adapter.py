@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
@@ -221,6 +221,15 @@ class PodmanRuntime:
         return RunResult(exit_code=outcome.code, output=outcome.output)
 
     # --- helpers for operators and tests ---------------------------------------------------
+
+    def remove_release_copies(self, app_id: str, versions: Sequence[int]) -> list[int]:
+        """Remove the extracted slugs of releases no replica runs (old ones, collected)."""
+        with self.engine.holding(app_id):
+            desired = self.desired_store.desired(app_id)
+            running = {desired.version} if desired is not None else set()
+            return slugs.remove_versions(
+                self.state_dir, app_id, [v for v in versions if v not in running]
+            )
 
     @property
     def images(self) -> Images:
