@@ -275,3 +275,8 @@ def test_old_images_are_collected_from_the_registry_and_locally(platform: Platfo
     for tag in tags[1:]:
         assert platform.image_here(f"{platform.registry}/{app}:{tag}")
     platform.wait_serving(app, "Hello from dockerfile-web")
+
+    platform.deis("destroy", "-a", app, "--confirm", app)  # its images go with it
+    assert platform.tags(app) == []
+    for tag in tags:
+        assert not platform.image_here(f"{platform.registry}/{app}:{tag}")

@@ -8,7 +8,14 @@ import stat
 
 import pytest
 
-from deis.runtime.podman.images import auth_file, auth_json, plain_http, pull_problem, registry_host
+from deis.runtime.podman.images import (
+    auth_file,
+    auth_json,
+    full_name,
+    plain_http,
+    pull_problem,
+    registry_host,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +83,18 @@ def test_auth_file_is_private_and_removed() -> None:
 )  # fmt: skip
 def test_pull_problems_are_plain(output: str, credentials: bool, said: str) -> None:
     assert said in pull_problem("x/team/api:1.4", "x", output, credentials)
+
+
+@pytest.mark.parametrize(
+    ("image", "name"),
+    [
+        ("debian:bookworm", "docker.io/library/debian:bookworm"),
+        ("team/api", "docker.io/team/api:latest"),
+        ("docker.io/team/api:1", "docker.io/team/api:1"),
+        ("127.0.0.1:5000/api:git-abc1234", "127.0.0.1:5000/api:git-abc1234"),
+        ("127.0.0.1:5000/api", "127.0.0.1:5000/api:latest"),
+        ("localhost/api:1", "localhost/api:1"),
+    ],
+)
+def test_full_name_as_podman_lists_it(image: str, name: str) -> None:
+    assert full_name(image) == name

@@ -12,9 +12,9 @@ from deis.domain.artifacts import Garbage
 from deis.domain.desired import build_kind
 from deis.domain.errors import Invalid
 from deis.domain.records import Build
-from deis.platform.registry import RegistryClient
+from deis.platform.registry import RegistryClient, split_reference
 from deis.ports import Objects
-from deis.runtime.podman.images import ImagePullError, Images, registry_host
+from deis.runtime.podman.images import ImagePullError, Images, full_name, registry_host
 
 log = logging.getLogger("deis.artifacts")
 
@@ -52,23 +52,33 @@ class LocalArtifacts:
             raise Invalid(str(exc), field="image") from None
 
     def discard(self, garbage: Garbage) -> list[str]:
+        """Delete what is still there of the garbage: the decision lists every old
+        artefact each time, so what is present is looked up once (local images, the
+        registry's tags of the app) rather than image by image."""
         deleted: list[str] = []
         for key in garbage.slugs:
             if self.objects.exists(key):
                 self.objects.delete(key)
                 deleted.append(key)
-        keep = self._kept_digests(garbage.kept_images)
-        for image in garbage.images:
-            if self.registry is not None and self.registry.holds(image):
+        local = self.images.names() if garbage.images or garbage.pulled else set()
+        in_registry = [i for i in garbage.images if self.registry and self.registry.holds(i)]
+        if in_registry and self.registry is not None:
+            tags = {
+                name: set(self.registry.tags(name))
+                for _, name, _ in map(split_reference, in_registry)
+            }
+            present = [
+                i for i in in_registry if split_reference(i)[2] in tags[split_reference(i)[1]]
+            ]
+            keep = self._kept_digests(garbage.kept_images) if present else set()
+            for image in present:
                 try:
                     if self.registry.delete(image, keep):
                         deleted.append(f"{image} (registry)")
                 except httpx.HTTPError as exc:
                     log.warning("cannot delete %s from the registry: %s", image, exc)
-            if self.images.remove(image):
-                deleted.append(image)
-        for image in garbage.pulled:
-            if self.images.remove(image):
+        for image in (*garbage.images, *garbage.pulled):
+            if full_name(image) in local and self.images.remove(image):
                 deleted.append(image)
         if self.release_copies is not None and garbage.versions:
             for version in self.release_copies(garbage.app, garbage.versions):
@@ -76,6 +86,20 @@ class LocalArtifacts:
         if deleted:
             log.info("collected for %s: %s", garbage.app, ", ".join(deleted))
         return deleted
+
+    def forget_app(self, app_id: str) -> None:
+        """A destroyed app's images: every tag of its repository in the platform's
+        registry, and their local copies."""
+        if self.registry is None:
+            return
+        try:
+            tags = self.registry.tags(app_id)
+            for tag in tags:
+                image = f"{self.registry.address}/{app_id}:{tag}"
+                self.registry.delete(image, keep=set())
+                self.images.remove(image)
+        except httpx.HTTPError as exc:
+            log.warning("cannot delete the images of %s from the registry: %s", app_id, exc)
 
     def available(self, build: Build) -> bool:
         kind = build_kind(build)

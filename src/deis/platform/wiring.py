@@ -25,6 +25,7 @@ from deis.api.app import create_app
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
+from deis.platform.artifacts import LocalArtifacts
 from deis.ports import Artifacts, Logs, Objects, Router, Runtime, Store
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
@@ -133,7 +134,6 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
 
     if not isinstance(runtime, PodmanRuntime):
         return None
-    from deis.platform.artifacts import LocalArtifacts
     from deis.platform.registry import ADDRESS, RegistryClient
 
     registry = RegistryClient(f"{ADDRESS}:{settings.registry_port}")
@@ -234,6 +234,8 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
         context.app_removers.append(platform.builder.forget_app)
     elif settings.builder != "none":
         raise UnknownAdapter(f"unknown builder {settings.builder!r} (known: git, none)")
+    if isinstance(context.artifacts, LocalArtifacts):
+        context.app_removers.append(context.artifacts.forget_app)
     return platform
 
 

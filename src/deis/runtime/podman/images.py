@@ -42,6 +42,18 @@ def registry_host(image: str) -> str:
     return DEFAULT_REGISTRY
 
 
+def full_name(image: str) -> str:
+    """The name podman lists an image under: `debian:bookworm` is
+    `docker.io/library/debian:bookworm`, `team/api` is `docker.io/team/api:latest`."""
+    host = registry_host(image)
+    if host == DEFAULT_REGISTRY and not image.startswith(f"{DEFAULT_REGISTRY}/"):
+        image = f"{DEFAULT_REGISTRY}/{image if '/' in image else 'library/' + image}"
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last and "@" not in last:
+        image += ":latest"
+    return image
+
+
 def plain_http(host: str) -> bool:
     """Registries on this machine's loopback with a port are spoken to over plain HTTP."""
     name, colon, port = host.rpartition(":")
@@ -74,7 +86,8 @@ def auth_file(host: str, credentials: Mapping[str, str]) -> Iterator[Path]:
 def pull_problem(image: str, host: str, output: str, with_credentials: bool) -> str:
     """One line for the user from what `podman pull` said."""
     text = output.lower()
-    if "unauthorized" in text or "authentication required" in text or "denied" in text:
+    refused = ("unauthorized", "authentication required", "access to the resource is denied")
+    if any(word in text for word in refused):
         if with_credentials:
             return (
                 f"The registry {host} refused the credentials set with `deis registry:set`"
@@ -103,6 +116,13 @@ class Images:
     def exists(self, image: str) -> bool:
         return self.podman.image_exists(image)
 
+    def names(self) -> set[str]:
+        """Every REPOSITORY:TAG in the store (one podman call)."""
+        outcome = self.podman.call(
+            ["images", "--format", "{{.Repository}}:{{.Tag}}"], check=False, merge_stderr=False
+        )
+        return {line.strip() for line in outcome.output.splitlines() if line.strip()}
+
     def ensure(self, image: str, credentials: Mapping[str, str]) -> bool:
         """Pull the image unless it is here already. True when it was pulled."""
         if self.exists(image):
@@ -129,7 +149,8 @@ class Images:
 
     def remove(self, image: str) -> bool:
         """Untag the image; its layers, and the layer cache of the build that made it, go
-        when no other tag or container uses them. Never forced: an image a container still uses stays. True when it was removed."""
+        when no other tag or container uses them. Never forced: an image a container
+        still uses stays. True when it was removed."""
         if not self.exists(image):
             return False
         outcome = self.podman.call(["rmi", image], check=False)
