@@ -54,6 +54,15 @@ class Settings:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
 
     @property
+    def local_registry(self) -> str:
+        """host:port of the registry this instance runs (Debian's docker-registry, on the
+        loopback), where images are built or run on this machine; "" when it runs none
+        (on Kubernetes, the cluster has its own)."""
+        if self.runtime == "kubernetes" or (self.builder != "git" and self.runtime != "podman"):
+            return ""
+        return f"127.0.0.1:{self.registry_port}"
+
+    @property
     def controller_url(self) -> str:
         return f"http://{self.bind}:{self.api_port}"
 

@@ -241,11 +241,14 @@ def platform(tmp_path: Path, registry: Registry) -> Iterator[Platform]:
             runtime="record",
             router="none",
             builder="none",  # this fixture starts its own Builder
-            registry_port=registry.port,
         )
         ctx = build_context(settings)
         config = BuilderConfig.from_settings(
-            settings, {}, build_timeout=600.0, max_push_size=50 * 1024 * 1024
+            settings,
+            {},
+            build_timeout=600.0,
+            max_push_size=50 * 1024 * 1024,
+            registry=registry.address,
         )
         objects = FilesystemObjects(settings.state_dir / "objects")
         builder = Builder(ctx, settings, config=config, objects=objects)

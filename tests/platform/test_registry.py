@@ -150,7 +150,8 @@ def test_platform_without_builder_or_podman_runs_no_registry(make_instance: Make
     platform = make_instance()
     assert platform.up().returncode == 0
     assert (
-        "Registry:     none (no builder and no podman runtime)" in platform.deisctl("status").stdout
+        "Registry:     none (images are neither built nor run on this machine)"
+        in platform.deisctl("status").stdout
     )
     assert not (platform.state_dir / "registry").exists()
 
@@ -241,3 +242,20 @@ def test_delete_keeps_a_manifest_a_kept_image_shares(registry: Registry) -> None
 
 def test_purge_without_a_registry_is_quiet(tmp_path: Path) -> None:
     assert purge(tmp_path) is False
+
+
+@pytest.mark.parametrize(
+    ("runtime", "builder", "registry"),
+    [
+        ("podman", "git", "127.0.0.1:5100"),
+        ("podman", "none", "127.0.0.1:5100"),
+        ("record", "git", "127.0.0.1:5100"),
+        ("record", "none", ""),
+        ("kubernetes", "git", ""),  # the cluster has its own registry
+    ],
+)
+def test_which_platforms_run_a_registry(runtime: str, builder: str, registry: str) -> None:
+    from deis.settings import Settings
+
+    settings = Settings(runtime=runtime, builder=builder, registry_port=5100)
+    assert settings.local_registry == registry

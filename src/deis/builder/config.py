@@ -96,7 +96,7 @@ class BuilderConfig:
             "state_dir": settings.state_dir,
             "bind": settings.bind,
             "ssh_port": settings.ssh_port,
-            "registry": f"127.0.0.1:{settings.registry_port}",
+            "registry": settings.local_registry,
         }
         if env.get("DEIS_BUILD_TIMEOUT"):
             values["build_timeout"] = parse_duration(env["DEIS_BUILD_TIMEOUT"])

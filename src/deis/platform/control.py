@@ -292,7 +292,7 @@ def registry_line(settings: Settings, platform_running: bool) -> str:
     from deis.platform.wiring import wants_registry
 
     if not wants_registry(settings):
-        return "none (no builder and no podman runtime)"
+        return "none (images are neither built nor run on this machine)"
     registry = Registry(settings.state_dir, settings.registry_port)
     pid = registry.pid()
     if pid is None:

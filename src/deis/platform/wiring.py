@@ -116,7 +116,7 @@ def make_logs(settings: Settings) -> Logs:
 
 def wants_registry(settings: Settings) -> bool:
     """The platform's own registry runs where images are built or run on this machine."""
-    return settings.builder == "git" or settings.runtime == "podman"
+    return bool(settings.local_registry)
 
 
 def make_registry(settings: Settings) -> Any:
