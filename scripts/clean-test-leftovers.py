@@ -11,7 +11,7 @@ shared with other runs:
 - a root without one is skipped when anything in it changed in the last --min-age minutes.
 
 Every other root gets `deisctl down --purge --state-dir DIR` for each state dir in it (a
-directory holding settings.json or platform.pid), then is removed.
+directory holding settings.json, platform.pid or registry/registry.pid), then is removed.
 """
 
 from __future__ import annotations
@@ -64,7 +64,11 @@ def state_dirs(root: Path) -> list[Path]:
         for path in candidates
         if path.is_dir()
         and not path.is_symlink()
-        and ((path / "settings.json").exists() or (path / "platform.pid").exists())
+        and (
+            (path / "settings.json").exists()
+            or (path / "platform.pid").exists()
+            or (path / "registry" / "registry.pid").exists()  # a registry of its own
+        )
     ]
 
 

@@ -24,6 +24,7 @@ PACKAGES=(
     "debootstrap:debootstrap"
     "ssh:openssh-client"
     "ssh-keygen:openssh-client"
+    "docker-registry:docker-registry"
 )
 
 # file → the Debian package that provides it (libraries, modules)
@@ -82,6 +83,15 @@ install_system() {
     fi
     # shellcheck disable=SC2086 # one word per package
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+    # Each platform instance runs its own docker-registry on the loopback; the package's
+    # system-wide service would take port 5000 (on every address, without auth).
+    case " $missing " in
+    *" docker-registry "*)
+        if [ -d /run/systemd/system ]; then
+            as_root systemctl disable --now docker-registry.service || true
+        fi
+        ;;
+    esac
 }
 
 install_venv() {

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
+from deis.domain.artifacts import Garbage
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.records import (
     TLS,
@@ -251,3 +252,18 @@ class Objects(Protocol):
     def keys(self, prefix: str = "") -> builtins.list[str]: ...
     def path(self, key: str) -> Path:
         """Where a local process can read the blob (the runtime extracts slugs from it)."""
+
+
+class Artifacts(Protocol):
+    """What builds leave: slugs in the object store, images in the registry and in the
+    runtime's image store."""
+
+    def fetch_image(self, image: str, credentials: dict[str, str]) -> None:
+        """Make the image runnable here (pull it now, with the app's registry credentials).
+        Raises Invalid with the reason when it cannot."""
+
+    def discard(self, garbage: Garbage) -> builtins.list[str]:
+        """Delete what the decision says may go; answers what was deleted."""
+
+    def available(self, build: Build) -> bool:
+        """Whether the build's slug or image is still there (False once collected)."""

@@ -29,6 +29,7 @@ class Settings:
     router_port: int = 8080
     router_https_port: int = 8443
     registry_port: int = 5000
+    keep_releases: int = 10  # releases whose builds keep their slug or image
     domain: str = "localhost"  # apps answer at APP.<domain>
     registration_mode: str = "enabled"
     runtime: str = "podman"  # the runtime adapter, by name: podman, kubernetes, record
@@ -66,6 +67,15 @@ class Settings:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
 
     @property
+    def local_registry(self) -> str:
+        """host:port of the registry this instance runs (Debian's docker-registry, on the
+        loopback), where images are built or run on this machine; "" when it runs none
+        (on Kubernetes, the cluster has its own)."""
+        if self.runtime == "kubernetes" or (self.builder != "git" and self.runtime != "podman"):
+            return ""
+        return f"127.0.0.1:{self.registry_port}"
+
+    @property
     def controller_url(self) -> str:
         return f"http://{self.bind}:{self.api_port}"
 
@@ -84,6 +94,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_BUILDER": ("builder", str),
     "DEIS_EGRESS": ("egress", lambda raw: raw.lower() in ("1", "true", "yes", "on")),
     "DEIS_REGISTRY_PORT": ("registry_port", int),
+    "DEIS_KEEP_RELEASES": ("keep_releases", int),
     "DEIS_DOMAIN": ("domain", str),
     "DEIS_REGISTRATION_MODE": ("registration_mode", str),
     "DEIS_RUNTIME": ("runtime", str),
@@ -155,6 +166,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
     settings = Settings(**values)
     _check_router_limits(settings)
+    if settings.keep_releases < 1:
+        raise SettingsError(f"DEIS_KEEP_RELEASES must be at least 1, not {settings.keep_releases}")
     if settings.registration_mode not in REGISTRATION_MODES:
         raise SettingsError(
             f"registration mode must be one of {', '.join(REGISTRATION_MODES)},"

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from deis.builder.config import BuilderConfig
 from deis.builder.server import Builder
 from deis.domain.records import User
 from deis.objects.filesystem import FilesystemObjects
+from deis.platform.registry import Registry
 from deis.platform.wiring import build_context
 from deis.services import apps, keys, users
 from deis.services.context import Context
@@ -63,6 +65,25 @@ def stack_images() -> dict[str, str]:
     from deis.stack.build import ensure
 
     return ensure()
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[Registry]:
+    """The platform's registry (Debian's docker-registry) the Dockerfile builds push to,
+    one per test process; apps of different tests have different names."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (scripts/install.sh installs it)")
+    # Under TMPDIR/deis-test-*, with its owner: scripts/clean-test-leftovers.py stops it
+    # if this test process is killed.
+    root = Path(tempfile.mkdtemp(prefix="deis-test-registry-"))
+    (root / "owner.pid").write_text(f"{os.getpid()}\n")
+    registry = Registry(root / "state", free_port())
+    try:
+        registry.start()
+        yield registry
+    finally:
+        registry.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
@@ -205,7 +226,7 @@ def commit(pusher: Pusher, path: Path, message: str = "change") -> None:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
+def platform(tmp_path: Path, registry: Registry) -> Iterator[Platform]:
     tmp = tmp_path / f"deis-{secrets.token_hex(4)}"
     tmp.mkdir()
     with fresh_database("sqlite", tmp) as url:
@@ -223,7 +244,11 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         )
         ctx = build_context(settings)
         config = BuilderConfig.from_settings(
-            settings, {}, build_timeout=600.0, max_push_size=50 * 1024 * 1024
+            settings,
+            {},
+            build_timeout=600.0,
+            max_push_size=50 * 1024 * 1024,
+            registry=registry.address,
         )
         objects = FilesystemObjects(settings.state_dir / "objects")
         builder = Builder(ctx, settings, config=config, objects=objects)

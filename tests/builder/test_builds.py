@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from deis.builder.buildpack import slug_key
@@ -179,7 +180,11 @@ def test_dockerfile_web(platform: Platform) -> None:
     assert "-----> Building the Dockerfile" in done.stderr
     assert "The image exposes port 8080" in done.stderr
     build = platform.builds(app)[0]
-    assert build.image == f"localhost/{app}:git-{sha[:7]}"
+    registry = platform.config.registry
+    assert build.image == f"{registry}/{app}:git-{sha[:7]}"
+    assert f"-----> Pushing the image to {registry}" in done.stderr
+    tags = httpx.get(f"http://{registry}/v2/{app}/tags/list", timeout=10, trust_env=False)
+    assert tags.json()["tags"] == [f"git-{sha[:7]}"]
     assert build.dockerfile.startswith("FROM debian:bookworm")
     assert desired(platform, app)["kind"] == "dockerfile"
     exists = subprocess.run(  # noqa: S603 - an argument list
@@ -462,3 +467,21 @@ def test_remove_app_forgets_repo_cache_and_slugs(platform: Platform) -> None:
     assert not platform.builder.objects.exists(key)
     assert not (platform.config.repos / f"{app}.git").exists()
     assert not (platform.config.caches / app).exists()
+
+
+def test_dockerfile_build_when_the_registry_is_down(platform: Platform) -> None:
+    from dataclasses import replace
+
+    from tests.builder.conftest import free_port
+
+    down = f"127.0.0.1:{free_port()}"
+    platform.builder.pipeline.config = replace(platform.config, registry=down)
+    alice = platform.user("alice")
+    app = platform.create_app("alice")
+    src = source_tree(platform.tmp, EXAMPLES / "dockerfile-web", alice)
+    done = alice.push(src, app)
+    assert done.returncode != 0
+    assert f"Pushing {down}/{app}:git-" in done.stderr
+    assert "the platform's registry failed" in done.stderr and "deisctl status" in done.stderr
+    assert [r.version for r in platform.releases(app)] == [1]
+    assert platform.no_locks_held(app)

@@ -94,6 +94,7 @@ def deployment() -> Iterator[Deployment]:
         str(BIN / "deisctl"), "up", "--state-dir", str(state),
         "--api-port", str(deployment.api_port), "--ssh-port", str(free_port()),
         "--router-port", str(deployment.router_port), "--router-https-port", str(free_port()),
+        "--registry-port", str(free_port()),
         "--runtime", "podman", "--router", "nginx", "--builder", "git",
     ]  # fmt: skip
     try:

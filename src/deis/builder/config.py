@@ -52,6 +52,9 @@ class BuilderConfig:
     buildpack_dirs: tuple[Path, ...] = field(default_factory=tuple)
     build_memory: str = ""  # DEIS_BUILD_MEMORY, e.g. "2g": podman --memory of a build
     build_network: str = "host"  # builds fetch packages from PyPI, npm, Debian
+    # host:port of the platform's registry Dockerfile builds are pushed to ("": none,
+    # the image stays in the platform's podman store only).
+    registry: str = ""
 
     @property
     def home(self) -> Path:
@@ -93,6 +96,7 @@ class BuilderConfig:
             "state_dir": settings.state_dir,
             "bind": settings.bind,
             "ssh_port": settings.ssh_port,
+            "registry": settings.local_registry,
         }
         if env.get("DEIS_BUILD_TIMEOUT"):
             values["build_timeout"] = parse_duration(env["DEIS_BUILD_TIMEOUT"])

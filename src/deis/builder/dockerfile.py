@@ -1,4 +1,6 @@
-"""Dockerfile builds: `podman build` into the platform instance's podman store."""
+"""Dockerfile builds: `podman build` into the platform instance's podman store, tagged
+`REGISTRY/APP:git-SHA7` and pushed to the platform's registry (plain HTTP on the loopback).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ class ImageResult:
     dockerfile: str
 
 
-def image_name(app: str, sha: str) -> str:
-    return f"localhost/{app}:git-{sha[:7]}"
+def image_name(app: str, sha: str, registry: str = "") -> str:
+    """REGISTRY/APP:git-SHA7; localhost/APP:git-SHA7 when the platform has no registry."""
+    return f"{registry or 'localhost'}/{app}:git-{sha[:7]}"
 
 
 def exposed_port(exposed: object) -> int | None:
@@ -49,8 +52,9 @@ async def build_image(
     timeout: float,
     emit: Emit,
     network: str = "host",
+    registry: str = "",
 ) -> ImageResult:
-    image = image_name(app, sha)
+    image = image_name(app, sha, registry)
     dockerfile = (app_dir / "Dockerfile").read_text(errors="replace")
     args = [
         *podman_args(),
@@ -82,4 +86,25 @@ async def build_image(
         port = exposed_port(json.loads(out.decode() or "null"))
     except ValueError:
         port = None
+    if registry:
+        await push_image(image, registry, env, timeout, emit)
     return ImageResult(image=image, port=port, dockerfile=dockerfile)
+
+
+async def push_image(
+    image: str, registry: str, env: dict[str, str], timeout: float, emit: Emit
+) -> None:
+    """`podman push` to the platform's registry: plain HTTP, on this machine only."""
+    await emit(f"-----> Pushing the image to {registry}")
+    rc, _ = await proc.stream(
+        [*podman_args(), "push", "--tls-verify=false", "--quiet", image],
+        emit,
+        timeout=timeout,
+        env=env,
+        prefix="       ",
+    )
+    if rc != 0:
+        raise BuildFailed(
+            f"Pushing {image} to the platform's registry failed (podman push exited with"
+            f" status {rc}); is the registry running? `deisctl status` says."
+        )

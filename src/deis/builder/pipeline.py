@@ -144,6 +144,7 @@ class Pipeline:
                     timeout=timeout,
                     emit=emit,
                     network=self.config.build_network,
+                    registry=self.config.registry,
                 )
                 if result.port:
                     await emit(f"       The image exposes port {result.port}")

@@ -89,6 +89,15 @@ def check_port_free(settings: Settings) -> None:
         listen(settings.bind, settings.api_port).close()
     except StartError as exc:
         raise StateError(str(exc)) from exc
+    from deis.platform import registry
+    from deis.platform.wiring import wants_registry
+
+    paths = registry.RegistryPaths.of(settings.state_dir)
+    if wants_registry(settings) and registry.running_pid(paths) is None:
+        try:
+            registry.check_port_free(settings.registry_port)
+        except registry.RegistryError as exc:
+            raise StateError(str(exc)) from exc
 
 
 def spawn_server(state: StateDir, python: str) -> subprocess.Popen[bytes]:
@@ -214,9 +223,14 @@ def stop(state: StateDir, grace: float = STOP_GRACE, purge: bool = False) -> lis
 
 
 def purge_leftovers(state: StateDir) -> list[str]:
-    """Remove what a crashed run of this instance left behind: its router (nginx), its
-    containers, network namespaces, veths, mounts and addresses, temporary files."""
+    """Remove what a crashed run of this instance left behind: its registry, its router
+    (nginx), its containers, network namespaces, veths, mounts and addresses, temporary files."""
     said = []
+    if (state.root / "registry").is_dir():
+        from deis.platform.registry import purge as purge_registry
+
+        if purge_registry(state.root):
+            said.append("Stopped the registry (docker-registry) left running.")
     if (state.root / "router").is_dir():
         from deis.router.nginx import purge as purge_router
 
@@ -263,6 +277,7 @@ def status(state: StateDir, settings: Settings | None, problem: str | None = Non
                 f"builder SSH {settings.ssh_port}, router {settings.router_port},"
                 f" registry {settings.registry_port}",
             ),
+            ("Registry", registry_line(settings, pid is not None)),
             ("Database", describe_database(settings.effective_database_url)),
             ("Registration", settings.registration_mode),
         ]
@@ -270,6 +285,20 @@ def status(state: StateDir, settings: Settings | None, problem: str | None = Non
         lines.append(("Settings", problem))
     lines.append(("Logs", str(state.logs_dir)))
     return Status(running=pid is not None, pid=pid, stale_pid=stale, healthy=healthy, lines=lines)
+
+
+def registry_line(settings: Settings, platform_running: bool) -> str:
+    from deis.platform.registry import Registry
+    from deis.platform.wiring import wants_registry
+
+    if not wants_registry(settings):
+        return "none (images are neither built nor run on this machine)"
+    registry = Registry(settings.state_dir, settings.registry_port)
+    pid = registry.pid()
+    if pid is None:
+        return f"{registry.address} (not running)" if platform_running else registry.address
+    answers = "answers /v2/" if registry.answers() else "does not answer /v2/"
+    return f"{registry.address} (docker-registry, pid {pid}, {answers})"
 
 
 def migrate_database(settings: Settings) -> str | None:

@@ -25,7 +25,8 @@ from deis.api.app import create_app
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
-from deis.ports import CpuMeter, Logs, Objects, Router, Runtime, Store
+from deis.platform.artifacts import LocalArtifacts
+from deis.ports import Artifacts, CpuMeter, Logs, Objects, Router, Runtime, Store
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
 from deis.services import routes
@@ -126,13 +127,43 @@ def make_logs(settings: Settings) -> Logs:
     raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file)")
 
 
+def wants_registry(settings: Settings) -> bool:
+    """The platform's own registry runs where images are built or run on this machine."""
+    return bool(settings.local_registry)
+
+
+def make_registry(settings: Settings) -> Any:
+    """Debian's docker-registry on 127.0.0.1:registry_port, or None when nothing needs it."""
+    if not wants_registry(settings):
+        return None
+    from deis.platform.registry import Registry
+
+    return Registry(settings.state_dir, settings.registry_port)
+
+
+def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Artifacts | None:
+    """Slugs and images on this machine, when apps run here (podman)."""
+    from deis.runtime.podman import PodmanRuntime
+
+    if not isinstance(runtime, PodmanRuntime):
+        return None
+    from deis.platform.registry import ADDRESS, RegistryClient
+
+    registry = RegistryClient(f"{ADDRESS}:{settings.registry_port}")
+    return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
+
+
 def build_context(
     settings: Settings, store: Store | None = None, objects: Objects | None = None
 ) -> Context:
     router = make_router(settings)
+    objects = objects or make_objects(settings)
+    runtime = make_runtime(settings, router, objects)
     return Context(
         store=store or make_store(settings),
-        runtime=make_runtime(settings, router, objects or make_objects(settings)),
+        runtime=runtime,
+        artifacts=make_artifacts(settings, runtime, objects),
+        keep_releases=settings.keep_releases,
         logs=make_logs(settings),
         router=router,
         platform_domain=settings.domain,
@@ -183,12 +214,15 @@ class Platform:
     objects: Objects
     builder: Any = None  # deis.builder.server.Builder when the builder is on
     autoscaler: Any = None  # an AutoscalerLoop when the runtime measures CPU
+    registry: Any = None  # deis.platform.registry.Registry when images are built or run
     started: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
-        """Router first (it must hold every route before replicas are announced), then
-        the runtime (adopting what runs), then every app's route."""
-        for part in (self.context.router, self.context.runtime, self.context.logs, self.autoscaler):
+        """The registry first (builds push to it, the runtime pulls from it), then the
+        router (it must hold every route before replicas are announced), then the runtime
+        (adopting what runs), then every app's route; the autoscaler last."""
+        parts = (self.registry, self.context.router, self.context.runtime, self.context.logs)
+        for part in (*parts, self.autoscaler):
             if isinstance(part, Supervised):
                 part.start()
                 self.started.append(part.stop)
@@ -221,7 +255,7 @@ def make_autoscaler(settings: Settings, context: Context, meter: CpuMeter) -> An
 def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     objects = make_objects(settings)
     context = build_context(settings, store, objects)
-    platform = Platform(settings, context, objects)
+    platform = Platform(settings, context, objects, registry=make_registry(settings))
     if isinstance(context.runtime, CpuMeter):
         platform.autoscaler = make_autoscaler(settings, context, context.runtime)
     if settings.builder == "git":
@@ -235,6 +269,8 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
             k8s.use_cluster_builds(platform.builder.pipeline, objects)
     elif settings.builder != "none":
         raise UnknownAdapter(f"unknown builder {settings.builder!r} (known: git, none)")
+    if isinstance(context.artifacts, LocalArtifacts):
+        context.app_removers.append(context.artifacts.forget_app)
     return platform
 
 

@@ -84,9 +84,17 @@ def record_build(
 def create_from_image(
     ctx: Context, actor: User, app_id: str, image: object, procfile: object = None
 ) -> Build:
-    """`deis pull IMAGE`: a build from an existing image, released and deployed."""
+    """`deis pull IMAGE`: a build from an existing image, released and deployed.
+
+    The image is pulled first, with the app's `deis registry:set` credentials: an image
+    that cannot be pulled makes no build and no release."""
     image = validate_image(image)
     procfile_dict = validate_procfile(procfile) if procfile else {}
+    if ctx.artifacts is not None:
+        with ctx.store.transaction() as uow:
+            app = app_for(uow, actor, app_id)
+            _, _, config = current(uow, app.id)
+        ctx.artifacts.fetch_image(image, dict(config.registry))
     with ctx.store.transaction(write=True) as uow:
         build, release = record_build(ctx, uow, actor, app_id, image=image, procfile=procfile_dict)
     ctx.logs.write(build.app, "controller", release.summary)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 
-from deis.ports import Logs, Router, Runtime, Store
+from deis.domain.artifacts import DEFAULT_KEEP
+from deis.ports import Artifacts, Logs, Router, Runtime, Store
 
 
 def utc_now() -> datetime:
@@ -39,6 +40,10 @@ class Context:
     # What else keeps files of an app (the builder's repositories, caches, slugs),
     # filled in by the composition root once those parts exist.
     app_removers: list[Callable[[str], None]] = field(default_factory=list)
+    # Slugs and images: fetched for `deis pull`, collected after each release (None:
+    # nothing to fetch or collect, e.g. when nothing runs on this machine).
+    artifacts: Artifacts | None = None
+    keep_releases: int = DEFAULT_KEEP  # releases whose builds' artefacts are kept
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deis.domain.desired import DesiredApp, desired_state
 from deis.domain.errors import Conflict, DeployFailed, NotFound
+from deis.services import artifacts
 from deis.services.context import Context
 from deis.services.current import current
 
@@ -29,7 +30,7 @@ def deploy_latest(ctx: Context, app_id: str) -> None:
 
     Deploying the latest (not a given) release makes concurrent changes converge on the
     newest one whatever order their deploys run in. A release without a build has
-    nothing to run, and is not sent.
+    nothing to run, and is not sent. Once it serves, old build artefacts are collected.
     """
     desired = desired_for(ctx, app_id)
     if desired.image is None:
@@ -41,3 +42,4 @@ def deploy_latest(ctx: Context, app_id: str) -> None:
             uow.releases.set_failed(app_id, desired.version, True, ctx.clock())
         ctx.logs.write(app_id, "runtime", f"v{desired.version} failed: {failure.message}")
         raise
+    artifacts.collect(ctx, app_id)

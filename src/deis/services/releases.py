@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deis.domain import releases as rules
-from deis.domain.errors import NotFound
+from deis.domain.errors import Conflict, NotFound
 from deis.domain.records import App, Build, Config, Release, User
 from deis.ports import UnitOfWork
 from deis.services import deploys, routes
@@ -72,6 +72,13 @@ def rollback(ctx: Context, actor: User, app_id: str, version: int | None) -> Rel
         target = uow.releases.get(app.id, target_version)
         assert target is not None  # rollback_target checked that it exists
         build = uow.builds.get(app.id, target.build) if target.build else None
+        if build is not None and ctx.artifacts is not None:
+            if not ctx.artifacts.available(build):
+                raise Conflict(
+                    f"Cannot roll back to v{target_version}: its build was removed (only the"
+                    f" builds of the last {ctx.keep_releases} releases are kept,"
+                    " DEIS_KEEP_RELEASES). Push or pull it again instead."
+                )
         config = uow.configs.get(target.config)
         assert config is not None
         release = new_release(

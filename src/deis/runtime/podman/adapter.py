@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
@@ -22,6 +22,7 @@ from deis.runtime import naming, policy, spec
 from deis.runtime.podman import converge, netns, slugs
 from deis.runtime.podman.egress import Egress
 from deis.runtime.podman.engine import Engine, Options, PeersCallback
+from deis.runtime.podman.images import ImagePullError, Images
 from deis.runtime.podman.podman import Podman
 from deis.runtime.podman.supervisor import Supervisor
 from deis.runtime.record import RecordingRuntime
@@ -192,7 +193,7 @@ class PodmanRuntime:
             launch = spec.run_launch(
                 desired, command, slug_dir, self.engine.options.run_stack_image
             )
-        except (spec.NotRunnable, slugs.SlugError) as exc:
+        except (spec.NotRunnable, slugs.SlugError, ImagePullError) as exc:
             raise Unavailable(f"Cannot run the command: {exc}") from None
         port = self.engine.port_for(desired)
         container = spec.ContainerSpec(
@@ -247,6 +248,20 @@ class PodmanRuntime:
         return usage
 
     # --- helpers for operators and tests ---------------------------------------------------
+
+    def remove_release_copies(self, app_id: str, versions: Sequence[int]) -> list[int]:
+        """Remove the extracted slugs of releases no replica runs (old ones, collected)."""
+        with self.engine.holding(app_id):
+            desired = self.desired_store.desired(app_id)
+            running = {desired.version} if desired is not None else set()
+            return slugs.remove_versions(
+                self.state_dir, app_id, [v for v in versions if v not in running]
+            )
+
+    @property
+    def images(self) -> Images:
+        """The images releases run: pulled when missing, removed when no longer needed."""
+        return self.engine.images
 
     def desired(self, app_id: str) -> DesiredApp | None:
         return self.desired_store.desired(app_id)

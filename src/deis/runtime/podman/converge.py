@@ -19,6 +19,7 @@ from deis.domain.errors import DeployFailed
 from deis.runtime import spec
 from deis.runtime.plan import pod_state
 from deis.runtime.podman.engine import Engine, Observed
+from deis.runtime.podman.images import ImagePullError
 from deis.runtime.podman.podman import PodmanError
 from deis.runtime.podman.slugs import SlugError
 
@@ -42,7 +43,7 @@ def check_runnable(engine: Engine, desired: DesiredApp) -> None:
             continue
         try:
             engine.launch(desired, proc_type)
-        except (spec.NotRunnable, SlugError) as exc:
+        except (spec.NotRunnable, SlugError, ImagePullError) as exc:
             raise DeployFailed(f"cannot run {proc_type}: {exc}") from None
 
 
@@ -99,7 +100,7 @@ def converge(
             decided = engine.step(  # old replicas drain and stop in the background
                 desired.app, desired, observed, time.time(), batch, wait_stops=False
             )
-        except (PodmanError, OSError, spec.NotRunnable, SlugError) as exc:
+        except (PodmanError, OSError, spec.NotRunnable, SlugError, ImagePullError) as exc:
             raise Failed(str(exc)) from None
         if decided.converged:
             return observed

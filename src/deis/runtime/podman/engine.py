@@ -29,6 +29,7 @@ from deis.runtime.podman import netns, slugs
 from deis.runtime.podman.cpu import CpuBook, cgroup_usage_ns
 from deis.runtime.podman.egress import Egress
 from deis.runtime.podman.health import HealthBook, check
+from deis.runtime.podman.images import Images
 from deis.runtime.podman.podman import Container, Podman
 from deis.runtime.probes import Probes, probes_for
 
@@ -81,6 +82,7 @@ class Engine:
         self.container_logs = container_logs
         self.instance = instance_id
         self.podman = podman
+        self.images = Images(podman)
         self.ipam = ipam
         self.on_peers = on_peers
         self.options = options
@@ -309,6 +311,10 @@ class Engine:
         return slugs.extract(self.slug_path(desired.image), target)
 
     def launch(self, desired: DesiredApp, proc_type: str) -> spec.Launch:
+        """How the process starts; an image not in the local store is pulled first
+        (ImagePullError says why it cannot be)."""
+        if desired.kind != spec.BUILDPACK and desired.image:
+            self.images.ensure(desired.image, desired.registry)
         return spec.process_launch(
             desired, proc_type, self.slug_dir(desired), self.options.run_stack_image
         )

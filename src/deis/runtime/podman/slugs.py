@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 COMPLETE = ".deis-slug-complete"
@@ -59,3 +60,14 @@ def extract(tarball: Path, target: Path) -> Path:
 
 def remove_app(state_dir: Path, app: str) -> None:
     shutil.rmtree(slug_root(state_dir) / app, ignore_errors=True)
+
+
+def remove_versions(state_dir: Path, app: str, versions: Iterable[int]) -> list[int]:
+    """Remove the extracted slugs of these releases; the versions that had one."""
+    removed = []
+    for version in versions:
+        target = release_dir(state_dir, app, version)
+        if target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            removed.append(version)
+    return removed
