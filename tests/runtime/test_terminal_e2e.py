@@ -346,3 +346,20 @@ def test_deis_run_without_a_terminal_posts_the_command(server: Server) -> None:
     )
     assert done.returncode == 4
     assert done.stdout == "Running 'echo out; exit 4'...\n" and done.stderr == "out\n"
+
+
+def test_a_restarted_platform_removes_the_runs_no_one_awaits(server: Server) -> None:
+    from deis.domain.terminal import Opening
+    from deis.runtime.podman import netns
+
+    runtime = server.runtime
+    desired = runtime.desired(server.app)
+    terminal = runtime.terminal(desired, Opening("sleep 300", 80, 24))
+    try:
+        names = wait_for(server.runs, 60, "the run's container")
+        namespace = netns.NETNS_DIR / naming.netns_name(runtime.instance_id, names[0])
+        assert namespace.exists()
+        runtime.adopt()  # what start() does first
+        assert server.runs() == [] and not namespace.exists()
+    finally:
+        terminal.close()

@@ -19,6 +19,7 @@ import subprocess
 import termios
 import threading
 import time
+import tty
 from collections.abc import Callable, Mapping, Sequence
 
 from deis.domain.terminal import STOPPED_EXIT_CODE, Watch
@@ -66,6 +67,7 @@ class PtyTerminal:
         master, slave = os.openpty()
         try:
             set_size(slave, *size)
+            tty.setraw(slave)  # no echo by this pty of keys typed before podman takes it
             self._process = podman.spawn_on_terminal(["run", "-it", *args], env, slave)
         except BaseException:
             os.close(master)
