@@ -167,3 +167,10 @@ def test_run_dash_i_says_why_it_gets_no_terminal(user: Deis, built_app: str) -> 
     assert user.fails("run", "-i", "-a", built_app, "sh").err == (
         "Error: A run on a terminal needs one: stdin is not a terminal.\n"
     )
+
+
+def test_run_in_a_terminal_with_a_bad_token_says_so(user: Deis, built_app: str) -> None:
+    profile = json.loads(user.profile_file.read_text())
+    user.profile_file.write_text(json.dumps({**profile, "token": "not-a-token"}))
+    code, output = in_a_terminal(user, "run", "-a", built_app, "sh")
+    assert code == 1 and "Invalid token." in output and "Traceback" not in output

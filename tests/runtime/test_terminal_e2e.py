@@ -212,6 +212,8 @@ def test_a_client_that_goes_away_leaves_no_container(server: Server) -> None:
         t = Transcript(ws)
         t.until(b"# ")
         ws.send(b"sleep 300\r")
+        ws.send(b"typed ahead, never read " * 10_000)  # fills the terminal's input
+        ws.send(json.dumps({"resize": [100, 30]}))
         assert len(server.runs()) == 1
         ws.socket.shutdown(socket.SHUT_RDWR)  # gone, without a closing handshake
         ws.socket.close()
@@ -241,7 +243,8 @@ def test_the_idle_limit_and_the_time_limit_stop_the_command(server: Server) -> N
 
 def refusal(server: Server, headers: dict[str, str], opening: object) -> tuple[dict[str, Any], int]:
     with connect(server.ws_url, additional_headers=headers, open_timeout=30) as ws:
-        ws.send(json.dumps(opening))
+        with contextlib.suppress(ConnectionClosed):  # a refusal may come before the opening
+            ws.send(json.dumps(opening))
         message = json.loads(ws.recv(timeout=30))
         with contextlib.suppress(ConnectionClosed):
             ws.recv(timeout=30)

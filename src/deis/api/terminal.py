@@ -13,9 +13,10 @@ import asyncio
 import json
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from deis.api import deps
@@ -28,10 +29,12 @@ from deis.services import formation
 from deis.services.context import Context
 
 log = logging.getLogger("deis.api")
+T = TypeVar("T")
 
 OPENING_TIMEOUT = 30.0  # seconds the client has to send its opening message
 READ_SLICE = 0.25  # seconds one read of the terminal waits
 PENDING_CHUNKS = 64  # output read ahead of a slow client, at most
+PENDING_KEYS = 64 * 1024  # bytes of keys waiting for a command that reads no input
 
 
 class Refused(Exception):
@@ -59,12 +62,19 @@ def close_reason(body: dict[str, Any]) -> str:
 async def serve(websocket: WebSocket, app_id: str) -> None:
     ctx: Context = websocket.app.state.context
     await websocket.accept()
+    # A thread of its own for the session's blocking calls, in order (keys, resizes): a
+    # command that reads no input must not hold one of the threads the API shares.
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deis-tty-input")
+    loop = asyncio.get_running_loop()
     terminal: Terminal | None = None
     try:
-        user = await run_in_threadpool(authenticate, ctx, websocket.headers.get("authorization"))
+        header = websocket.headers.get("authorization")
+        user = await loop.run_in_executor(worker, authenticate, ctx, header)
         opening = rules.opening(await first_message(websocket))
-        terminal = await run_in_threadpool(formation.terminal, ctx, user, app_id, opening)
-        await Session(websocket, terminal).run()
+        terminal = await loop.run_in_executor(
+            worker, formation.terminal, ctx, user, app_id, opening
+        )
+        await Session(websocket, terminal, worker).run()
     except DomainError as error:
         await refuse(websocket, refused(error))
     except Refused as refusal:
@@ -72,8 +82,9 @@ async def serve(websocket: WebSocket, app_id: str) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        if terminal is not None:
-            await asyncio.shield(run_in_threadpool(terminal.close))
+        if terminal is not None:  # not behind a key the command does not read: another thread
+            await asyncio.shield(asyncio.to_thread(terminal.close))
+        worker.shutdown(wait=False)
 
 
 def authenticate(ctx: Context, authorization: str | None) -> User:
@@ -108,14 +119,22 @@ async def refuse(websocket: WebSocket, refusal: Refused) -> None:
 
 
 class Session:
-    """Bytes both ways until the command ends (then its exit code) or the client leaves."""
+    """Bytes both ways until the command ends (then its exit code) or the client leaves.
 
-    def __init__(self, websocket: WebSocket, terminal: Terminal) -> None:
+    The socket is always read, so that a client that leaves is seen at once, even while
+    the command reads no input: keys wait in a bounded buffer for the session's own
+    thread to write them, and beyond it they are dropped, as a terminal's full input
+    buffer drops them."""
+
+    def __init__(self, websocket: WebSocket, terminal: Terminal, worker: Executor) -> None:
         self.websocket = websocket
         self.terminal = terminal
+        self.worker = worker
         self.output: asyncio.Queue[bytes] = asyncio.Queue()
         self.credits = threading.Semaphore(PENDING_CHUNKS)
         self.stopping = threading.Event()
+        self.keys: asyncio.Queue[bytes] = asyncio.Queue()
+        self.pending_keys = 0
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -123,12 +142,13 @@ class Session:
         reader.start()
         sending = asyncio.create_task(self.send_output())
         receiving = asyncio.create_task(self.receive_input())
+        writing = asyncio.create_task(self.write_keys())
         try:
             done, _ = await asyncio.wait({sending, receiving}, return_when=asyncio.FIRST_COMPLETED)
             if sending in done:
                 receiving.cancel()
                 sending.result()
-                code = await run_in_threadpool(self.terminal.wait)
+                code = await self.call(self.terminal.wait)
                 await self.websocket.send_text(json.dumps({"exit_code": code}))
                 await self.websocket.close(1000)
             else:
@@ -136,7 +156,7 @@ class Session:
                 receiving.result()  # a refusal (a bad control message) goes up from here
         finally:
             self.stopping.set()
-            for task in (sending, receiving):
+            for task in (sending, receiving, writing):
                 task.cancel()
 
     def read(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -167,17 +187,30 @@ class Session:
             await self.websocket.send_bytes(chunk)
 
     async def receive_input(self) -> None:
-        """Until the client leaves: keys to the terminal, resizes to its size."""
+        """Until the client leaves: keys to the key buffer, resizes to the terminal."""
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             data = message.get("bytes")
             if data is not None:
-                await run_in_threadpool(self.terminal.write, data)
+                if self.pending_keys + len(data) <= PENDING_KEYS:
+                    self.pending_keys += len(data)
+                    self.keys.put_nowait(data)
                 continue
             try:
                 cols, rows = rules.resize(parse_json(message.get("text") or ""))
             except DomainError as error:
                 raise refused(error) from None
-            await run_in_threadpool(self.terminal.resize, cols, rows)
+            await asyncio.to_thread(self.terminal.resize, cols, rows)
+
+    async def write_keys(self) -> None:
+        while True:
+            data = await self.keys.get()
+            try:
+                await self.call(self.terminal.write, data)
+            finally:
+                self.pending_keys -= len(data)
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.worker, function, *args)

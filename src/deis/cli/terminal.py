@@ -86,7 +86,8 @@ def run(settings: Settings, app: str, command: str, stdin: int = 0, stdout: int 
     url = socket_url(settings.controller, app)
     with contextlib.ExitStack() as stack:
         websocket = open_socket(stack, settings, url)
-        websocket.send(opening(command, terminal_size(stdout), os.environ.get("TERM")))
+        with contextlib.suppress(ConnectionClosed):  # refused already: its reason is queued
+            websocket.send(opening(command, terminal_size(stdout), os.environ.get("TERM")))
         with raw_mode(stdin):
             outcome = Pump(websocket, stdin, stdout).run()
         return result(outcome, websocket, settings.controller)

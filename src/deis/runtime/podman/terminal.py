@@ -112,8 +112,10 @@ class PtyTerminal:
     def write(self, data: bytes) -> None:
         self.watch.touch(self.clock())
         view = memoryview(data)
-        with self._write_lock:
-            while view and not self._closed and not self._eof:
+        while view:
+            with self._write_lock:  # held one slice at a time: resize and close get in
+                if self._closed or self._eof:
+                    return
                 _, ready, _ = select.select([], [self._writer], [], WRITE_SLICE)
                 if not ready:
                     continue  # the process reads no input now: keep it, up to the limits
