@@ -366,3 +366,32 @@ def test_a_restarted_platform_removes_the_runs_no_one_awaits(server: Server) -> 
         assert server.runs() == [] and not namespace.exists()
     finally:
         terminal.close()
+
+
+def test_a_slug_runs_on_a_terminal_with_its_profile_and_term(
+    runtime: Any, make_desired: Any, app_name: str, tmp_path: Path
+) -> None:
+    import io
+    import tarfile
+
+    from deis.domain.terminal import Opening
+
+    slug = tmp_path / "slug.tgz"
+    with tarfile.open(slug, "w:gz") as archive:
+        text = b"export FROM_PROFILE=yes\n"
+        info = tarfile.TarInfo("app/.profile.d/greet.sh")
+        info.size = len(text)
+        archive.addfile(info, io.BytesIO(text))
+    desired = make_desired(app_name, 3, kind="buildpack", image=str(slug), procfile={})
+    opening = Opening("pwd; echo $FROM_PROFILE $TERM; exit 7", 80, 24, "xterm-256color")
+    terminal = runtime.terminal(desired, opening)
+    output = b""
+    try:
+        deadline = time.monotonic() + 60
+        while (chunk := terminal.read(1.0)) != b"":
+            assert time.monotonic() < deadline, output
+            output += chunk or b""
+        assert terminal.wait() == 7
+    finally:
+        terminal.close()
+    assert output.split() == [b"/app", b"yes", b"xterm-256color"]
