@@ -96,3 +96,15 @@ def test_an_opening_that_is_not_json_text_is_refused(api: Api, alice: User, buil
     with api.client.websocket_connect(f"/v2/apps/{built}/run/", headers=alice.headers) as ws:
         ws.send_text("sh")
         assert ws.receive_json()["error"] == {"detail": "A text message must be JSON."}
+
+
+def test_an_unexpected_failure_is_a_plain_500(
+    api: Api, alice: User, built: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("podman: command not found")
+
+    monkeypatch.setattr(api.client.app.state.context.runtime, "terminal", broken)  # type: ignore[attr-defined]
+    message, code, _ = refusal(api, built, SH, alice.headers)
+    assert message == {"status": 500, "error": {"detail": "Internal server error."}}
+    assert code == 4500

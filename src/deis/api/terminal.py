@@ -62,8 +62,8 @@ def close_reason(body: dict[str, Any]) -> str:
 async def serve(websocket: WebSocket, app_id: str) -> None:
     ctx: Context = websocket.app.state.context
     await websocket.accept()
-    # A thread of its own for the session's blocking calls, in order (keys, resizes): a
-    # command that reads no input must not hold one of the threads the API shares.
+    # A thread of its own for the session's blocking calls, in order (sign-in, start, keys,
+    # exit code): a command that reads no input must not hold a thread the API shares.
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deis-tty-input")
     loop = asyncio.get_running_loop()
     terminal: Terminal | None = None
@@ -81,6 +81,9 @@ async def serve(websocket: WebSocket, app_id: str) -> None:
         await refuse(websocket, refusal)
     except WebSocketDisconnect:
         pass
+    except Exception:  # as the HTTP routes' 500: logged here, a plain message there
+        log.exception("unexpected error on the run socket of %s", app_id)
+        await refuse(websocket, Refused(500, {"detail": "Internal server error."}))
     finally:
         if terminal is not None:  # not behind a key the command does not read: another thread
             await asyncio.shield(asyncio.to_thread(terminal.close))
