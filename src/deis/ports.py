@@ -27,6 +27,7 @@ from deis.domain.records import (
     User,
 )
 from deis.domain.routing import AppRoute
+from deis.domain.terminal import Opening
 
 # A page of a list: the items asked for and the total count.
 Page = tuple[list, int]  # type: ignore[type-arg]
@@ -201,6 +202,26 @@ class Runtime(Protocol):
         self, app_id: str, proc_type: str | None = None, name: str | None = None
     ) -> list[Pod]: ...
     def run(self, desired: DesiredApp, command: str) -> RunResult: ...
+    def terminal(self, desired: DesiredApp, opening: Opening) -> Terminal:
+        """Start a one-off command with a pseudo-terminal (`deis run bash`). Raises
+        Unavailable when this runtime cannot give one."""
+
+
+class Terminal(Protocol):
+    """A one-off process on a pseudo-terminal. One thread reads while another writes and
+    resizes; the runtime enforces the time limit and the idle limit."""
+
+    def read(self, timeout: float) -> bytes | None:
+        """What the terminal printed; None when nothing came within `timeout` seconds;
+        b"" once the process has ended and everything it printed was read."""
+
+    def write(self, data: bytes) -> None: ...
+    def resize(self, cols: int, rows: int) -> None: ...
+    def wait(self) -> int:
+        """The exit code, after read gave b"" (124 when a limit stopped the process)."""
+
+    def close(self) -> None:
+        """Stop the process if it runs and remove all it had; safe to call again."""
 
 
 @runtime_checkable

@@ -133,3 +133,44 @@ def test_version_all(user: Deis) -> None:
     assert "Workflow CLI API Version:        2.3\n" in out
     assert "Workflow Controller API Version: 2.3\n" in out
     assert json.loads(user("version", "--all", "-o", "json").out)["controller_api"] == "2.3"
+
+
+def in_a_terminal(user: Deis, *args: str) -> tuple[int, str]:
+    """`deis ARGS` with a real pty as its terminal: its exit code and what it printed."""
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        user.binary, list(args), env=user.env, cwd=str(user.cwd), dimensions=(24, 80), timeout=60
+    )
+    try:
+        child.expect(pexpect.EOF)
+        output = child.before.decode()
+    finally:
+        child.close()
+    assert child.exitstatus is not None, output
+    return child.exitstatus, output
+
+
+def test_run_in_a_terminal_falls_back_to_posting_where_no_terminal_is_offered(
+    user: Deis, built_app: str
+) -> None:
+    code, output = in_a_terminal(user, "run", "-a", built_app, "ls")
+    posted = user.fails("run", "-a", built_app, "ls")  # no terminal: the command is posted
+    message = posted.err.removeprefix("Error: ").strip()
+    assert code == 1 and "Running 'ls'..." in output and message in output
+    assert "Traceback" not in output
+
+
+def test_run_dash_i_says_why_it_gets_no_terminal(user: Deis, built_app: str) -> None:
+    code, output = in_a_terminal(user, "run", "-i", "-a", built_app, "sh")
+    message = user.fails("run", "-a", built_app, "sh").err.removeprefix("Error: ").strip()
+    assert code == 1 and message in output  # the runtime's reason, as the controller gave it
+    assert user.fails("run", "-i", "-a", built_app, "sh").err == (
+        "Error: A run on a terminal needs one: stdin is not a terminal.\n"
+    )
+
+
+def test_run_in_a_terminal_with_a_bad_token_says_so(user: Deis, built_app: str) -> None:
+    profile = json.loads(user.profile_file.read_text())
+    user.profile_file.write_text(json.dumps({**profile, "token": "not-a-token"}))
+    code, output = in_a_terminal(user, "run", "-a", built_app, "sh")
+    assert code == 1 and "Invalid token." in output and "Traceback" not in output

@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 
 from deis.domain.desired import DesiredApp
-from deis.domain.errors import DeployFailed, NotFound
+from deis.domain.errors import DeployFailed, NotFound, Unavailable
+from deis.domain.terminal import Opening
 from deis.runtime.kubernetes import manifests
 from deis.runtime.kubernetes.client import path
 
@@ -194,6 +195,12 @@ def test_run_returns_the_exit_code_and_output(cluster: Cluster, app: str) -> Non
     # the pod is gone, and one-off pods are not processes
     assert cluster.kube.list("v1", "Pod", app) == []
     assert runtime.pods(app) == []
+
+
+def test_a_terminal_is_refused_plainly(cluster: Cluster, app: str) -> None:
+    with pytest.raises(Unavailable, match="not supported on the kubernetes runtime"):
+        cluster.runtime().terminal(desired(app), Opening("bash", 80, 24))
+    assert cluster.kube.list("v1", "Pod", app) == []
 
 
 def test_remove_and_create_again(cluster: Cluster, app: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from deis.cli import remotes
+from deis.cli import remotes, terminal
 from deis.cli.context import Session, app_option, limit_option, output_option, session
 from deis.cli.domains import format_domains
 from deis.cli.errors import CLIError
@@ -320,22 +320,42 @@ def poll_logs(s: Session, app: str, params: dict[str, Any], interval: float = 2.
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @app_option
+@click.option(
+    "-i/-T",
+    "--interactive/--no-interactive",
+    "interactive",
+    default=None,
+    help="Run on a terminal (-i) or not (-T). Default: on a terminal when stdin and "
+    "stdout are terminals and the controller offers it.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def run(app: str | None, command: tuple[str, ...]) -> None:
+def run(app: str | None, interactive: bool | None, command: tuple[str, ...]) -> None:
     """Runs a command inside an ephemeral app container; exits with the command's exit code.
 
-    Options of deis (-a) come before the command: everything from the command's first
-    word on is the command, options included (`--` may separate them too).
+    On a terminal, the command gets one too (`deis run bash` is a shell in the app's
+    container); elsewhere, as in scripts, its output is shown when it ends.
+
+    Options of deis (-a, -i, -T) come before the command: everything from the command's
+    first word on is the command, options included (`--` may separate them too).
 
     \b
     Examples:
       deis apps:run -a myapp python manage.py migrate
+      deis run bash
       deis run ls -la /app
       deis run -a myapp -- env
     """
     s = session()
     name = s.app(app)
     text = " ".join(command)
+    if terminal.wants_terminal(interactive, sys.stdin.isatty(), sys.stdout.isatty()):
+        try:
+            code = terminal.run(s.settings, name, text, sys.stdin.fileno(), sys.stdout.fileno())
+        except terminal.NotOffered:
+            if interactive:
+                raise
+        else:
+            sys.exit(code)
     echo(f"Running '{text}'...")
     with waiting(f"Running '{text}'..."):
         result = s.api.post(f"/v2/apps/{name}/run", {"command": text}) or {}

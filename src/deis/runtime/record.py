@@ -10,6 +10,8 @@ from pathlib import Path
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.errors import Unavailable
+from deis.domain.terminal import Opening
+from deis.ports import Terminal
 
 NO_PROCESSES = (
     "This platform records releases but runs no processes: its runtime is 'record'. "
@@ -54,4 +56,7 @@ class RecordingRuntime:
         raise Unavailable(NO_PROCESSES)
 
     def run(self, desired: DesiredApp, command: str) -> RunResult:
+        raise Unavailable(NO_PROCESSES)
+
+    def terminal(self, desired: DesiredApp, opening: Opening) -> Terminal:
         raise Unavailable(NO_PROCESSES)

@@ -7,16 +7,18 @@ from dataclasses import replace
 from typing import Any
 
 from deis.domain import formation
+from deis.domain import terminal as terminal_rules
 from deis.domain.desired import Pod, RunResult
 from deis.domain.errors import Conflict, Invalid
 from deis.domain.records import User
+from deis.domain.terminal import Opening
+from deis.ports import Terminal
 from deis.services import deploys
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
 
 MAX_LOG_LINES = 10_000
-MAX_COMMAND_LENGTH = 10_000
 
 
 def scale(ctx: Context, actor: User, app_id: str, changes: dict[str, object]) -> dict[str, int]:
@@ -69,16 +71,23 @@ def restart(
 
 
 def run(ctx: Context, actor: User, app_id: str, command: object) -> RunResult:
-    if not isinstance(command, str) or not command.strip():
-        raise Invalid("Give a command to run.", field="command")
-    if len(command) > MAX_COMMAND_LENGTH:
-        raise Invalid("The command is too long.", field="command")
+    command = terminal_rules.command(command)
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id)
     desired = deploys.desired_for(ctx, app.id)
     deploys.require_build(desired, "run this command")
     ctx.logs.write(app.id, "controller", f"{actor.username} runs '{command}'")
     return ctx.runtime.run(desired, command)
+
+
+def terminal(ctx: Context, actor: User, app_id: str, opening: Opening) -> Terminal:
+    """An interactive one-off run: like `run`, with the same permission, on a terminal."""
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    desired = deploys.desired_for(ctx, app.id)
+    deploys.require_build(desired, "run this command")
+    ctx.logs.write(app.id, "controller", f"{actor.username} runs '{opening.command}' interactively")
+    return ctx.runtime.terminal(desired, opening)
 
 
 def metrics(ctx: Context, actor: User, app_id: str) -> dict[str, Any]:

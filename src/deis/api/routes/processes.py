@@ -1,13 +1,13 @@
-"""/v2/apps/<id>/pods, /scale, /run, /logs: what the runtime runs."""
+"""/v2/apps/<id>/pods, /scale, /run (also as a WebSocket), /logs: what the runtime runs."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Query, Response, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
-from deis.api import serialize
+from deis.api import serialize, terminal
 from deis.api.deps import Ctx, Me, Paging
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -65,6 +65,13 @@ def scale(app_id: str, body: ScaleIn, ctx: Ctx, me: Me) -> Response:
 def run(app_id: str, body: RunIn, ctx: Ctx, me: Me) -> JSONResponse:
     result = formation.run(ctx, me, app_id, body.command)
     return JSONResponse({"exit_code": result.exit_code, "output": result.output})
+
+
+@router.websocket("/run")
+@router.websocket("/run/")
+async def run_on_terminal(websocket: WebSocket, app_id: str) -> None:
+    """Extension: the run route upgraded to a WebSocket runs the command on a terminal."""
+    await terminal.serve(websocket, app_id)
 
 
 @router.get("/metrics", responses=responses(MetricsOut))

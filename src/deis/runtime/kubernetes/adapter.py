@@ -21,6 +21,8 @@ from typing import ParamSpec, TypeVar
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.errors import DeployFailed, NotFound, Unavailable
+from deis.domain.terminal import Opening
+from deis.ports import Terminal
 from deis.runtime import naming
 from deis.runtime.kubernetes import manifests, observe
 from deis.runtime.kubernetes.client import ApiError, Kube, path
@@ -36,6 +38,10 @@ RESTART_ANNOTATION = "deis.io/restartedAt"
 RESTART_MANAGER = "deis-restart"
 HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
 DEPLOYMENT = ("apps/v1", "Deployment")
+NO_TERMINAL = (
+    "Interactive runs (a command with a terminal) are not supported on the kubernetes "
+    "runtime; run the command without one (deis run without -i, or with stdin not a terminal)."
+)
 
 
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
@@ -194,6 +200,9 @@ class KubernetesRuntime:
             return RunResult(code, self._log(desired.app, name))
         finally:
             self.kube.delete("v1", "Pod", name, desired.app)
+
+    def terminal(self, desired: DesiredApp, opening: Opening) -> Terminal:
+        raise Unavailable(NO_TERMINAL)
 
     # --- beyond the port -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.errors import NotFound, Unavailable
+from deis.domain.terminal import Opening, Watch
 from deis.runtime import naming, policy, spec
 from deis.runtime.podman import converge, netns, slugs
 from deis.runtime.podman.egress import Egress
@@ -25,6 +26,7 @@ from deis.runtime.podman.engine import Engine, Options, PeersCallback
 from deis.runtime.podman.images import ImagePullError, Images
 from deis.runtime.podman.podman import Podman
 from deis.runtime.podman.supervisor import Supervisor
+from deis.runtime.podman.terminal import PtyTerminal
 from deis.runtime.record import RecordingRuntime
 from deis.stack import podman_conf as conf
 
@@ -47,6 +49,7 @@ class PodmanRuntime:
         grace_seconds: float = 30.0,
         drain_seconds: float = 2.0,
         run_timeout: float = 3600.0,
+        run_idle_timeout: float = 600.0,
         deploy_timeout: float = policy.DEFAULT_TIMEOUT,
         deploy_batches: int | None = None,
         pids_limit: int = 4096,
@@ -61,6 +64,7 @@ class PodmanRuntime:
         self.state_dir = Path(state_dir)
         self.instance_id = naming.validate_instance_id(instance_id)
         self.run_timeout = run_timeout
+        self.run_idle_timeout = run_idle_timeout
         paths = conf.write_config(self.state_dir, self.instance_id, shared_image_store)
         self.podman = Podman(paths)
         self.desired_store = RecordingRuntime(self.state_dir)
@@ -100,7 +104,13 @@ class PodmanRuntime:
 
     def adopt(self) -> None:
         allocations = self.engine.load_allocations()
-        names = {c.name for c in self.engine.containers()}
+        found = self.engine.containers(include_runs=True)
+        for container in found:
+            if container.labels.get(spec.LABEL_TYPE) == naming.RUN_TYPE:
+                # a one-off run of a platform process that is gone: no one awaits it
+                self.podman.remove([container.name])
+                self._free(naming.netns_name(self.instance_id, container.name))
+        names = {c.name for c in found if c.labels.get(spec.LABEL_TYPE) != naming.RUN_TYPE}
         for allocation in allocations:
             if allocation.container not in names:  # a start that never finished
                 netns.teardown(allocation)
@@ -186,8 +196,47 @@ class PodmanRuntime:
         return targets
 
     def run(self, desired: DesiredApp, command: str) -> RunResult:
+        container, namespace = self._one_off(desired, command)
+        try:
+            path = self._isolated(namespace)
+            outcome = self.podman.run_attached(
+                ["--rm", *spec.run_args(container, path)],
+                spec.podman_env(container),
+                timeout=self.run_timeout,
+            )
+        finally:
+            self.podman.remove([container.name])
+            self._free(namespace)
+        if outcome.timed_out:
+            return RunResult(
+                exit_code=124,
+                output=outcome.output + f"\n(stopped after {self.run_timeout:g} seconds)\n",
+            )
+        return RunResult(exit_code=outcome.code, output=outcome.output)
+
+    def terminal(self, desired: DesiredApp, opening: Opening) -> PtyTerminal:
+        container, namespace = self._one_off(desired, opening.command, {"TERM": opening.term})
+        try:
+            path = self._isolated(namespace)
+            return PtyTerminal(
+                self.podman,
+                ["--rm", *spec.run_args(container, path)],
+                spec.podman_env(container),
+                name=container.name,
+                size=(opening.cols, opening.rows),
+                watch=Watch(self.run_timeout, self.run_idle_timeout, time.monotonic()),
+                cleanup=lambda: self._free(namespace),
+            )
+        except BaseException:
+            self.podman.remove([container.name])
+            self._free(namespace)
+            raise
+
+    def _one_off(
+        self, desired: DesiredApp, command: str, extra_env: dict[str, str] | None = None
+    ) -> tuple[spec.ContainerSpec, str]:
+        """The container of a one-off command, and the name of its network namespace."""
         name = naming.run_name(desired.app)
-        namespace = naming.netns_name(self.instance_id, name)
         try:
             slug_dir = self.engine.slug_dir(desired)
             launch = spec.run_launch(
@@ -199,30 +248,23 @@ class PodmanRuntime:
         container = spec.ContainerSpec(
             name=name,
             launch=launch,
-            env=spec.environment(desired, port),
+            env={**spec.environment(desired, port), **(extra_env or {})},
             labels={**spec.labels(desired, naming.RUN_TYPE, self.instance_id, port)},
             limits=spec.limits(desired, naming.RUN_TYPE, self.engine.options.pids_limit),
         )
-        try:
-            path = netns.create_isolated(namespace)
-            if self.egress is not None:
-                self.egress.attach(namespace)
-            outcome = self.podman.run_attached(
-                ["--rm", *spec.run_args(container, path)],
-                spec.podman_env(container),
-                timeout=self.run_timeout,
-            )
-        finally:
-            self.podman.remove([name])
-            if self.egress is not None:
-                self.egress.detach(namespace)
-            netns.delete_namespace(namespace)
-        if outcome.timed_out:
-            return RunResult(
-                exit_code=124,
-                output=outcome.output + f"\n(stopped after {self.run_timeout:g} seconds)\n",
-            )
-        return RunResult(exit_code=outcome.code, output=outcome.output)
+        return container, naming.netns_name(self.instance_id, name)
+
+    def _isolated(self, namespace: str) -> Path:
+        """A network namespace with only a loopback (and egress when the operator allows)."""
+        path = netns.create_isolated(namespace)
+        if self.egress is not None:
+            self.egress.attach(namespace)
+        return path
+
+    def _free(self, namespace: str) -> None:
+        if self.egress is not None:
+            self.egress.detach(namespace)
+        netns.delete_namespace(namespace)
 
     # --- measurements, for the autoscaler ----------------------------------------------------
 

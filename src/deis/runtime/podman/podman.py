@@ -154,6 +154,20 @@ class Podman:
     def run_attached(self, args: Sequence[str], env: Mapping[str, str], timeout: float) -> Outcome:
         return self.call(["run", *args], env=env, timeout=timeout, check=False)
 
+    def spawn_on_terminal(
+        self, args: Sequence[str], env: Mapping[str, str], tty: int
+    ) -> subprocess.Popen[bytes]:
+        """`podman ARGS` with a terminal (the slave end of a pty) as its stdin, stdout and
+        stderr, in a session of its own (the platform's signals do not reach it)."""
+        return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+            [PODMAN, *args],
+            env=self.environment(env),
+            stdin=tty,
+            stdout=tty,
+            stderr=tty,
+            start_new_session=True,
+        )
+
     def start(self, name: str) -> None:
         self.call(["start", name])
 
