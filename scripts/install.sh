@@ -24,6 +24,7 @@ PACKAGES=(
     "debootstrap:debootstrap"
     "ssh:openssh-client"
     "ssh-keygen:openssh-client"
+    "chromium:chromium"  # the dashboard's browser tests (Playwright drives it)
 )
 
 # file → the Debian package that provides it (libraries, modules)

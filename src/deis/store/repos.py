@@ -223,6 +223,9 @@ class SqlTokens(Repo):
     def revoke_all(self, user_id: int) -> None:
         self.conn.execute(delete(tokens_t).where(tokens_t.c.user_id == user_id))
 
+    def revoke(self, digest: str) -> None:
+        self.conn.execute(delete(tokens_t).where(tokens_t.c.digest == digest))
+
 
 class SqlLoginFailures(Repo):
     def add(self, username: str, address: str, at: datetime) -> None:
