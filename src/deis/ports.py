@@ -111,6 +111,9 @@ class Releases(Protocol):
     def add(self, release: Release) -> None: ...
     def get(self, app_id: str, version: int) -> Release | None: ...
     def latest(self, app_id: str) -> Release | None: ...
+    def latest_of(self, app_ids: builtins.list[str]) -> dict[str, Release]:
+        """The latest release of each app that has one, in one query (the apps list)."""
+
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
         """Newest (highest version) first."""
 

@@ -138,6 +138,27 @@ def test_the_rest_api_is_unchanged(server: Server, alice: ApiUser) -> None:
     assert alice.call("GET", "/v2/apps/").status_code == 200
 
 
+def test_the_session_cookie_is_secure_over_tls(server: Server, alice: ApiUser) -> None:
+    """Behind the router's TLS (X-Forwarded-Proto from 127.0.0.1, which uvicorn trusts)."""
+    with server.api() as client:
+        tls = {"X-Forwarded-Proto": "https"}
+        form = client.get("/signin", headers=tls)
+        assert "secure" in form.headers["set-cookie"].lower()
+        nonce = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert nonce is not None
+        signed = client.post(
+            "/signin",
+            data={"username": "alice", "password": PASSWORD, "csrf": nonce.group(1)},
+            headers={**tls, "Cookie": f"deis_signin={nonce.group(1)}"},
+        )
+    assert signed.status_code == 303
+    cookie = next(
+        v for k, v in signed.headers.multi_items() if k == "set-cookie" and "deis_session" in v
+    )
+    attributes = {part.strip().lower() for part in cookie.split(";")}
+    assert {"httponly", "secure", "samesite=lax", "path=/"} <= attributes
+
+
 def test_redirects_stay_on_this_site(page: Any, alice: ApiUser) -> None:
     page.goto("/signin?next=//evil.example/")
     page.get_by_label("Username").fill("alice")

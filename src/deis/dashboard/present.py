@@ -16,7 +16,7 @@ STATES = {
     "failed": "the current release could not start; the previous one keeps serving",
     "stopped": "scaled to zero",
     "new": "no build yet: push code or deploy an image",
-    "released": "released; the runtime's view is not loaded",
+    "released": "released; the runtime's view of its replicas is not available",
 }
 
 

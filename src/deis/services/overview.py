@@ -47,7 +47,8 @@ def app_summaries(
     visible_to = None if actor.is_superuser else actor.username
     with ctx.store.transaction() as uow:
         found, total = uow.apps.list(offset, limit, visible_to=visible_to)
-        return [AppSummary(app, uow.releases.latest(app.id)) for app in found], total
+        latest = uow.releases.latest_of([app.id for app in found])
+        return [AppSummary(app, latest.get(app.id)) for app in found], total
 
 
 def app_summary(ctx: Context, actor: User, app_id: str) -> AppSummary:
