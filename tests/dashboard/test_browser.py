@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.dashboard.conftest import ApiUser, Server, screenshot, sign_in
@@ -205,3 +207,37 @@ def test_sign_out_ends_the_session_everywhere(page: Any, server: Server, alice: 
         client.cookies.set("deis_session", copied["value"])
         again = client.get("/")
     assert again.status_code == 303 and again.headers["location"] == "/signin"
+
+
+def test_builds_page_without_kept_output(page: Any, alice: ApiUser) -> None:
+    alice.app("shop")
+    sign_in(page, "alice")
+    page.goto("/apps/shop/builds")
+    expect(page.get_by_role("table")).to_contain_text("image example/app:1")
+    if page.get_by_role("heading", name="Pushes").count() == 0:
+        expect(page.locator(".note")).to_contain_text("Build output is not kept")
+
+
+def test_build_output_when_the_platform_keeps_it(page: Any, server: Server, alice: ApiUser) -> None:
+    """With the logs extension (build attempts kept in files), each push's output."""
+    attempts = pytest.importorskip("deis.domain.attempts")
+    outputs = getattr(server.context, "build_outputs", None)
+    if outputs is None:
+        pytest.skip("this platform keeps no build output")
+    alice.app("shop")
+    started = datetime.now(UTC)
+    attempt = attempts.BuildAttempt(
+        uuid="1a2b3c4d-0000-4000-8000-000000000000", app="shop", owner="alice",
+        started=started, sha="060da68c0ffee",
+    )  # fmt: skip
+    outputs.start(attempt)
+    outputs.write("shop", attempt.uuid, "-----> Python app detected\n<script>alert(1)</script>\n")
+    outputs.finish(attempt.failed(datetime.now(UTC), "compile failed"))
+    sign_in(page, "alice")
+    page.goto("/apps/shop/builds")
+    expect(page.get_by_role("heading", name="Pushes")).to_be_visible()
+    page.get_by_role("link", name="Output of build 1a2b3c4d").click()
+    expect(page.locator("pre.log")).to_contain_text("-----> Python app detected")
+    expect(page.locator("pre.log")).to_contain_text("<script>alert(1)</script>")
+    expect(page.get_by_role("main")).to_contain_text("failed: compile failed")
+    screenshot(page, "build-output")

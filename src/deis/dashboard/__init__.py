@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from deis.dashboard import actions, admin, apps, auth, logstream, static
+from deis.dashboard import actions, admin, apps, auth, buildlogs, logstream, static
 from deis.dashboard.rates import RateMeter
 from deis.dashboard.sessions import SessionCodec, new_key
 from deis.dashboard.web import Dashboard, make_environment
 
 __all__ = ["install", "new_key"]
 
-ROUTERS = (static.router, auth.router, apps.router, actions.router, admin.router, logstream.router)
+ROUTERS = (
+    static.router,
+    auth.router,
+    apps.router,
+    buildlogs.router,
+    actions.router,
+    admin.router,
+    logstream.router,
+)
 
 
 def install(app: FastAPI, key: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from deis.dashboard import live
+from deis.dashboard import buildlogs, live
 from deis.dashboard.web import DashboardRoute, Viewer, context_of, dashboard_of, render
 from deis.domain.errors import Invalid
 from deis.services import builds, config, overview
@@ -115,5 +115,5 @@ def app_builds(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
     found, total = builds.list_builds(ctx, me.user, app_id, (number - 1) * BUILDS_PAGE, BUILDS_PAGE)
     return render(
         request, "builds.html", tab="builds", app=summary.app, builds=found, page=number,
-        pages=pages(total, BUILDS_PAGE),
+        pages=pages(total, BUILDS_PAGE), attempts=buildlogs.attempts(request, me, app_id),
     )  # fmt: skip
