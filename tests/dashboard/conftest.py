@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,9 @@ class ApiUser:
         return results
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+@contextmanager
+def serve(tmp_path: Path, **overrides: Any) -> Iterator[Server]:
+    """The controller (dashboard included) on a free port, stopped at the end."""
     port = free_port()
     with fresh_database("sqlite", tmp_path) as url:
         settings = from_env(
@@ -96,23 +98,30 @@ def server(tmp_path: Path) -> Iterator[Server]:
             api_port=port,
             argon2_time_cost=1,
             argon2_memory_kib=1024,
-            **{**LIGHT, "logs": "file"},
+            **{**LIGHT, "logs": "file", **overrides},
         )  # fmt: skip
         app = build_app(settings)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         running = uvicorn.Server(config)
         thread = threading.Thread(target=running.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not running.started:
+            assert thread.is_alive(), "the controller did not start"
             assert time.monotonic() < deadline, "the controller did not start"
             time.sleep(0.02)
         try:
             yield Server(f"http://127.0.0.1:{port}", app, settings.state_dir)
         finally:
             running.should_exit = True
-            thread.join(timeout=15)
+            thread.join(timeout=30)
             app.state.context.store.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with serve(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def test_traffic_since_the_last_look() -> None:
     seen = rates.traffic(previous, snapshot(300, 11, 0.0, 110.0), 110.0)
     assert seen == rates.Traffic(rps=20.0, error_rate=0.05, requests=300, recent=True)
     quiet = rates.traffic(previous, snapshot(100, 1, 0.0, 99.0), 110.0)
-    assert quiet == rates.Traffic(rps=0.0, error_rate=None, requests=100, recent=True)
+    assert quiet == rates.Traffic(rps=0.0, error_rate=0.01, requests=100, recent=True)
 
 
 def test_traffic_falls_back_to_the_average() -> None:
@@ -81,7 +81,7 @@ def test_traffic_falls_back_to_the_average() -> None:
     average = rates.traffic(None, snapshot(50, 5, 10.0, 20.0), 30.0)
     assert average == rates.Traffic(rps=5.0, error_rate=0.1, requests=50, recent=False)
     one_instant = rates.traffic(None, snapshot(3, 0, 10.0, 10.0), 30.0)
-    assert one_instant.rps is None and one_instant.error_rate == 0.0
+    assert one_instant.rps == 3.0 and one_instant.error_rate == 0.0
     # Too old a look, or a router that restarted and counts from zero again.
     stale = rates.Sample(at=0.0, requests=1, errors=0)
     assert rates.traffic(stale, snapshot(50, 5, 10.0, 20.0), 5000.0).recent is False

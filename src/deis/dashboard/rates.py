@@ -24,7 +24,9 @@ class Sample:
 @dataclass(frozen=True)
 class Traffic:
     rps: float | None
-    error_rate: float | None  # share of 5xx answers, 0..1; None without requests
+    # Share of 5xx answers, 0..1, over the same window as rps when it saw requests, else
+    # over everything counted; None before any request.
+    error_rate: float | None
     requests: int
     recent: bool  # since the last look, rather than the average since counting began
 
@@ -32,6 +34,10 @@ class Traffic:
 def sample_of(snapshot: dict[str, Any], at: float) -> Sample:
     statuses = snapshot.get("statuses") or {}
     return Sample(at, int(snapshot.get("requests") or 0), int(statuses.get("5xx") or 0))
+
+
+def lifetime_error_rate(sample: Sample) -> float | None:
+    return sample.errors / sample.requests if sample.requests else None
 
 
 def traffic(previous: Sample | None, snapshot: dict[str, Any], now: float) -> Traffic:
@@ -42,7 +48,7 @@ def traffic(previous: Sample | None, snapshot: dict[str, Any], now: float) -> Tr
             errors = current.errors - previous.errors
             return Traffic(
                 served / (now - previous.at),
-                errors / served if served else None,
+                errors / served if served else lifetime_error_rate(current),
                 current.requests,
                 True,
             )
@@ -51,7 +57,7 @@ def traffic(previous: Sample | None, snapshot: dict[str, Any], now: float) -> Tr
     first, last = snapshot.get("first"), snapshot.get("last")
     span = float(last) - float(first) if first is not None and last is not None else 0.0
     return Traffic(
-        current.requests / span if span >= MIN_WINDOW else None,
+        current.requests / max(span, MIN_WINDOW),  # all within a second: that second's rate
         current.errors / current.requests,
         current.requests,
         False,
