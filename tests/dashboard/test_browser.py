@@ -241,3 +241,21 @@ def test_build_output_when_the_platform_keeps_it(page: Any, server: Server, alic
     expect(page.locator("pre.log")).to_contain_text("<script>alert(1)</script>")
     expect(page.get_by_role("main")).to_contain_text("failed: compile failed")
     screenshot(page, "build-output")
+
+
+def test_app_pages_fit_a_375px_screen(page: Any, alice: ApiUser) -> None:
+    alice.app("a-rather-long-app-name")
+    alice.call(
+        "POST",
+        "/v2/apps/a-rather-long-app-name/config/",
+        {"values": {"A_VERY_LONG_CONFIGURATION_KEY_NAME": "x" * 300}},
+    )
+    sign_in(page, "alice")
+    page.set_viewport_size({"width": 375, "height": 800})
+    for tab in ("", "/releases", "/config?reveal=A_VERY_LONG_CONFIGURATION_KEY_NAME",
+                "/domains", "/builds", "/logs"):  # fmt: skip
+        page.goto(f"/apps/a-rather-long-app-name{tab}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{tab or 'overview'} is {width} px wide at 375 px"
+    page.goto("/apps/a-rather-long-app-name")
+    screenshot(page, "app-overview-375px")

@@ -85,7 +85,7 @@ def test_hostile_values_show_as_text(page: Any, server: Server, admin: ApiUser) 
         page.goto(path)
         assert page.locator("img[src=x]").count() == 0
         scripts = page.locator("script").evaluate_all("s => s.map(e => e.src || e.text)")
-        assert all(src.endswith((".js",)) for src in scripts), scripts
+        assert all("/static/" in src for src in scripts), scripts
 
 
 def test_changes_without_the_csrf_token_are_refused(

@@ -28,9 +28,11 @@ ROUTERS = (
 
 def install(app: FastAPI, key: str) -> None:
     """Add the dashboard's pages to the controller's app (outside its OpenAPI schema)."""
+    templates = make_environment()
+    templates.globals["static_url"] = static.url_of
     app.state.dashboard = Dashboard(
         codec=SessionCodec(key),
-        templates=make_environment(),
+        templates=templates,
         meter=RateMeter(),
         follow_slots=logstream.follow_slots(),
     )

@@ -28,6 +28,11 @@ def load(directory: Path) -> dict[str, tuple[bytes, str, str]]:
 FILES = load(HERE / "static")
 
 
+def url_of(name: str) -> str:
+    """The file's URL with its digest, so a new version is fetched at once after an upgrade."""
+    return f"/static/{name}?v={FILES[name][2]}"
+
+
 @router.get("/static/{name}")
 def static_file(request: Request, name: str) -> Response:
     found = FILES.get(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,7 +86,7 @@ class Dashboard:
     codec: SessionCodec
     templates: Environment
     meter: RateMeter
-    follow_slots: Any  # threading.BoundedSemaphore: live log streams at once
+    follow_slots: threading.BoundedSemaphore  # live log streams at once
 
 
 def dashboard_of(request: Request) -> Dashboard:
