@@ -259,3 +259,16 @@ def test_app_pages_fit_a_375px_screen(page: Any, alice: ApiUser) -> None:
         assert width <= 375, f"{tab or 'overview'} is {width} px wide at 375 px"
     page.goto("/apps/a-rather-long-app-name")
     screenshot(page, "app-overview-375px")
+
+
+def test_reloading_a_confirmation_goes_back_to_its_page(page: Any, alice: ApiUser) -> None:
+    alice.app("shop")
+    sign_in(page, "alice")
+    page.goto("/apps/shop/config")
+    page.get_by_label("Name", exact=True).fill("K")
+    page.get_by_label("Value", exact=True).fill("v")
+    page.get_by_role("button", name="Review the change").click()
+    expect(page.get_by_role("heading", name="Set K?")).to_be_visible()
+    page.reload()  # htmx showed the POST's URL; a reload asks for it with GET
+    page.wait_for_url(re.compile(r"/apps/shop/config$"))
+    assert len(alice.releases("shop")) == 2  # nothing was changed

@@ -149,3 +149,21 @@ def remove_domain(request: Request, app_id: str, me: Changer, form: Form) -> Res
         return f"Removed {name}."
 
     return attempt(request, f"/apps/{quote(app_id)}/domains", change)
+
+
+# A reload of the page a change answered (htmx shows a POST's URL, e.g. the config
+# confirmation) asks for it with GET: go back to the page the change belongs to.
+def _back_to(tab: str) -> Callable[[Request, str], Response]:
+    def back(request: Request, app_id: str) -> Response:
+        return redirect(request, f"/apps/{quote(app_id)}{tab}")
+
+    return back
+
+
+for _path, _tab in (
+    ("/config/confirm", "/config"),
+    ("/scale", ""),
+    ("/restart", ""),
+    ("/domains/remove", "/domains"),
+):
+    router.add_api_route(f"/apps/{{app_id}}{_path}", _back_to(_tab), methods=["GET"])
