@@ -25,6 +25,7 @@ PACKAGES=(
     "ssh:openssh-client"
     "ssh-keygen:openssh-client"
     "docker-registry:docker-registry"
+    "chromium:chromium"  # the dashboard's browser tests (Playwright drives it)
 )
 
 # file → the Debian package that provides it (libraries, modules)

@@ -158,6 +158,19 @@ def test_tokens(store: SqlStore, make: Factory) -> None:
         assert uow.tokens.user_for("d3") == bob
 
 
+def test_revoking_one_token_keeps_the_others(store: SqlStore, make: Factory) -> None:
+    with store.transaction(write=True) as uow:
+        alice = make.user(uow, "alice")
+        uow.tokens.add(alice.id, "d1", make.now())
+        uow.tokens.add(alice.id, "d2", make.now())
+    with store.transaction(write=True) as uow:
+        uow.tokens.revoke("d1")
+        uow.tokens.revoke("unknown")
+    with store.transaction() as uow:
+        assert uow.tokens.user_for("d1") is None
+        assert uow.tokens.user_for("d2") == alice
+
+
 def test_duplicate_token_digest_conflicts(store: SqlStore, make: Factory) -> None:
     with store.transaction(write=True) as uow:
         alice = make.user(uow, "alice")

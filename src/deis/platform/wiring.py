@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from deis import dashboard
 from deis.api.app import create_app
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
@@ -188,6 +190,21 @@ def builder_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def dashboard_key(settings: Settings) -> str:
+    """The key that seals the dashboard's session cookies: STATE/dashboard-key (0600),
+    made once. Not in backups: after a restore, users sign in to the dashboard again."""
+    path: Path = settings.state_dir / "dashboard-key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(dashboard.new_key() + "\n")
+    return path.read_text().strip()
+
+
 def platform_facts(settings: Settings) -> dict[str, str]:
     return {
         "domain": settings.domain,
@@ -319,6 +336,7 @@ def build_app(settings: Settings, store: Store | None = None) -> Any:
         max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan_of(platform),
     )
+    dashboard.install(api, dashboard_key(settings))
     if platform.builder is None:
         return api
     from deis.builder.http import is_git_path

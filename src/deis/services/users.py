@@ -142,6 +142,12 @@ def authenticate(ctx: Context, token: str) -> User:
     return user
 
 
+def logout(ctx: Context, token: str) -> None:
+    """Revoke one token (signing out of a session); the user's other tokens stay valid."""
+    with ctx.store.transaction(write=True) as uow:
+        uow.tokens.revoke(token_digest(token))
+
+
 def change_password(
     ctx: Context, actor: User, password: object, new_password: object, username: object = None
 ) -> None:

@@ -223,6 +223,9 @@ class SqlTokens(Repo):
     def revoke_all(self, user_id: int) -> None:
         self.conn.execute(delete(tokens_t).where(tokens_t.c.user_id == user_id))
 
+    def revoke(self, digest: str) -> None:
+        self.conn.execute(delete(tokens_t).where(tokens_t.c.digest == digest))
+
 
 class SqlLoginFailures(Repo):
     def add(self, username: str, address: str, at: datetime) -> None:
@@ -463,6 +466,21 @@ class SqlReleases(Repo):
             .order_by(releases_t.c.version.desc())
         )
         return self._one(stmt, to_release)
+
+    def latest_of(self, app_ids: Sequence[str]) -> dict[str, Release]:
+        if not app_ids:
+            return {}
+        newest = (
+            select(releases_t.c.app_id, func.max(releases_t.c.version).label("version"))
+            .where(releases_t.c.app_id.in_(list(app_ids)))
+            .group_by(releases_t.c.app_id)
+            .subquery()
+        )
+        stmt = with_owner(releases_t).join(
+            newest,
+            (releases_t.c.app_id == newest.c.app_id) & (releases_t.c.version == newest.c.version),
+        )
+        return {row.app_id: to_release(row) for row in self.conn.execute(stmt)}
 
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
         stmt = (
