@@ -6,7 +6,7 @@ Services talk to these only; `deis.platform` wires the adapters chosen in settin
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -203,8 +203,12 @@ class Runtime(Protocol):
 
 
 class Logs(Protocol):
-    def tail(self, app_id: str, lines: int) -> str: ...
-    def follow(self, app_id: str, lines: int) -> Iterator[str]:
+    def tail(self, app_id: str, lines: int, keep: Callable[[str], bool] | None = None) -> str:
+        """The last lines (of those `keep` answers true for), oldest first."""
+
+    def follow(
+        self, app_id: str, lines: int, keep: Callable[[str], bool] | None = None
+    ) -> Iterator[str]:
         """The last lines, then new ones as they come; "" now and then while idle."""
 
     def write(self, app_id: str, source: str, message: str) -> None:
