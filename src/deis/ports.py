@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from deis.domain.attempts import BuildAttempt
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.records import (
     TLS,
@@ -214,6 +215,22 @@ class Logs(Protocol):
     def write(self, app_id: str, source: str, message: str) -> None:
         """Record a platform event about the app as a log line."""
 
+    def remove(self, app_id: str) -> None: ...
+
+
+class BuildOutputs(Protocol):
+    """Build attempts and their output, kept outside the database, the last N per app."""
+
+    def start(self, attempt: BuildAttempt) -> None: ...
+    def write(self, app_id: str, uuid: str, text: str) -> None:
+        """Append output (lines ending in newlines) to the attempt."""
+
+    def finish(self, attempt: BuildAttempt) -> None: ...
+    def list(self, app_id: str) -> builtins.list[BuildAttempt]:
+        """Newest first."""
+
+    def get(self, app_id: str, uuid: str) -> BuildAttempt | None: ...
+    def output(self, app_id: str, uuid: str) -> str: ...
     def remove(self, app_id: str) -> None: ...
 
 

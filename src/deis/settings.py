@@ -36,6 +36,7 @@ class Settings:
     logs: str = "file"  # the logs adapter, by name
     router: str = "nginx"  # the router adapter, by name: nginx, kubernetes, none
     log_retention: int = 10_000  # lines kept per app
+    build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
     login_failures_allowed: int = 10  # per minute, per user and per address
@@ -77,6 +78,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_LOGS": ("logs", str),
     "DEIS_ROUTER": ("router", str),
     "DEIS_LOG_RETENTION": ("log_retention", int),
+    "DEIS_BUILD_LOG_RETENTION": ("build_log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),
     "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
     "DEIS_LOGIN_FAILURES_ALLOWED": ("login_failures_allowed", int),
@@ -108,6 +110,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     if "state_dir" in values:
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
     settings = Settings(**values)
+    if settings.log_retention < 1 or settings.build_log_retention < 1:
+        raise SettingsError("DEIS_LOG_RETENTION and DEIS_BUILD_LOG_RETENTION must be at least 1")
     if settings.registration_mode not in REGISTRATION_MODES:
         raise SettingsError(
             f"registration mode must be one of {', '.join(REGISTRATION_MODES)},"

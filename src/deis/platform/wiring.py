@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deis.api.app import create_app
+from deis.logs.builds import FileBuildOutputs
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
@@ -117,6 +118,7 @@ def build_context(
     settings: Settings, store: Store | None = None, objects: Objects | None = None
 ) -> Context:
     router = make_router(settings)
+    outputs = FileBuildOutputs(settings.state_dir / "logs" / "builds", settings.build_log_retention)
     return Context(
         store=store or make_store(settings),
         runtime=make_runtime(settings, router, objects or make_objects(settings)),
@@ -129,6 +131,8 @@ def build_context(
         password_hasher=PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
         ),
+        build_outputs=outputs,
+        app_removers=[outputs.remove],
     )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 
-from deis.ports import Logs, Router, Runtime, Store
+from deis.ports import BuildOutputs, Logs, Router, Runtime, Store
 
 
 def utc_now() -> datetime:
@@ -39,6 +39,7 @@ class Context:
     # What else keeps files of an app (the builder's repositories, caches, slugs),
     # filled in by the composition root once those parts exist.
     app_removers: list[Callable[[str], None]] = field(default_factory=list)
+    build_outputs: BuildOutputs | None = None  # build attempts and their output
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"
