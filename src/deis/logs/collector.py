@@ -105,6 +105,14 @@ def format_records(
     return out, partial
 
 
+def format_block(
+    app: str, label: str, data: bytes, partial: str, stamps: Stamps
+) -> tuple[str, int, str]:
+    """format_records as one block of text: (lines, how many, partial)."""
+    lines, partial = format_records(app, label, data, partial, stamps)
+    return "".join(line + "\n" for line in lines), len(lines), partial
+
+
 def count_lines(data: bytes) -> int:
     """Lines in complete k8s-file records: records, less partial ones (they continue)."""
     return data.count(b"\n") - sum(1 for _ in PARTIAL_RECORD.finditer(data))
@@ -160,12 +168,15 @@ class Collector:
         total = 0
         for app_dir in sorted(p for p in self.container_logs.glob("*") if p.is_dir()):
             with self.lock:
-                lines: list[str] = []
+                blocks: list[str] = []
+                count = 0
                 for path in sorted(app_dir.glob("*.log")):
-                    lines.extend(self.read_new(app_dir.name, path))
-                if lines:
-                    self.sink.append(app_dir.name, lines)
-                    total += len(lines)
+                    block, lines = self.read_new(app_dir.name, path)
+                    blocks.append(block)
+                    count += lines
+                if count:
+                    self.sink.append_block(app_dir.name, "".join(blocks), count)
+                    total += count
         return total
 
     def open(self, app: str, key: str, path: Path) -> Source | None:
@@ -187,16 +198,18 @@ class Collector:
         self.sources[key] = source
         return source
 
-    def read_new(self, app: str, path: Path) -> list[str]:
+    def read_new(self, app: str, path: Path) -> tuple[str, int]:
+        """New lines of one replica's file, as one block of text, and how many."""
         key = f"{app}/{path.name}"
         source = self.sources.get(key) or self.open(app, key, path)
         if source is None:
-            return []
+            return "", 0
         label = replica_label(app, path.stem)
         if os.fstat(source.handle.fileno()).st_size < source.offset:
             self.sink.write(app, "logs", f"{label}: its log file was cut; some lines may be lost")
             source.offset, source.partial = 0, ""
         out: list[str] = []
+        count = 0
         budget = self.max_read
         while budget > 0:
             rotated = self._rotated(source, path)  # asked before reading: then it is final
@@ -207,24 +220,26 @@ class Collector:
             source.offset += len(complete)
             budget -= len(chunk)
             if complete:
-                lines, source.partial = format_records(
+                block, lines, source.partial = format_block(
                     app, label, complete, source.partial, self.stamps
                 )
-                out.extend(lines)
+                out.append(block)
+                count += lines
             if not at_end or not rotated:
                 break
             source = self._next_file(app, key, path, source)
             if source is None:
-                return out
+                return "".join(out), count
         dropped = self._drop_backlog(app, key, path, source)
         if dropped:
             message = (
                 f"dropped {dropped} lines from {label} (it wrote faster than the collector reads)"
             )
-            out.append(log_line(datetime.now(UTC), "deis", "logs", message))
-        if not out:
+            out.append(log_line(datetime.now(UTC), "deis", "logs", message) + "\n")
+            count += 1
+        if not count:
             self._forget_if_idle(key, path, source)
-        return out
+        return "".join(out), count
 
     def _rotated(self, source: Source, path: Path) -> bool:
         try:
