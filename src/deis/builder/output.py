@@ -53,9 +53,9 @@ class BuildOutput:
         """After a failure: how to read this output again."""
         if self.kept and self.ctx.build_outputs is not None:
             short = self.attempt.short
-            await self.emit(
-                f"{FAILURE}Build {short} failed; see it again: deis builds:info {short}"
-            )
+            text = f"{FAILURE}Build {short} failed; see it again: deis builds:info {short}"
+            self._keep(text)  # not one of the reasons
+            await self._emit(text)
 
     def finish(self, version: int | None) -> None:
         """Record how the attempt ended; a failure is a platform event of the app too."""
