@@ -231,6 +231,9 @@ class BuildOutputs(Protocol):
 
     def get(self, app_id: str, uuid: str) -> BuildAttempt | None: ...
     def output(self, app_id: str, uuid: str) -> str: ...
+    def end_unfinished(self, when: datetime, reason: str) -> int:
+        """Mark the attempts left building by a builder that died as failed."""
+
     def remove(self, app_id: str) -> None: ...
 
 

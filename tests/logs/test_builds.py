@@ -70,3 +70,15 @@ def test_ids_as_users_give_them() -> None:
     found = [attempt(1), attempt(2)]
     assert matching(found, "00000002") == found[1]
     assert matching(found, "0000000") is None  # several: not one
+
+
+def test_attempts_left_building_by_a_dead_builder_end_as_failed(tmp_path: Path) -> None:
+    outputs = FileBuildOutputs(tmp_path)
+    outputs.start(attempt(1))
+    outputs.start(attempt(2, app="other"))
+    outputs.finish(attempt(2, app="other").succeeded(T0, 2))
+    assert outputs.end_unfinished(T0, "the builder stopped during the build") == 1
+    left = outputs.get("shop", attempt(1).uuid)
+    assert left is not None and left.status == "failed" and "stopped" in left.reason
+    done = outputs.get("other", attempt(2).uuid)
+    assert done is not None and done.status == "succeeded"

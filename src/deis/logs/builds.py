@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from deis.domain.attempts import BuildAttempt
+from deis.domain.attempts import BUILDING, BuildAttempt
 
 MAX_OUTPUT = 16 << 20  # bytes of one build's output; more is cut, and the output says so
 CUT = "-----> (the rest of this build's output was not kept: over 16 MiB)\n"
@@ -86,6 +86,18 @@ class FileBuildOutputs:
             self._sizes.pop(attempt.uuid, None)
             if (self.directory / attempt.app).is_dir():
                 self._save(attempt)
+
+    def end_unfinished(self, when: datetime, reason: str) -> int:
+        """Attempts still building when the builder stopped (it died): failed, with the
+        reason. Answers how many."""
+        ended = 0
+        with self._lock:
+            for folder in self.directory.glob("*"):
+                for attempt in self.list(folder.name):
+                    if attempt.status == BUILDING:
+                        self._save(attempt.failed(when, reason))
+                        ended += 1
+        return ended
 
     def list(self, app_id: str) -> list[BuildAttempt]:
         """The app's attempts, newest first."""
