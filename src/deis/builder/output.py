@@ -68,7 +68,10 @@ class BuildOutput:
             what = f"build {self.attempt.short}" + (
                 f" of {self.attempt.sha[:7]}" if self.attempt.sha.strip("0") else ""
             )
-            self.ctx.logs.write(self.attempt.app, "builder", f"{what} failed: {reason}")
+            try:
+                self.ctx.logs.write(self.attempt.app, "builder", f"{what} failed: {reason}")
+            except Exception:  # the push has its answer already; the event is a bonus
+                log.exception("logging the failure of build %s failed", self.attempt.uuid)
         if self.ctx.build_outputs is not None and self.kept:
             try:
                 self.ctx.build_outputs.finish(done)
