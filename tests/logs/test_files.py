@@ -6,6 +6,8 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
+
 from deis.logs.files import FileLogs
 
 
@@ -97,3 +99,20 @@ def test_a_follower_reads_what_was_written_just_before_the_segment_turned(
     while "d" not in received:
         received += next(stream)
     assert received == "c\nd\n"
+
+
+def test_a_followers_backlog_is_read_in_small_pieces_and_lines_stay_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deis.logs import files
+
+    monkeypatch.setattr(files, "FOLLOW_READ", 7)
+    logs = FileLogs(tmp_path)
+    logs.append("b", [f"line number {n}" for n in range(20)])
+    stream = logs.follow("b", 3, poll=0.01)
+    assert next(stream) == "line number 17\nline number 18\nline number 19\n"
+    logs.append("b", ["after"])
+    received = ""
+    while "after" not in received:
+        received += next(stream)
+    assert received == "after\n"

@@ -112,6 +112,8 @@ class FileLogs:
                     rotated = _rotated(source, path)
                     chunk = source.read(FOLLOW_READ)
                     complete = chunk[: chunk.rfind(b"\n") + 1]
+                    if not complete and len(chunk) == FOLLOW_READ:
+                        complete = chunk  # a line longer than a read: in pieces
                     if len(complete) < len(chunk):
                         source.seek(len(complete) - len(chunk), os.SEEK_CUR)
                     if complete:
@@ -140,11 +142,18 @@ class FileLogs:
         except FileNotFoundError:
             pass
         if source is not None:
-            data = source.read()
-            data = data[: data.rfind(b"\n") + 1]
-            source.seek(len(data))
-            current = data.decode("utf-8", "replace").splitlines(keepends=True)
-            last.extend(current if keep is None else filter(keep, current))
+            end, position, rest = os.fstat(source.fileno()).st_size, 0, b""
+            while position < end:  # in bounded reads: only the last lines are held
+                chunk = source.read(min(FOLLOW_READ, end - position))
+                if not chunk:
+                    break
+                position += len(chunk)
+                data = rest + chunk
+                cut = data.rfind(b"\n") + 1
+                rest = data[cut:]
+                current = data[:cut].decode("utf-8", "replace").splitlines(keepends=True)
+                last.extend(current if keep is None else filter(keep, current))
+            source.seek(position - len(rest))
         return "".join(last)
 
     def remove(self, app_id: str) -> None:
