@@ -6,13 +6,14 @@ Services talk to these only; `deis.platform` wires the adapters chosen in settin
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from deis.domain.artifacts import Garbage
+from deis.domain.attempts import BuildAttempt
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.records import (
     TLS,
@@ -239,12 +240,35 @@ class CpuMeter(Protocol):
 
 
 class Logs(Protocol):
-    def tail(self, app_id: str, lines: int) -> str: ...
-    def follow(self, app_id: str, lines: int) -> Iterator[str]:
+    def tail(self, app_id: str, lines: int, keep: Callable[[str], bool] | None = None) -> str:
+        """The last lines (of those `keep` answers true for), oldest first."""
+
+    def follow(
+        self, app_id: str, lines: int, keep: Callable[[str], bool] | None = None
+    ) -> Iterator[str]:
         """The last lines, then new ones as they come; "" now and then while idle."""
 
     def write(self, app_id: str, source: str, message: str) -> None:
         """Record a platform event about the app as a log line."""
+
+    def remove(self, app_id: str) -> None: ...
+
+
+class BuildOutputs(Protocol):
+    """Build attempts and their output, kept outside the database, the last N per app."""
+
+    def start(self, attempt: BuildAttempt) -> None: ...
+    def write(self, app_id: str, uuid: str, text: str) -> None:
+        """Append output (lines ending in newlines) to the attempt."""
+
+    def finish(self, attempt: BuildAttempt) -> None: ...
+    def list(self, app_id: str) -> builtins.list[BuildAttempt]:
+        """Newest first."""
+
+    def get(self, app_id: str, uuid: str) -> BuildAttempt | None: ...
+    def output(self, app_id: str, uuid: str) -> str: ...
+    def end_unfinished(self, when: datetime, reason: str) -> int:
+        """Mark the attempts left building by a builder that died as failed."""
 
     def remove(self, app_id: str) -> None: ...
 

@@ -46,6 +46,7 @@ class Settings:
     router_read_timeout: int = 60
     router_send_timeout: int = 60
     log_retention: int = 10_000  # lines kept per app
+    build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
     login_failures_allowed: int = 10  # per minute, per user and per address
@@ -107,6 +108,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_ROUTER_READ_TIMEOUT": ("router_read_timeout", int),
     "DEIS_ROUTER_SEND_TIMEOUT": ("router_send_timeout", int),
     "DEIS_LOG_RETENTION": ("log_retention", int),
+    "DEIS_BUILD_LOG_RETENTION": ("build_log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),
     "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
     "DEIS_LOGIN_FAILURES_ALLOWED": ("login_failures_allowed", int),
@@ -168,6 +170,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     _check_router_limits(settings)
     if settings.keep_releases < 1:
         raise SettingsError(f"DEIS_KEEP_RELEASES must be at least 1, not {settings.keep_releases}")
+    if settings.log_retention < 1 or settings.build_log_retention < 1:
+        raise SettingsError("DEIS_LOG_RETENTION and DEIS_BUILD_LOG_RETENTION must be at least 1")
     if settings.registration_mode not in REGISTRATION_MODES:
         raise SettingsError(
             f"registration mode must be one of {', '.join(REGISTRATION_MODES)},"

@@ -79,3 +79,20 @@ def test_destroy_removes_the_logs(database_url: str, tmp_path: Path) -> None:
             client.post("/v2/apps/", json={"id": "brief"}, headers=headers)
             assert client.delete("/v2/apps/brief/", headers=headers).status_code == 204
     assert not list((tmp_path / "state" / "logs" / "apps").glob("brief.log*"))
+
+
+def test_filters_by_type_or_replica_are_checked_and_leave_out_platform_events(
+    database_url: str, tmp_path: Path
+) -> None:
+    with live_server(tmp_path, database_url=database_url, logs="file") as url:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            headers = _signed_in(client)
+            client.post("/v2/apps/", json={"id": "quiet"}, headers=headers)
+            by_type = client.get("/v2/apps/quiet/logs?type=web", headers=headers)
+            assert by_type.status_code == 200 and by_type.text == ""  # no deis[...] lines
+            bad = client.get(
+                "/v2/apps/quiet/logs?replica=other-web-1234567890-abcde", headers=headers
+            )
+            assert bad.status_code == 400 and "replica" in bad.json()
+            bad_type = client.get("/v2/apps/quiet/logs?type=Web!&follow=true", headers=headers)
+            assert bad_type.status_code == 400 and "type" in bad_type.json()

@@ -196,3 +196,25 @@ def test_small_listings() -> None:
     ).startswith("=== alice Keys\nk  ssh-ed25519 AAAA...")
     assert auth.format_user({"username": "alice", "email": "a@x"}).startswith("=== alice\n")
     assert "Workflow CLI API Version:        2.3" in version.format_versions("2.3")
+
+
+def test_build_attempts_and_build_info_read_plainly() -> None:
+    from deis.cli.builds import format_attempts, format_build_info
+
+    failed = {
+        "uuid": "c7118c47-6f07-4ac2-ad2b-6c1c2adfed96", "status": "failed",
+        "started": "2026-11-27T12:27:00Z", "sha": "d4400ddb5d30", "reason": "it broke",
+        "owner": "dev", "finished": None, "version": None,
+    }  # fmt: skip
+    built = {**failed, "uuid": "80e06c6e-4009-4d3b-9d2d-937f8f8c32dd", "status": "succeeded",
+             "reason": "", "version": 4}  # fmt: skip
+    assert format_attempts("w", [built, failed], 3).splitlines() == [
+        "=== w Build Attempts (2 of 3)",
+        "80e06c6e-4009-4d3b-9d2d-937f8f8c32dd  succeeded  2026-11-27T12:27:00Z  d4400dd  v4",
+        "c7118c47-6f07-4ac2-ad2b-6c1c2adfed96  failed     2026-11-27T12:27:00Z  d4400dd  it broke",
+    ]
+    info = format_build_info(failed, None)
+    assert "status:    failed" in info and "finished:  -" in info and "reason:    it broke" in info
+    only_build = format_build_info(None, {"uuid": "u", "owner": "dev", "image": "img",
+                                          "procfile": {"web": "x"}, "created": "t"})  # fmt: skip
+    assert "image:     img" in only_build and 'procfile:  {"web": "x"}' in only_build

@@ -6,6 +6,8 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
+
 from deis.logs.files import FileLogs
 
 
@@ -67,3 +69,50 @@ def test_remove_deletes_the_apps_logs_only(tmp_path: Path) -> None:
     assert logs.tail("gone", 10) == ""
     assert logs.tail("kept", 10) == "k\n"
     assert not list(tmp_path.glob("gone.log*"))
+
+
+def test_tail_and_follow_keep_only_the_lines_asked_for(tmp_path: Path) -> None:
+    logs = FileLogs(tmp_path)
+    logs.append("a", ["1 a[web.1]: w1", "2 deis[x]: e", "3 a[worker.1]: k", "4 a[web.2]: w2"])
+    keep = lambda line: "[web." in line  # noqa: E731
+    assert logs.tail("a", 1, keep) == "4 a[web.2]: w2\n"
+    assert logs.tail("a", 10, keep) == "1 a[web.1]: w1\n4 a[web.2]: w2\n"
+    stream = logs.follow("a", 1, keep, poll=0.01)
+    assert next(stream) == "4 a[web.2]: w2\n"
+    logs.append("a", ["5 a[worker.1]: k", "6 a[web.1]: w3"])
+    received = ""
+    while "w3" not in received:
+        received += next(stream)
+    assert received == "6 a[web.1]: w3\n"
+
+
+def test_a_follower_reads_what_was_written_just_before_the_segment_turned(
+    tmp_path: Path,
+) -> None:
+    logs = FileLogs(tmp_path, retention=3)
+    logs.append("r", ["a", "b"])
+    stream = logs.follow("r", 1, poll=0.01)
+    assert next(stream) == "b\n"
+    logs.append("r", ["c"])  # 3 lines: the next append turns the segment
+    logs.append("r", ["d"])
+    received = ""
+    while "d" not in received:
+        received += next(stream)
+    assert received == "c\nd\n"
+
+
+def test_a_followers_backlog_is_read_in_small_pieces_and_lines_stay_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deis.logs import files
+
+    monkeypatch.setattr(files, "FOLLOW_READ", 7)
+    logs = FileLogs(tmp_path)
+    logs.append("b", [f"line number {n}" for n in range(20)])
+    stream = logs.follow("b", 3, poll=0.01)
+    assert next(stream) == "line number 17\nline number 18\nline number 19\n"
+    logs.append("b", ["after"])
+    received = ""
+    while "after" not in received:
+        received += next(stream)
+    assert received == "after\n"

@@ -165,6 +165,20 @@ class BuildOut(Stamped):
     dockerfile: str
 
 
+class BuildAttemptOut(BaseModel):
+    """Extension: one push the builder handled, built or not."""
+
+    uuid: str
+    app: str
+    owner: str
+    sha: str
+    status: str  # building, succeeded, failed
+    started: str
+    finished: str | None
+    reason: str
+    version: int | None
+
+
 class ConfigOut(Stamped):
     app: str
     values: dict[str, str]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from deis.domain.attempts import BuildAttempt
 from deis.domain.desired import Pod
 from deis.domain.records import (
     TLS,
@@ -62,6 +63,20 @@ def build(b: Build) -> dict[str, Any]:
         "dockerfile": b.dockerfile,
         "created": timestamp(b.created),
         "updated": timestamp(b.updated),
+    }
+
+
+def attempt(a: BuildAttempt) -> dict[str, Any]:
+    return {
+        "uuid": a.uuid,
+        "app": a.app,
+        "owner": a.owner,
+        "sha": a.sha,
+        "status": a.status,
+        "started": timestamp(a.started),
+        "finished": timestamp(a.finished),
+        "reason": a.reason,
+        "version": a.version,
     }
 
 

@@ -22,7 +22,9 @@ from deis.builder.config import BuilderConfig
 from deis.builder.dockerfile import ImageResult, build_image
 from deis.builder.errors import BuildFailed, BuildRefused
 from deis.builder.locks import BuildLocks
+from deis.builder.output import BuildOutput
 from deis.builder.snapshot import archive, directory_size, slugignore, too_large, unpack
+from deis.domain.attempts import BuildAttempt
 from deis.domain.errors import DeployFailed, DomainError, Invalid
 from deis.domain.procfile import parse_procfile
 from deis.ports import Objects
@@ -79,7 +81,28 @@ class Pipeline:
         self._cleanups: set[asyncio.Future[None]] = set()
 
     async def handle(self, push: Push, emit: Emit) -> int:
-        """Build the push; 0 when released, 1 with the reason on emit otherwise."""
+        """Build the push; 0 when released, 1 with the reason on emit otherwise. Every
+        attempt has an id, shown first; its output is kept (ctx.build_outputs)."""
+        attempt = BuildAttempt(
+            uuid=self.ctx.make_uuid(),
+            app=push.app,
+            owner=push.user,
+            started=self.ctx.clock(),
+            sha=push.refs[-1][1] if push.refs else "",
+        )
+        output = BuildOutput(self.ctx, attempt, emit)
+        await output.start()
+        version: int | None = None
+        try:
+            version = await self._attempt(push, output.emit, attempt.uuid)
+            if version is None:
+                await output.hint()
+        finally:
+            output.finish(version)
+        return 0 if version is not None else 1
+
+    async def _attempt(self, push: Push, emit: Emit, attempt: str) -> int | None:
+        """The release's version, or None with the reason on emit."""
         started = time.monotonic()
         try:
             sha = chosen_commit(push.refs)
@@ -91,26 +114,27 @@ class Pipeline:
             deadline = started + self.config.build_timeout
             async with self.locks.build(push.app, deadline, emit):
                 remaining = max(1.0, deadline - time.monotonic())
-                await asyncio.wait_for(self._build(push, sha, emit, remaining), remaining)
-            return 0
+                return await asyncio.wait_for(
+                    self._build(push, sha, emit, remaining, attempt), remaining
+                )
         except BuildRefused as exc:
             await emit(f" !     {exc.message}")
-            return 1
+            return None
         except TimeoutError:
             await emit(
                 f" !     The build timed out after {self.config.build_timeout:.0f} seconds"
                 " (DEIS_BUILD_TIMEOUT); nothing was released."
             )
-            return 1
+            return None
         except DomainError as exc:
             await emit(f" !     {exc.message}")
-            return 1
+            return None
         except Exception:
             log.exception("build of %s failed", push.app)
             await emit(" !     The builder failed unexpectedly; nothing was released.")
-            return 1
+            return None
 
-    async def _build(self, push: Push, sha: str, emit: Emit, timeout: float) -> None:
+    async def _build(self, push: Push, sha: str, emit: Emit, timeout: float, attempt: str) -> int:
         app, short = push.app, sha[:7]
         work = self.config.work / f"{app}-{short}-{secrets.token_hex(4)}"
         work.mkdir(parents=True)
@@ -132,6 +156,7 @@ class Pipeline:
                 "receive_user": push.user,
                 "receive_repo": app,
                 "sha": sha,
+                "uuid": attempt,
             }
             if dockerfile.is_file() and not dockerfile.is_symlink():
                 result = await self.build_image(
@@ -201,6 +226,7 @@ class Pipeline:
             await emit("")
             await emit(f"       http://{self.ctx.app_url(app)}")
             await emit("")
+            return version
         finally:
             self._discard(work)
 

@@ -52,6 +52,11 @@ class Builder:
             if leftover.exists():
                 await asyncio.to_thread(shutil.rmtree, leftover, True)
         self.config.work.mkdir(parents=True, exist_ok=True)
+        outputs = self.ctx.build_outputs
+        if outputs is not None:
+            await asyncio.to_thread(
+                outputs.end_unfinished, self.ctx.clock(), "the builder stopped during the build"
+            )
         await self.receiver.start()
         await self.ssh.start(host=host, port=port)
         log.info(

@@ -265,7 +265,22 @@ def open_app(app: str | None) -> None:
 @click.option(
     "-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C stops)."
 )
-def logs(app: str | None, lines: int | None, follow: bool) -> None:
+@click.option(
+    "-t",
+    "--type",
+    "proc_type",
+    metavar="TYPE",
+    help="Only what the replicas of this process type print (no platform events).",
+)
+@click.option(
+    "-r",
+    "--replica",
+    metavar="NAME",
+    help="Only what this replica prints, named as deis ps shows it.",
+)
+def logs(
+    app: str | None, lines: int | None, follow: bool, proc_type: str | None, replica: str | None
+) -> None:
     """Retrieves the most recent log events.
 
     \b
@@ -273,10 +288,16 @@ def logs(app: str | None, lines: int | None, follow: bool) -> None:
       deis apps:logs -a myapp
       deis logs -n 50
       deis logs -f
+      deis logs --type web -f
+      deis logs --replica myapp-web-1234567890-abcde
     """
     s = session()
     name = s.app(app)
     params: dict[str, Any] = {"log_lines": lines} if lines else {}
+    if proc_type:
+        params["type"] = proc_type
+    if replica:
+        params["replica"] = replica
     if follow:
         follow_logs(s, name, params)
         return

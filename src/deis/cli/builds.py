@@ -1,4 +1,4 @@
-"""builds:list, builds:create (`deis pull`)."""
+"""builds:list, builds:info, builds:create (`deis pull`)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,51 @@ def format_builds(app: str, builds: list[dict[str, Any]], total: int) -> str:
     return title + table((b.get("uuid", ""), b.get("created", "")) for b in builds)
 
 
+def format_attempts(app: str, attempts: list[dict[str, Any]], total: int) -> str:
+    """Every push the builder handled: id, status, when, commit, release or reason."""
+    title = heading(f"{app} Build Attempts") + limit_count(len(attempts), total) + "\n"
+    rows = [
+        (
+            a.get("uuid", ""),
+            a.get("status", ""),
+            a.get("started", ""),
+            str(a.get("sha") or "")[:7] or "-",
+            f"v{a['version']}" if a.get("version") else str(a.get("reason") or "")[:60],
+        )
+        for a in attempts
+    ]
+    return title + table(rows)
+
+
+def format_build_info(attempt: dict[str, Any] | None, build: dict[str, Any] | None) -> str:
+    """The build's fields (and the attempt's), for `builds:info`."""
+    uuid = (attempt or build or {}).get("uuid", "")
+    rows: list[tuple[str, Any]] = [("uuid:", uuid)]
+    if attempt is not None:
+        rows += [
+            ("status:", attempt.get("status", "")),
+            ("owner:", attempt.get("owner", "")),
+            ("sha:", attempt.get("sha", "")),
+            ("started:", attempt.get("started", "")),
+            ("finished:", attempt.get("finished") or "-"),
+        ]
+        if attempt.get("version"):
+            rows.append(("release:", f"v{attempt['version']}"))
+        if attempt.get("reason"):
+            rows.append(("reason:", attempt["reason"]))
+    if build is not None:
+        if attempt is None:
+            rows += [("owner:", build.get("owner", "")), ("sha:", build.get("sha") or "-")]
+        rows += [
+            ("image:", build.get("image", "")),
+            ("procfile:", json.dumps(build.get("procfile") or {}, sort_keys=True)),
+            ("created:", build.get("created", "")),
+        ]
+    lines = [heading(f"Build {uuid}")]
+    lines += [f"{name.ljust(10)} {value}" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -63,21 +108,73 @@ def format_builds(app: str, builds: list[dict[str, Any]], total: int) -> str:
 @app_option
 @limit_option
 @output_option
-def list_builds(app: str | None, limit: int | None, output: str) -> None:
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every push the builder handled, failed ones too (the last ones are kept).",
+)
+def list_builds(app: str | None, limit: int | None, output: str, every: bool) -> None:
     """Lists build history for an application.
 
     \b
     Examples:
       deis builds:list -a myapp
       deis builds -o json
+      deis builds --all
     """
     s = session()
     name = s.app(app)
-    builds, total = s.api.get_list(f"/v2/apps/{name}/builds", limit)
+    path = f"/v2/apps/{name}/attempts" if every else f"/v2/apps/{name}/builds"
+    found, total = s.api.get_list(path, limit)
     if output == "json":
-        print_json(builds)
+        print_json(found)
+    elif every:
+        page(format_attempts(name, found, total))
     else:
-        page(format_builds(name, builds, total))
+        page(format_builds(name, found, total))
+
+
+@click.command("builds:info", short_help="print a build's details and its output")
+@click.argument("build_id", metavar="UUID")
+@app_option
+@output_option
+def info(build_id: str, app: str | None, output: str) -> None:
+    """Prints a build's details and what it printed, also for a push that failed.
+
+    UUID is the build's uuid (deis builds) or the 8 characters git push showed
+    (-----> Build 1a2b3c4d started).
+
+    \b
+    Examples:
+      deis builds:info 1a2b3c4d -a myapp
+      deis builds:info 4a0bd6bb-6e7b-4d5e-9c59-2f8b5e0e9d4f -o json
+    """
+    s = session()
+    name = s.app(app)
+    attempt: dict[str, Any] | None = None
+    try:
+        attempt = s.api.get(f"/v2/apps/{name}/attempts/{build_id}")
+    except CLIError as exc:
+        if exc.status not in (404, 503):
+            raise
+    build_uuid = attempt["uuid"] if attempt else build_id
+    build: dict[str, Any] | None = None
+    if attempt is None or attempt.get("version"):
+        try:
+            build = s.api.get(f"/v2/apps/{name}/builds/{build_uuid}")
+        except CLIError as exc:
+            if exc.status != 404 or attempt is None:
+                raise
+    text = ""
+    if attempt is not None:
+        text = s.api.get_text(f"/v2/apps/{name}/builds/{build_uuid}/log")
+    if output == "json":
+        print_json({**(build or {}), **(attempt or {}), "output": text})
+        return
+    shown = format_build_info(attempt, build) + "\n"
+    shown += text if attempt is not None else "(no output was kept for this build)\n"
+    page(shown)
 
 
 @click.command("builds:create", short_help="imports an image and deploys as a new release")
@@ -110,6 +207,6 @@ def create(image: str, app: str | None, procfile: str | None) -> None:
 TOPIC = Topic(
     "builds",
     "manage builds created using 'git push'",
-    (list_builds, create),
+    (list_builds, info, create),
     default="builds:list",
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from deis.domain.errors import Unavailable
 
@@ -13,10 +13,12 @@ NO_LOGS = (
 
 
 class UnavailableLogs:
-    def tail(self, app_id: str, lines: int) -> str:
+    def tail(self, app_id: str, lines: int, keep: Callable[[str], bool] | None = None) -> str:
         raise Unavailable(NO_LOGS)
 
-    def follow(self, app_id: str, lines: int) -> Iterator[str]:
+    def follow(
+        self, app_id: str, lines: int, keep: Callable[[str], bool] | None = None
+    ) -> Iterator[str]:
         raise Unavailable(NO_LOGS)
 
     def write(self, app_id: str, source: str, message: str) -> None:

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deis import dashboard
 from deis.api.app import create_app
+from deis.logs.builds import FileBuildOutputs
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
@@ -161,6 +162,7 @@ def build_context(
     router = make_router(settings)
     objects = objects or make_objects(settings)
     runtime = make_runtime(settings, router, objects)
+    outputs = FileBuildOutputs(settings.state_dir / "logs" / "builds", settings.build_log_retention)
     return Context(
         store=store or make_store(settings),
         runtime=runtime,
@@ -175,6 +177,8 @@ def build_context(
         password_hasher=PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
         ),
+        build_outputs=outputs,
+        app_removers=[outputs.remove],
     )
 
 

@@ -6,10 +6,11 @@ from dataclasses import replace
 
 from deis.domain import formation
 from deis.domain import releases as summaries
-from deis.domain.errors import Invalid, NotFound
+from deis.domain.attempts import BuildAttempt, id_prefix, matching
+from deis.domain.errors import Invalid, NotFound, Unavailable
 from deis.domain.procfile import validate_procfile
 from deis.domain.records import Build, Release, User
-from deis.ports import UnitOfWork
+from deis.ports import BuildOutputs, UnitOfWork
 from deis.services import deploys
 from deis.services.access import app_for
 from deis.services.context import Context
@@ -55,13 +56,15 @@ def record_build(
     sha: str = "",
     procfile: dict[str, str] | None = None,
     dockerfile: str = "",
+    uuid: str | None = None,
 ) -> tuple[Build, Release]:
-    """A Build and the release it makes, in the caller's write transaction."""
+    """A Build and the release it makes, in the caller's write transaction. `uuid`: the
+    builder's attempt id, so that the build's output is found by the build's uuid."""
     app = app_for(uow, actor, app_id, lock=True)
     _, _, config = current(uow, app.id)
     now = ctx.clock()
     build = Build(
-        uuid=ctx.make_uuid(),
+        uuid=uuid or ctx.make_uuid(),
         app=app.id,
         owner=actor.username,
         image=image,
@@ -100,3 +103,37 @@ def create_from_image(
     ctx.logs.write(build.app, "controller", release.summary)
     deploys.deploy_latest(ctx, build.app)
     return build
+
+
+def _outputs(ctx: Context) -> BuildOutputs:
+    if ctx.build_outputs is None:
+        raise Unavailable("This platform keeps no build output.")
+    return ctx.build_outputs
+
+
+def list_attempts(
+    ctx: Context, actor: User, app_id: str, offset: int, limit: int
+) -> tuple[list[BuildAttempt], int]:
+    """Extension: every push the builder handled, built or not, newest first."""
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    found = _outputs(ctx).list(app.id)
+    return found[offset : offset + limit], len(found)
+
+
+def get_attempt(ctx: Context, actor: User, app_id: str, build_id: str) -> BuildAttempt:
+    """Extension: one attempt, by its uuid or the first 8 characters of it."""
+    prefix = id_prefix(build_id)
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    outputs = _outputs(ctx)
+    found = outputs.get(app.id, prefix) or matching(outputs.list(app.id), prefix)
+    if found is None:
+        raise NotFound(f"No build {build_id} of {app.id} is kept (the last ones are).")
+    return found
+
+
+def attempt_output(ctx: Context, actor: User, app_id: str, build_id: str) -> str:
+    """Extension: what the build printed, as `git push` showed it."""
+    attempt = get_attempt(ctx, actor, app_id, build_id)
+    return _outputs(ctx).output(attempt.app, attempt.uuid)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 
 from deis.domain.artifacts import DEFAULT_KEEP
-from deis.ports import Artifacts, Logs, Router, Runtime, Store
+from deis.ports import Artifacts, BuildOutputs, Logs, Router, Runtime, Store
 
 
 def utc_now() -> datetime:
@@ -44,6 +44,7 @@ class Context:
     # nothing to fetch or collect, e.g. when nothing runs on this machine).
     artifacts: Artifacts | None = None
     keep_releases: int = DEFAULT_KEEP  # releases whose builds' artefacts are kept
+    build_outputs: BuildOutputs | None = None  # build attempts and their output
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -10,6 +10,7 @@ from deis.domain import formation
 from deis.domain import terminal as terminal_rules
 from deis.domain.desired import Pod, RunResult
 from deis.domain.errors import Conflict, Invalid
+from deis.domain.logs import LineFilter
 from deis.domain.records import User
 from deis.domain.terminal import Opening
 from deis.ports import Terminal
@@ -104,10 +105,27 @@ def _readable_logs(ctx: Context, actor: User, app_id: str, lines: int) -> str:
         return app_for(uow, actor, app_id).id
 
 
-def logs(ctx: Context, actor: User, app_id: str, lines: int) -> str:
-    return ctx.logs.tail(_readable_logs(ctx, actor, app_id, lines), lines)
+def logs(
+    ctx: Context,
+    actor: User,
+    app_id: str,
+    lines: int,
+    proc_type: str | None = None,
+    replica: str | None = None,
+) -> str:
+    """The last lines; with a type or a replica, only what those replicas printed."""
+    app = _readable_logs(ctx, actor, app_id, lines)
+    return ctx.logs.tail(app, lines, LineFilter.of(app, proc_type, replica))
 
 
-def follow_logs(ctx: Context, actor: User, app_id: str, lines: int) -> Iterator[str]:
+def follow_logs(
+    ctx: Context,
+    actor: User,
+    app_id: str,
+    lines: int,
+    proc_type: str | None = None,
+    replica: str | None = None,
+) -> Iterator[str]:
     """The last lines, then new ones as they are written (the caller stops reading)."""
-    return ctx.logs.follow(_readable_logs(ctx, actor, app_id, lines), lines)
+    app = _readable_logs(ctx, actor, app_id, lines)
+    return ctx.logs.follow(app, lines, LineFilter.of(app, proc_type, replica))

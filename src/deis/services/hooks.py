@@ -3,6 +3,8 @@ to record a build. The API checks the builder's shared secret before calling the
 
 from __future__ import annotations
 
+import re
+
 from deis.domain.errors import Invalid, NotFound
 from deis.domain.procfile import validate_procfile
 from deis.domain.records import Config, Key, User
@@ -13,6 +15,8 @@ from deis.services.builds import record_build, validate_image
 from deis.services.context import Context
 from deis.services.current import current
 from deis.services.paging import every
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _user(uow: UnitOfWork, username: object) -> User:
@@ -73,11 +77,14 @@ def record_push(ctx: Context, data: dict[str, object]) -> int:
     dockerfile = data.get("dockerfile") or ""
     if not isinstance(dockerfile, str):
         raise Invalid("Must be the Dockerfile's text.", field="dockerfile")
+    uuid = data.get("uuid") or None
+    if uuid is not None and not (isinstance(uuid, str) and UUID_RE.fullmatch(uuid)):
+        raise Invalid("Must be the build attempt's uuid.", field="uuid")
     with ctx.store.transaction(write=True) as uow:
         user = _user(uow, data.get("receive_user"))
         build, release = record_build(
             ctx, uow, user, str(data.get("receive_repo")), image=image, sha=sha,
-            procfile=procfile, dockerfile=dockerfile,
+            procfile=procfile, dockerfile=dockerfile, uuid=uuid,
         )  # fmt: skip
     ctx.logs.write(build.app, "builder", release.summary)
     deploys.deploy_latest(ctx, build.app)

@@ -87,9 +87,13 @@ def logs(
     me: Me,
     log_lines: Annotated[int, Query(ge=1, le=formation.MAX_LOG_LINES)] = 100,
     follow: bool = False,
+    proc_type: Annotated[str | None, Query(alias="type", max_length=63)] = None,
+    replica: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The app's last lines, oldest first; extension: `follow=true` streams new ones."""
+    """The app's last lines, oldest first. Extensions: `follow=true` streams new ones;
+    `type=web` and `replica=APP-web-1234567890-abcde` keep only what those replicas
+    printed (no platform events)."""
     if follow:
-        stream = formation.follow_logs(ctx, me, app_id, log_lines)
+        stream = formation.follow_logs(ctx, me, app_id, log_lines, proc_type, replica)
         return StreamingResponse(stream, media_type="text/plain; charset=utf-8")
-    return PlainTextResponse(formation.logs(ctx, me, app_id, log_lines))
+    return PlainTextResponse(formation.logs(ctx, me, app_id, log_lines, proc_type, replica))

@@ -1,17 +1,18 @@
-"""/v2/apps/<id>/builds, /config and /releases."""
+"""/v2/apps/<id>/builds, /attempts (extension), /config and /releases."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Body
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import (
+    BuildAttemptOut,
     BuildIn,
     BuildOut,
     ConfigIn,
@@ -41,6 +42,26 @@ def create_build(app_id: str, body: BuildIn, ctx: Ctx, me: Me) -> JSONResponse:
 @router.get("/builds/{build_uuid}", responses=responses(BuildOut))
 def get_build(app_id: str, build_uuid: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.build(builds.get_build(ctx, me, app_id, build_uuid)))
+
+
+@router.get("/builds/{build_id}/log", response_class=PlainTextResponse, responses=responses())
+def build_log(app_id: str, build_id: str, ctx: Ctx, me: Me) -> PlainTextResponse:
+    """Extension: what the build printed, as `git push` showed it; also for a failed push
+    (by the id it showed: its uuid or the first 8 characters)."""
+    return PlainTextResponse(builds.attempt_output(ctx, me, app_id, build_id))
+
+
+@router.get("/attempts", responses=responses(page_of(BuildAttemptOut)))
+def list_attempts(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
+    """Extension: every push the builder handled (the last ones kept), newest first."""
+    found, total = builds.list_attempts(ctx, me, app_id, page.offset, page.limit)
+    return page.response([serialize.attempt(a) for a in found], total)
+
+
+@router.get("/attempts/{build_id}", responses=responses(BuildAttemptOut))
+def get_attempt(app_id: str, build_id: str, ctx: Ctx, me: Me) -> JSONResponse:
+    """Extension: one build attempt, by its uuid or the first 8 characters of it."""
+    return JSONResponse(serialize.attempt(builds.get_attempt(ctx, me, app_id, build_id)))
 
 
 @router.get("/config", responses=responses(ConfigOut))

@@ -10,6 +10,8 @@ from deis.domain.errors import Unavailable
 from deis.ports import Logs
 from deis.runtime.kubernetes.adapter import KubernetesRuntime
 
+Keep = Callable[[str], bool]
+
 
 class KubernetesLogs:
     def __init__(
@@ -25,26 +27,28 @@ class KubernetesLogs:
         self.poll_interval = poll_interval
         self.sleep = sleep
 
-    def _lines(self, app_id: str, lines: int) -> list[str]:
+    def _lines(self, app_id: str, lines: int, keep: Keep | None = None) -> list[str]:
         pods = self.runtime.logs(app_id, lines)
         try:
             platform = [x for x in self.events.tail(app_id, lines).splitlines() if x]
         except Unavailable:
             platform = []
         merged = sorted(pods + platform, key=lambda line: line.split(" ", 1)[0])
+        if keep is not None:
+            merged = [line for line in merged if keep(line)]
         return merged[-lines:] if lines > 0 else []
 
-    def tail(self, app_id: str, lines: int) -> str:
-        return "".join(f"{line}\n" for line in self._lines(app_id, lines))
+    def tail(self, app_id: str, lines: int, keep: Keep | None = None) -> str:
+        return "".join(f"{line}\n" for line in self._lines(app_id, lines, keep))
 
-    def follow(self, app_id: str, lines: int) -> Iterator[str]:
+    def follow(self, app_id: str, lines: int, keep: Keep | None = None) -> Iterator[str]:
         """The last lines, then new ones, by polling the pods' logs."""
-        seen = self._lines(app_id, lines)
+        seen = self._lines(app_id, lines, keep)
         yield "".join(f"{line}\n" for line in seen)
         known = set(seen)
         while True:
             self.sleep(self.poll_interval)
-            fresh = [x for x in self._lines(app_id, max(lines, 100)) if x not in known]
+            fresh = [x for x in self._lines(app_id, max(lines, 100), keep) if x not in known]
             known.update(fresh)
             yield "".join(f"{line}\n" for line in fresh)
 
