@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from deis.api import threads
 from deis.api.app import create_app
 from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
@@ -207,6 +208,8 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
 def lifespan_of(platform: Platform) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = platform.settings
+        threads.use_threads(settings.api_threads, settings.api_blocking_threads)
         await asyncio.to_thread(platform.start)
         if platform.builder is not None:
             await platform.builder.start(host=platform.settings.bind)
