@@ -28,19 +28,20 @@ class SqlUnitOfWork:
     """The repositories of one transaction (implements `deis.ports.UnitOfWork`)."""
 
     def __init__(self, conn: Connection) -> None:
-        self.users: ports.Users = repos.SqlUsers(conn)
-        self.tokens: ports.Tokens = repos.SqlTokens(conn)
-        self.login_failures: ports.LoginFailures = repos.SqlLoginFailures(conn)
-        self.apps: ports.Apps = repos.SqlApps(conn)
-        self.perms: ports.Perms = repos.SqlPerms(conn)
-        self.builds: ports.Builds = repos.SqlBuilds(conn)
-        self.configs: ports.Configs = repos.SqlConfigs(conn)
-        self.releases: ports.Releases = repos.SqlReleases(conn)
-        self.keys: ports.Keys = repos.SqlKeys(conn)
-        self.domains: ports.Domains = repos.SqlDomains(conn)
-        self.certs: ports.Certificates = repos.SqlCertificates(conn)
-        self.settings: ports.Settings = repos.SqlSettings(conn)
-        self.tls: ports.TLSSettings = repos.SqlTLS(conn)
+        ids: dict[str, int] = {}  # users.id by username, looked up once per transaction
+        self.users: ports.Users = repos.SqlUsers(conn, ids)
+        self.tokens: ports.Tokens = repos.SqlTokens(conn, ids)
+        self.login_failures: ports.LoginFailures = repos.SqlLoginFailures(conn, ids)
+        self.apps: ports.Apps = repos.SqlApps(conn, ids)
+        self.perms: ports.Perms = repos.SqlPerms(conn, ids)
+        self.builds: ports.Builds = repos.SqlBuilds(conn, ids)
+        self.configs: ports.Configs = repos.SqlConfigs(conn, ids)
+        self.releases: ports.Releases = repos.SqlReleases(conn, ids)
+        self.keys: ports.Keys = repos.SqlKeys(conn, ids)
+        self.domains: ports.Domains = repos.SqlDomains(conn, ids)
+        self.certs: ports.Certificates = repos.SqlCertificates(conn, ids)
+        self.settings: ports.Settings = repos.SqlSettings(conn, ids)
+        self.tls: ports.TLSSettings = repos.SqlTLS(conn, ids)
 
 
 class SqlStore:
