@@ -213,6 +213,8 @@ def platform_env(args: argparse.Namespace) -> dict[str, str]:
         "DEIS_RUNTIME": args.runtime,
         "DEIS_ROUTER": args.router,
         "DEIS_BUILDER": args.builder,
+        "DEIS_LOGS": args.logs,
+        "DEIS_WORKERS": str(args.workers),
         "DEIS_REGISTRATION_MODE": "enabled",
     }
 
@@ -257,7 +259,7 @@ def running_server(
         stop_server(server)
 
 
-def wait_ready(server: Server, timeout: float = 60) -> None:
+def wait_ready(server: Server, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -737,6 +739,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runtime", default="record", help="DEIS_RUNTIME of the server")
     p.add_argument("--router", default="none", help="DEIS_ROUTER of the server")
     p.add_argument("--builder", default="none", help="DEIS_BUILDER of the server")
+    p.add_argument("--logs", default="file", help="DEIS_LOGS of the server")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="DEIS_WORKERS: API processes (more than 1 needs --logs none)",
+    )
     p.add_argument(
         "--require-targets",
         action="store_true",
@@ -746,6 +755,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.connections = sorted({args.latency_connections, args.throughput_connections})
     if args.apps < 1 or args.apps > 9999 or args.releases < 1:
         p.error("--apps must be 1..9999 and --releases at least 1")
+    if args.workers < 1:
+        p.error("--workers must be at least 1")
+    if args.workers > 1 and args.logs != "none":
+        p.error("--workers above 1 needs --logs none (file logs keep state in one process)")
     return args
 
 
@@ -769,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
             "throughput_connections": args.throughput_connections,
             "user": "bench (not an administrator; owns every app)",
             "seed": args.seed,
-            "server": "python -m deis.platform.server (one process)",
+            "server": f"python -m deis.platform.server ({args.workers} API processes)",
             "server_settings": platform_env(args),
         },
         "targets": {

@@ -50,7 +50,9 @@ class Settings:
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
     login_failures_allowed: int = 10  # per minute, per user and per address
-    workers: int = 1
+    workers: int = 1  # API server processes (see docs/operators.md)
+    api_threads: int = 4  # worker threads of each process for sync routes
+    api_blocking_threads: int = 32  # threads for routes that wait long (deploys, run, logs -f)
     # Argon2 cost of password hashes (OWASP's defaults); tests lower it to stay fast.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -113,6 +115,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
     "DEIS_LOGIN_FAILURES_ALLOWED": ("login_failures_allowed", int),
     "DEIS_WORKERS": ("workers", int),
+    "DEIS_API_THREADS": ("api_threads", int),
+    "DEIS_API_BLOCKING_THREADS": ("api_blocking_threads", int),
     "DEIS_ARGON2_TIME_COST": ("argon2_time_cost", int),
     "DEIS_ARGON2_MEMORY_KIB": ("argon2_memory_kib", int),
     "DEIS_AUTOSCALE_INTERVAL": ("autoscale_interval", float),
@@ -177,4 +181,11 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             f"registration mode must be one of {', '.join(REGISTRATION_MODES)},"
             f" not {settings.registration_mode!r}"
         )
+    for name, var in (
+        ("workers", "DEIS_WORKERS"),
+        ("api_threads", "DEIS_API_THREADS"),
+        ("api_blocking_threads", "DEIS_API_BLOCKING_THREADS"),
+    ):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{var} must be at least 1, not {getattr(settings, name)}")
     return settings

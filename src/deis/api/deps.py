@@ -18,7 +18,10 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 
 
-def get_context(request: Request) -> Context:
+# The dependencies that do no I/O are async: FastAPI runs a sync one in a worker thread.
+
+
+async def get_context(request: Request) -> Context:
     ctx: Context = request.app.state.context
     return ctx
 
@@ -41,7 +44,7 @@ def optional_user(
     return users.authenticate(ctx, token) if token else None
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise NotAuthenticated("Authentication credentials were not provided.")
     return user
@@ -61,12 +64,7 @@ Me = Annotated[User, Depends(current_user)]
 
 
 class PageParams:
-    def __init__(
-        self,
-        request: Request,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-        offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
-    ) -> None:
+    def __init__(self, request: Request, limit: int, offset: int) -> None:
         self.request = request
         self.limit = limit
         self.offset = offset
@@ -87,7 +85,15 @@ class PageParams:
         )
 
 
-Paging = Annotated[PageParams, Depends()]
+async def page_params(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+) -> PageParams:
+    return PageParams(request, limit, offset)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def text_field(body: dict[str, Any], name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from deis.domain.attempts import BuildAttempt
@@ -22,7 +22,12 @@ from deis.domain.records import (
 
 
 def timestamp(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    """`2026-11-27T10:42:00Z`: UTC to the second (the store gives UTC datetimes)."""
+    if not value:
+        return None
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="seconds")[:19] + "Z"  # strftime takes 5 times as long
 
 
 def user(u: User) -> dict[str, Any]:

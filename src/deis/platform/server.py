@@ -35,6 +35,7 @@ from deis.platform.state import (
     remove_pid_file,
     write_pid,
 )
+from deis.platform.workers import WorkerProcesses, die_with_parent, workers_problem
 from deis.settings import Settings, default_state_dir
 
 log = logging.getLogger("deis.platform")
@@ -52,6 +53,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m deis.platform.server", description="Run the platform in the foreground."
     )
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
+    # An extra API process (DEIS_WORKERS), started by the primary: see deis.platform.workers.
+    parser.add_argument("--worker-of", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -156,11 +160,11 @@ def migrate(settings: Settings) -> str | None:
         ) from exc
 
 
-def build_app(settings: Settings) -> Any:
+def build_app(settings: Settings, *, primary: bool = True) -> Any:
     try:
         from deis.platform.wiring import build_app as wire
 
-        return wire(settings)
+        return wire(settings, primary=primary)
     except Exception as exc:  # a broken adapter or setting: report it, do not start
         log.exception("assembling the platform failed")
         raise StartError(f"the platform cannot be assembled: {one_line(exc)}") from exc
@@ -179,10 +183,11 @@ def serve(app: Any, sock: socket.socket, settings: Settings) -> None:
     )
     server = uvicorn.Server(config)
     log.info(
-        "the API listens on %s:%d (pid %d, state in %s)",
+        "the API listens on %s:%d (pid %d, %d processes, state in %s)",
         settings.bind,
         settings.api_port,
         os.getpid(),
+        settings.workers,
         settings.state_dir,
     )
     server.run(sockets=[sock])
@@ -202,6 +207,9 @@ def run(state_dir: Path) -> None:
     with instance_lock(state), pid_file(state):
         configure_logging(state)
         settings = settings.with_changes(builder_key=ensure_builder_key(state, settings))
+        problem = workers_problem(settings)
+        if problem:
+            raise StartError(problem)
         sock = listen(settings.bind, settings.api_port)
         with contextlib.closing(sock):
             revision = migrate(settings)
@@ -210,8 +218,23 @@ def run(state_dir: Path) -> None:
                 describe_database(settings.effective_database_url),
                 revision,
             )
-            serve(build_app(settings), sock, settings)
+            app = build_app(settings)
+            extra = settings.workers - 1
+            with WorkerProcesses(settings, sock, extra, GRACEFUL_SHUTDOWN_SECONDS):
+                serve(app, sock, settings)
         log.info("stopped")
+
+
+def run_worker(state_dir: Path, primary: int, fd: int) -> None:
+    """An extra API process: serves the primary's socket, starts nothing else."""
+    die_with_parent(primary)
+    settings = load_settings(state_dir)
+    state = StateDir(settings.state_dir)
+    configure_logging(state)
+    settings = settings.with_changes(builder_key=ensure_builder_key(state, settings))
+    sock = socket.socket(fileno=fd)
+    with contextlib.closing(sock):
+        serve(build_app(settings, primary=False), sock, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,7 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stop)
     try:
-        run(args.state_dir)
+        if args.worker_fd is not None and args.worker_of is not None:
+            run_worker(args.state_dir, args.worker_of, args.worker_fd)
+        else:
+            run(args.state_dir)
     except (StartError, StateError) as exc:
         print(f"{STARTUP_PREFIX}{exc}", file=sys.stderr, flush=True)
         return 1

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deis import dashboard
+from deis.api import threads
 from deis.api.app import create_app
 from deis.logs.builds import FileBuildOutputs
 from deis.logs.collector import CollectingLogs
@@ -295,9 +296,17 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     return platform
 
 
-def lifespan_of(platform: Platform) -> Callable[[FastAPI], Any]:
+def lifespan_of(platform: Platform, *, primary: bool = True) -> Callable[[FastAPI], Any]:
+    """primary: this process starts the parts that run (router, runtime, log collector,
+    builder); the other API worker processes only serve requests."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = platform.settings
+        threads.use_threads(settings.api_threads, settings.api_blocking_threads)
+        if not primary:
+            yield
+            return
         await asyncio.to_thread(platform.start)
         if platform.builder is not None:
             await platform.builder.start(host=platform.settings.bind)
@@ -331,14 +340,15 @@ class GitOrApi:
             await self.api(scope, receive, send)
 
 
-def build_app(settings: Settings, store: Store | None = None) -> Any:
+def build_app(settings: Settings, store: Store | None = None, *, primary: bool = True) -> Any:
+    """primary=False: an extra API worker process, which starts nothing (see lifespan_of)."""
     platform = build_platform(settings, store)
     api = create_app(
         platform.context,
         builder_key=builder_key(settings),
         platform=platform_facts(settings),
         max_body_bytes=settings.max_body_bytes,
-        lifespan=lifespan_of(platform),
+        lifespan=lifespan_of(platform, primary=primary),
     )
     dashboard.install(api, dashboard_key(settings))
     if platform.builder is None:

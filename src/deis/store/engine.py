@@ -35,6 +35,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalize_url(url)).get_backend_name() == "sqlite"
 
 
+def sqlite_lock_path(url: str) -> Path | None:
+    """The file the writers of a SQLite database file lock (None: a database in memory)."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(normalize_url(url)).database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().with_name(Path(database).name + ".writers")
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):

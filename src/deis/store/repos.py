@@ -1,8 +1,14 @@
 """The repositories of the Store port: SQL in, records out, on one Connection.
 
 Every repository works inside the transaction of its unit of work. Inserts run in a
-SAVEPOINT, so a duplicate raises `Conflict` and leaves the transaction usable. Lists
-cost a constant number of queries (owners come joined in, never one query per row).
+SAVEPOINT, so a duplicate raises `Conflict` and leaves the transaction usable (except
+configs and releases: their keys are new uuids and the app's lock orders versions, so a
+duplicate ends the transaction). Lists cost a constant number of queries (owners come
+joined in, never one query per row).
+
+The statements of the frequent requests are built once, here, with `bindparam()` for
+their values: SQLAlchemy then reuses their cache key and compiled form instead of
+building and hashing a new statement on every call.
 """
 
 from __future__ import annotations
@@ -13,7 +19,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, Select, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from deis.domain.errors import Conflict, NotFound
@@ -73,25 +90,53 @@ def with_owner(table: Any) -> Select[Any]:
     )
 
 
+USER_ID = select(users_t.c.id).where(users_t.c.username == bindparam("username"))
+
+
+def paged(stmt: Select[Any]) -> Select[Any]:
+    return stmt.offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+def counted(table: Any, *where: Any) -> Select[Any]:
+    """How many rows of the table match (counted on the table, not on a joined select)."""
+    return select(func.count()).select_from(table).where(*where)
+
+
 class Repo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, user_ids: dict[str, int] | None = None) -> None:
         self.conn = conn
+        # username -> users.id, shared by the repositories of one transaction
+        self.user_ids: dict[str, int] = {} if user_ids is None else user_ids
 
     def _user_id(self, username: str) -> int:
-        user_id = self.conn.scalar(select(users_t.c.id).where(users_t.c.username == username))
+        user_id = self.user_ids.get(username)
         if user_id is None:
-            raise NotFound(f"User {username} not found.")
-        return int(user_id)
+            found = self.conn.scalar(USER_ID, {"username": username})
+            if found is None:
+                raise NotFound(f"User {username} not found.")
+            user_id = self.user_ids[username] = int(found)
+        return user_id
 
     def _owner_id(self, username: str) -> int | None:
         """A record's owner; an empty name (its user was deleted) is stored as NULL."""
         return self._user_id(username) if username else None
 
-    def _insert(self, table: Any, values: Mapping[str, Any], duplicate: Conflict) -> None:
-        """Insert a row; a duplicate raises `duplicate`, a missing parent row NotFound."""
+    def _insert(
+        self,
+        table: Any,
+        values: Mapping[str, Any],
+        duplicate: Conflict,
+        *,
+        savepoint: bool = True,
+    ) -> None:
+        """Insert a row; a duplicate raises `duplicate`, a missing parent row NotFound.
+        Without the savepoint, the transaction cannot go on after such an error."""
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(table).values(**values))
+            if savepoint:
+                with self.conn.begin_nested():
+                    self.conn.execute(insert(table), values)
+            else:
+                self.conn.execute(insert(table), values)
         except IntegrityError as exc:
             if is_foreign_key_violation(exc):
                 raise NotFound(missing_parent(table.name, values)) from exc
@@ -101,8 +146,20 @@ class Repo:
         row = self.conn.execute(stmt.limit(1)).first()
         return None if row is None else to_record(row)
 
-    def _all(self, stmt: Select[Any], to_record: Callable[[Row[Any]], T]) -> list[T]:
-        return [to_record(row) for row in self.conn.execute(stmt)]
+    def _prepared_one(
+        self, stmt: Select[Any], params: Mapping[str, Any], to_record: Callable[[Row[Any]], T]
+    ) -> T | None:
+        """The first row of a prepared statement (which limits itself), as a record."""
+        row = self.conn.execute(stmt, params).first()
+        return None if row is None else to_record(row)
+
+    def _all(
+        self,
+        stmt: Select[Any],
+        to_record: Callable[[Row[Any]], T],
+        params: Mapping[str, Any] | None = None,
+    ) -> list[T]:
+        return [to_record(row) for row in self.conn.execute(stmt, params)]
 
     def _page(
         self,
@@ -114,6 +171,22 @@ class Repo:
         total = self.conn.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
         items = self._all(stmt.offset(max(offset, 0)).limit(max(limit, 0)), to_record)
         return items, int(total or 0)
+
+    def _prepared_page(
+        self,
+        count: Select[Any],
+        page: Select[Any],
+        params: Mapping[str, Any],
+        offset: int,
+        limit: int,
+        to_record: Callable[[Row[Any]], T],
+    ) -> tuple[list[T], int]:
+        """A page of prepared statements: `count` counts, `page` (made by `paged`) lists."""
+        total = int(self.conn.scalar(count, params) or 0)
+        if total == 0 or offset >= total or limit <= 0:
+            return [], total
+        bounds = {"offset": max(offset, 0), "limit": limit}
+        return self._all(page, to_record, {**params, **bounds}), total
 
 
 # --- users -------------------------------------------------------------------------------
@@ -190,6 +263,7 @@ class SqlUsers(Repo):
 
     def delete(self, username: str) -> None:
         """Keys, tokens and perms go with the user; one who still owns apps is refused."""
+        self.user_ids.pop(username, None)
         try:
             with self.conn.begin_nested():
                 self.conn.execute(delete(users_t).where(users_t.c.username == username))
@@ -207,18 +281,21 @@ class SqlUsers(Repo):
         return self._page(stmt.order_by(users_t.c.username), offset, limit, to_user)
 
 
+USER_FOR_TOKEN = (
+    select(users_t)
+    .join(tokens_t, tokens_t.c.user_id == users_t.c.id)
+    .where(tokens_t.c.digest == bindparam("digest"))
+    .limit(1)
+)
+
+
 class SqlTokens(Repo):
     def add(self, user_id: int, digest: str, created: datetime) -> None:
         values = dict(id=new_id(), user_id=user_id, digest=digest, created=created)
         self._insert(tokens_t, values, Conflict("This token already exists."))
 
     def user_for(self, digest: str) -> User | None:
-        stmt = (
-            select(users_t)
-            .join(tokens_t, tokens_t.c.user_id == users_t.c.id)
-            .where(tokens_t.c.digest == digest)
-        )
-        return self._one(stmt, to_user)
+        return self._prepared_one(USER_FOR_TOKEN, {"digest": digest}, to_user)
 
     def revoke_all(self, user_id: int) -> None:
         self.conn.execute(delete(tokens_t).where(tokens_t.c.user_id == user_id))
@@ -260,13 +337,24 @@ def to_app(row: Row[Any]) -> App:
     )
 
 
+APP_BY_ID = with_owner(apps_t).where(apps_t.c.id == bindparam("app_id")).limit(1)
+APP_LOCKED = APP_BY_ID.with_for_update(of=apps_t)
+APPS_COUNT = counted(apps_t)
+APPS_PAGE = paged(with_owner(apps_t).order_by(apps_t.c.id))
+VISIBLE = or_(
+    apps_t.c.owner_id == bindparam("user_id"),
+    apps_t.c.id.in_(select(perms_t.c.app_id).where(perms_t.c.user_id == bindparam("user_id"))),
+)
+VISIBLE_APPS_COUNT = counted(apps_t, VISIBLE)
+VISIBLE_APPS_PAGE = paged(with_owner(apps_t).where(VISIBLE).order_by(apps_t.c.id))
+
+
 class SqlApps(Repo):
     def get(self, app_id: str) -> App | None:
-        return self._one(with_owner(apps_t).where(apps_t.c.id == app_id), to_app)
+        return self._prepared_one(APP_BY_ID, {"app_id": app_id}, to_app)
 
     def lock(self, app_id: str) -> App | None:
-        stmt = with_owner(apps_t).where(apps_t.c.id == app_id).with_for_update(of=apps_t)
-        return self._one(stmt, to_app)
+        return self._prepared_one(APP_LOCKED, {"app_id": app_id}, to_app)
 
     def add(self, app: App) -> None:
         values = dict(
@@ -292,14 +380,16 @@ class SqlApps(Repo):
         self.conn.execute(delete(apps_t).where(apps_t.c.id == app_id))
 
     def list(self, offset: int, limit: int, visible_to: str | None = None) -> tuple[list[App], int]:
-        stmt = with_owner(apps_t)
-        if visible_to is not None:
-            user_id = self.conn.scalar(select(users_t.c.id).where(users_t.c.username == visible_to))
-            if user_id is None:
-                return [], 0
-            shared = select(perms_t.c.app_id).where(perms_t.c.user_id == user_id)
-            stmt = stmt.where(or_(apps_t.c.owner_id == user_id, apps_t.c.id.in_(shared)))
-        return self._page(stmt.order_by(apps_t.c.id), offset, limit, to_app)
+        if visible_to is None:
+            return self._prepared_page(APPS_COUNT, APPS_PAGE, {}, offset, limit, to_app)
+        try:
+            user_id = self._user_id(visible_to)
+        except NotFound:
+            return [], 0
+        params = {"user_id": user_id}
+        return self._prepared_page(
+            VISIBLE_APPS_COUNT, VISIBLE_APPS_PAGE, params, offset, limit, to_app
+        )
 
     def owned_by(self, username: str) -> builtins.list[str]:
         stmt = (
@@ -309,6 +399,14 @@ class SqlApps(Repo):
             .order_by(apps_t.c.id)
         )
         return list(self.conn.scalars(stmt))
+
+
+HAS_PERM = (
+    select(perms_t.c.id)
+    .join(users_t, perms_t.c.user_id == users_t.c.id)
+    .where(perms_t.c.app_id == bindparam("app_id"), users_t.c.username == bindparam("username"))
+    .limit(1)
+)
 
 
 class SqlPerms(Repo):
@@ -334,12 +432,8 @@ class SqlPerms(Repo):
         )
 
     def has(self, app_id: str, username: str) -> bool:
-        stmt = (
-            select(perms_t.c.id)
-            .join(users_t, perms_t.c.user_id == users_t.c.id)
-            .where(perms_t.c.app_id == app_id, users_t.c.username == username)
-        )
-        return self.conn.execute(stmt.limit(1)).first() is not None
+        params = {"app_id": app_id, "username": username}
+        return self.conn.execute(HAS_PERM, params).first() is not None
 
 
 def to_build(row: Row[Any]) -> Build:
@@ -354,6 +448,13 @@ def to_build(row: Row[Any]) -> Build:
         created=row.created,
         updated=row.updated,
     )
+
+
+BUILD = (
+    with_owner(builds_t)
+    .where(builds_t.c.app_id == bindparam("app_id"), builds_t.c.uuid == bindparam("uuid"))
+    .limit(1)
+)
 
 
 class SqlBuilds(Repo):
@@ -372,8 +473,7 @@ class SqlBuilds(Repo):
         self._insert(builds_t, values, Conflict("Build with this uuid already exists.", "uuid"))
 
     def get(self, app_id: str, uuid: str) -> Build | None:
-        stmt = with_owner(builds_t).where(builds_t.c.app_id == app_id, builds_t.c.uuid == uuid)
-        return self._one(stmt, to_build)
+        return self._prepared_one(BUILD, {"app_id": app_id, "uuid": uuid}, to_build)
 
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Build], int]:
         stmt = (
@@ -400,6 +500,9 @@ def to_config(row: Row[Any]) -> Config:
     )
 
 
+CONFIG = with_owner(configs_t).where(configs_t.c.uuid == bindparam("uuid")).limit(1)
+
+
 class SqlConfigs(Repo):
     def add(self, config: Config) -> None:
         values = dict(
@@ -415,10 +518,11 @@ class SqlConfigs(Repo):
             created=config.created,
             updated=config.updated,
         )
-        self._insert(configs_t, values, Conflict("Config with this uuid already exists.", "uuid"))
+        duplicate = Conflict("Config with this uuid already exists.", "uuid")
+        self._insert(configs_t, values, duplicate, savepoint=False)
 
     def get(self, uuid: str) -> Config | None:
-        return self._one(with_owner(configs_t).where(configs_t.c.uuid == uuid), to_config)
+        return self._prepared_one(CONFIG, {"uuid": uuid}, to_config)
 
 
 def to_release(row: Row[Any]) -> Release:
@@ -436,6 +540,16 @@ def to_release(row: Row[Any]) -> Release:
     )
 
 
+OF_APP = releases_t.c.app_id == bindparam("app_id")
+RELEASE = (
+    with_owner(releases_t).where(OF_APP, releases_t.c.version == bindparam("version")).limit(1)
+)
+NEWEST_FIRST = with_owner(releases_t).where(OF_APP).order_by(releases_t.c.version.desc())
+LATEST_RELEASE = NEWEST_FIRST.limit(1)
+RELEASES_PAGE = paged(NEWEST_FIRST)
+RELEASES_COUNT = counted(releases_t, OF_APP)
+
+
 class SqlReleases(Repo):
     def add(self, release: Release) -> None:
         values = dict(
@@ -451,21 +565,13 @@ class SqlReleases(Repo):
             updated=release.updated,
         )
         duplicate = Conflict(f"Release v{release.version} of {release.app} already exists.")
-        self._insert(releases_t, values, duplicate)
+        self._insert(releases_t, values, duplicate, savepoint=False)
 
     def get(self, app_id: str, version: int) -> Release | None:
-        stmt = with_owner(releases_t).where(
-            releases_t.c.app_id == app_id, releases_t.c.version == version
-        )
-        return self._one(stmt, to_release)
+        return self._prepared_one(RELEASE, {"app_id": app_id, "version": version}, to_release)
 
     def latest(self, app_id: str) -> Release | None:
-        stmt = (
-            with_owner(releases_t)
-            .where(releases_t.c.app_id == app_id)
-            .order_by(releases_t.c.version.desc())
-        )
-        return self._one(stmt, to_release)
+        return self._prepared_one(LATEST_RELEASE, {"app_id": app_id}, to_release)
 
     def latest_of(self, app_ids: Sequence[str]) -> dict[str, Release]:
         if not app_ids:
@@ -483,12 +589,8 @@ class SqlReleases(Repo):
         return {row.app_id: to_release(row) for row in self.conn.execute(stmt)}
 
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
-        stmt = (
-            with_owner(releases_t)
-            .where(releases_t.c.app_id == app_id)
-            .order_by(releases_t.c.version.desc())
-        )
-        return self._page(stmt, offset, limit, to_release)
+        params = {"app_id": app_id}
+        return self._prepared_page(RELEASES_COUNT, RELEASES_PAGE, params, offset, limit, to_release)
 
     def set_failed(self, app_id: str, version: int, failed: bool, updated: datetime) -> None:
         self.conn.execute(

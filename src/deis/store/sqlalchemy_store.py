@@ -13,34 +13,81 @@ The schema comes from the migrations (`deis.store.migrate.upgrade`), never from 
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
 from deis import ports
 from deis.store import repos
-from deis.store.engine import WRITE, is_sqlite, make_engine, normalize_url
+from deis.store.engine import WRITE, is_sqlite, make_engine, normalize_url, sqlite_lock_path
 
 
 class SqlUnitOfWork:
     """The repositories of one transaction (implements `deis.ports.UnitOfWork`)."""
 
     def __init__(self, conn: Connection) -> None:
-        self.users: ports.Users = repos.SqlUsers(conn)
-        self.tokens: ports.Tokens = repos.SqlTokens(conn)
-        self.login_failures: ports.LoginFailures = repos.SqlLoginFailures(conn)
-        self.apps: ports.Apps = repos.SqlApps(conn)
-        self.perms: ports.Perms = repos.SqlPerms(conn)
-        self.builds: ports.Builds = repos.SqlBuilds(conn)
-        self.configs: ports.Configs = repos.SqlConfigs(conn)
-        self.releases: ports.Releases = repos.SqlReleases(conn)
-        self.keys: ports.Keys = repos.SqlKeys(conn)
-        self.domains: ports.Domains = repos.SqlDomains(conn)
-        self.certs: ports.Certificates = repos.SqlCertificates(conn)
-        self.settings: ports.Settings = repos.SqlSettings(conn)
-        self.tls: ports.TLSSettings = repos.SqlTLS(conn)
+        ids: dict[str, int] = {}  # users.id by username, looked up once per transaction
+        self.users: ports.Users = repos.SqlUsers(conn, ids)
+        self.tokens: ports.Tokens = repos.SqlTokens(conn, ids)
+        self.login_failures: ports.LoginFailures = repos.SqlLoginFailures(conn, ids)
+        self.apps: ports.Apps = repos.SqlApps(conn, ids)
+        self.perms: ports.Perms = repos.SqlPerms(conn, ids)
+        self.builds: ports.Builds = repos.SqlBuilds(conn, ids)
+        self.configs: ports.Configs = repos.SqlConfigs(conn, ids)
+        self.releases: ports.Releases = repos.SqlReleases(conn, ids)
+        self.keys: ports.Keys = repos.SqlKeys(conn, ids)
+        self.domains: ports.Domains = repos.SqlDomains(conn, ids)
+        self.certs: ports.Certificates = repos.SqlCertificates(conn, ids)
+        self.settings: ports.Settings = repos.SqlSettings(conn, ids)
+        self.tls: ports.TLSSettings = repos.SqlTLS(conn, ids)
+
+
+class WriterLock:
+    """Held by one writer of the database at a time, across threads and, when the
+    database is a file, across processes (`flock` on `path`). Re-entrant in a thread."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._thread = threading.RLock()
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._depth = 0
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # opened again after a fork
+            assert self._path is not None
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            if self._depth == 0 and self._path is not None:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread.release()
+
+    def close(self) -> None:
+        with self._thread:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
 
 
 class SqlStore:
@@ -49,10 +96,13 @@ class SqlStore:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.engine: Engine = make_engine(self.url)
-        # SQLite has one writer at a time. Writers of this process queue on this lock
-        # instead of polling SQLite's busy handler, whose growing sleeps made the slowest
-        # of many concurrent writes wait seconds. Other processes still rely on it.
-        self._writers = threading.RLock() if is_sqlite(self.url) else None
+        # SQLite has one writer at a time. Writers queue on this lock instead of polling
+        # SQLite's busy handler, whose growing sleeps made the slowest of many concurrent
+        # writes wait seconds: the writers of this process on a thread lock, those of all
+        # processes (API workers, deisctl) on a file lock beside the database.
+        self._writers: WriterLock | None = None
+        if is_sqlite(self.url):
+            self._writers = WriterLock(sqlite_lock_path(self.url))
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[SqlUnitOfWork]:
@@ -69,6 +119,8 @@ class SqlStore:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._writers is not None:
+            self._writers.close()
 
 
 def _implements_store(store: SqlStore) -> ports.Store:

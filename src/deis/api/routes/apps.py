@@ -12,6 +12,7 @@ from deis.api.deps import Ctx, Me, Paging
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import AppIn, AppOut, TransferIn, UsernameIn, UsersOut, page_of
+from deis.api.threads import blocking
 from deis.domain.records import App
 from deis.services import apps, perms
 from deis.services.context import Context
@@ -46,6 +47,7 @@ def transfer_app(app_id: str, body: TransferIn, ctx: Ctx, me: Me) -> JSONRespons
 
 
 @router.delete("/{app_id}", status_code=204, responses=responses(status=204))
+@blocking
 def destroy_app(app_id: str, ctx: Ctx, me: Me) -> Response:
     apps.destroy(ctx, me, app_id)
     return Response(status_code=204)

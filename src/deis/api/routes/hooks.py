@@ -10,6 +10,7 @@ from deis.api.deps import Ctx, builder
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import ConfigOut, HookBuildIn, HookConfigIn, KeyOwnerOut
+from deis.api.threads import blocking
 from deis.domain.records import Key
 from deis.services import hooks
 
@@ -56,6 +57,7 @@ def push_config(body: HookConfigIn, ctx: Ctx) -> JSONResponse:
 
 
 @router.post("/build", responses=responses())
+@blocking
 def record_build(body: HookBuildIn, ctx: Ctx) -> JSONResponse:
     version = hooks.record_push(ctx, body.model_dump())
     return JSONResponse({"release": {"version": version}})

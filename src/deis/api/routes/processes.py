@@ -12,12 +12,14 @@ from deis.api.deps import Ctx, Me, Paging
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import MetricsOut, PodListOut, PodOut, RunIn, RunOut, ScaleIn, page_of
+from deis.api.threads import blocking, blocking_iterate
 from deis.services import formation
 
 router = SlashRouter(prefix="/v2/apps/{app_id}")
 
 
 @router.get("/pods", responses=responses(page_of(PodOut)))
+@blocking
 def list_pods(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found = formation.pods(ctx, me, app_id)
     return page.response(
@@ -26,6 +28,7 @@ def list_pods(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
 
 
 @router.get("/pods/{proc_type}", responses=responses(page_of(PodOut)))
+@blocking
 def list_pods_of_type(app_id: str, proc_type: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found = formation.pods(ctx, me, app_id, proc_type)
     return page.response(
@@ -34,34 +37,40 @@ def list_pods_of_type(app_id: str, proc_type: str, ctx: Ctx, me: Me, page: Pagin
 
 
 @router.get("/pods/{proc_type}/{name}", responses=responses(page_of(PodOut)))
+@blocking
 def get_pod(app_id: str, proc_type: str, name: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found = [p for p in formation.pods(ctx, me, app_id, proc_type) if p.name == name]
     return page.response([serialize.pod(p) for p in found], len(found))
 
 
 @router.post("/pods/restart", responses=responses(PodListOut))
+@blocking
 def restart_all(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse([serialize.pod(p) for p in formation.restart(ctx, me, app_id)])
 
 
 @router.post("/pods/{proc_type}/restart", responses=responses(PodListOut))
+@blocking
 def restart_type(app_id: str, proc_type: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse([serialize.pod(p) for p in formation.restart(ctx, me, app_id, proc_type)])
 
 
 @router.post("/pods/{proc_type}/{name}/restart", responses=responses(PodListOut))
+@blocking
 def restart_one(app_id: str, proc_type: str, name: str, ctx: Ctx, me: Me) -> JSONResponse:
     restarted = formation.restart(ctx, me, app_id, proc_type, name)
     return JSONResponse([serialize.pod(p) for p in restarted])
 
 
 @router.post("/scale", status_code=204, responses=responses(status=204))
+@blocking
 def scale(app_id: str, body: ScaleIn, ctx: Ctx, me: Me) -> Response:
     formation.scale(ctx, me, app_id, dict(body.root))
     return Response(status_code=204)
 
 
 @router.post("/run", responses=responses(RunOut))
+@blocking
 def run(app_id: str, body: RunIn, ctx: Ctx, me: Me) -> JSONResponse:
     result = formation.run(ctx, me, app_id, body.command)
     return JSONResponse({"exit_code": result.exit_code, "output": result.output})
@@ -95,5 +104,5 @@ def logs(
     printed (no platform events)."""
     if follow:
         stream = formation.follow_logs(ctx, me, app_id, log_lines, proc_type, replica)
-        return StreamingResponse(stream, media_type="text/plain; charset=utf-8")
+        return StreamingResponse(blocking_iterate(stream), media_type="text/plain; charset=utf-8")
     return PlainTextResponse(formation.logs(ctx, me, app_id, log_lines, proc_type, replica))

@@ -22,6 +22,7 @@ from deis.api.schemas import (
     VersionOut,
     page_of,
 )
+from deis.api.threads import blocking
 from deis.services import builds, config, releases
 
 router = SlashRouter(prefix="/v2/apps/{app_id}")
@@ -34,6 +35,7 @@ def list_builds(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
 
 
 @router.post("/builds", status_code=201, responses=responses(BuildOut, 201))
+@blocking
 def create_build(app_id: str, body: BuildIn, ctx: Ctx, me: Me) -> JSONResponse:
     build = builds.create_from_image(ctx, me, app_id, body.image, body.procfile)
     return JSONResponse(serialize.build(build), status_code=201)
@@ -70,6 +72,7 @@ def get_config(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.post("/config", status_code=201, responses=responses(ConfigOut, 201))
+@blocking
 def set_config(app_id: str, body: ConfigIn, ctx: Ctx, me: Me) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     return JSONResponse(
@@ -84,6 +87,7 @@ def list_releases(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
 
 
 @router.post("/releases/rollback", status_code=201, responses=responses(VersionOut, 201))
+@blocking
 def rollback(
     app_id: str, ctx: Ctx, me: Me, body: Annotated[RollbackIn | None, Body()] = None
 ) -> JSONResponse:
