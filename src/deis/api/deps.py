@@ -44,10 +44,14 @@ def optional_user(
     return users.authenticate(ctx, token) if token else None
 
 
-async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+def required(user: User | None) -> User:
     if user is None:
         raise NotAuthenticated("Authentication credentials were not provided.")
     return user
+
+
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    return required(user)
 
 
 def builder(

@@ -91,7 +91,7 @@ async def serve(websocket: WebSocket, app_id: str) -> None:
 
 
 def authenticate(ctx: Context, authorization: str | None) -> User:
-    return deps.current_user(deps.optional_user(ctx, authorization))
+    return deps.required(deps.optional_user(ctx, authorization))
 
 
 async def first_message(websocket: WebSocket) -> object:
