@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from deis.dashboard.web import DashboardRoute, Viewer, context_of, dashboard_of, render
 from deis.domain.errors import DomainError, NotFound, PermissionDenied
 from deis.services import formation, overview
+from deis.threads import blocking_iterate
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 LINES = 200
-STREAMS_AT_ONCE = 16  # each live stream holds a worker thread while it polls
+STREAMS_AT_ONCE = 16  # each live stream holds one of the blocking threads while it polls
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -71,7 +72,7 @@ def logs_stream(request: Request, app_id: str, me: Viewer) -> StreamingResponse:
     slots: threading.BoundedSemaphore = dashboard_of(request).follow_slots
     chunks = formation.follow_logs(context_of(request), me.user, app_id, LINES)
     return StreamingResponse(
-        events(chunks, slots),
+        blocking_iterate(events(chunks, slots)),  # not the few threads of quick requests
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

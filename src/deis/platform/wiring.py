@@ -22,8 +22,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from deis import dashboard
-from deis.api import threads
+from deis import dashboard, threads
 from deis.api.app import create_app
 from deis.logs.builds import FileBuildOutputs
 from deis.logs.collector import CollectingLogs

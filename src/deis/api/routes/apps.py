@@ -12,10 +12,10 @@ from deis.api.deps import Ctx, Me, Paging
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import AppIn, AppOut, TransferIn, UsernameIn, UsersOut, page_of
-from deis.api.threads import blocking
 from deis.domain.records import App
 from deis.services import apps, perms
 from deis.services.context import Context
+from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2/apps")
 

@@ -10,9 +10,9 @@ from deis.api.deps import Ctx, builder
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import ConfigOut, HookBuildIn, HookConfigIn, KeyOwnerOut
-from deis.api.threads import blocking
 from deis.domain.records import Key
 from deis.services import hooks
+from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2/hooks", dependencies=[Depends(builder)])
 

@@ -12,8 +12,8 @@ from deis.api.deps import Ctx, Me, Paging
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import MetricsOut, PodListOut, PodOut, RunIn, RunOut, ScaleIn, page_of
-from deis.api.threads import blocking, blocking_iterate
 from deis.services import formation
+from deis.threads import blocking, blocking_iterate
 
 router = SlashRouter(prefix="/v2/apps/{app_id}")
 

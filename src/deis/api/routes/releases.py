@@ -22,8 +22,8 @@ from deis.api.schemas import (
     VersionOut,
     page_of,
 )
-from deis.api.threads import blocking
 from deis.services import builds, config, releases
+from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2/apps/{app_id}")
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.testclient import TestClient
 
-from deis.api import threads
+from deis import threads
 from deis.platform.wiring import build_app
 from deis.settings import SettingsError, from_env
 from deis.store.migrate import upgrade
