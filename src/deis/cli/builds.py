@@ -153,19 +153,23 @@ def info(build_id: str, app: str | None, output: str) -> None:
     s = session()
     name = s.app(app)
     attempt: dict[str, Any] | None = None
+    unknown: CLIError | None = None
     try:
         attempt = s.api.get(f"/v2/apps/{name}/attempts/{build_id}")
     except CLIError as exc:
         if exc.status not in (404, 503):
             raise
+        unknown = exc
     build_uuid = attempt["uuid"] if attempt else build_id
     build: dict[str, Any] | None = None
     if attempt is None or attempt.get("version"):
         try:
             build = s.api.get(f"/v2/apps/{name}/builds/{build_uuid}")
         except CLIError as exc:
-            if exc.status != 404 or attempt is None:
+            if exc.status != 404:
                 raise
+            if attempt is None:  # neither an attempt kept nor a Build: say the first
+                raise (unknown or exc) from None
     text = ""
     if attempt is not None:
         text = s.api.get_text(f"/v2/apps/{name}/builds/{build_uuid}/log")
