@@ -289,9 +289,13 @@ def platform(tmp_path: Path, registry: Registry) -> Iterator[Platform]:
                 store_close = getattr(ctx.store, "close", None)
                 if callable(store_close):
                     store_close()
-                shutil.rmtree(
-                    podman_conf.paths_for(
-                        settings.state_dir, podman_conf.load_instance_id(settings.state_dir)
-                    ).run_dir,
-                    ignore_errors=True,
+                paths = podman_conf.paths_for(
+                    settings.state_dir, podman_conf.load_instance_id(settings.state_dir)
                 )
+                shutil.rmtree(paths.run_dir, ignore_errors=True)
+                # podman leaves its store's overlay mounted after some failures (a push
+                # to a registry that is down): unmount it, or the tmp dir cannot go.
+                overlay = paths.graphroot / "overlay"
+                mounts = Path("/proc/self/mounts").read_text().split()
+                if str(overlay) in mounts:  # a bind mount: os.path.ismount cannot tell
+                    subprocess.run(["umount", str(overlay)], check=False, timeout=60)  # noqa: S603

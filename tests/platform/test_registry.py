@@ -43,7 +43,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
         registry.stop()
 
 
-def wait_for(condition: object, timeout: float = 30) -> None:
+def wait_for(condition: object, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "the condition did not hold in time"
@@ -53,7 +53,8 @@ def wait_for(condition: object, timeout: float = 30) -> None:
 def test_start_adopt_supervise_and_stop(registry: Registry) -> None:
     registry.start()
     pid = registry.pid()
-    assert pid is not None and registry.answers()
+    assert pid is not None
+    wait_for(registry.answers)  # (one slow answer on a loaded machine is no failure)
     config = json.loads(registry.paths.config.read_text())
     assert config["http"]["addr"] == f"127.0.0.1:{registry.port}"
     assert config["storage"]["filesystem"]["rootdirectory"] == str(registry.paths.data)
@@ -83,7 +84,8 @@ def test_a_changed_port_restarts_it(tmp_path: Path) -> None:
     second = Registry(tmp_path / "state", free_port())
     try:
         second.start()
-        assert second.pid() not in (None, old_pid) and second.answers()
+        assert second.pid() not in (None, old_pid)
+        wait_for(second.answers)
         assert not first.answers()
     finally:
         second.stop()
