@@ -186,7 +186,10 @@ def test_dockerfile_build_goes_through_the_registry(platform: Platform) -> None:
 
     # Gone from the local store: the runtime pulls it back from the registry.
     platform.deis("scale", "cmd=0", "-a", app)
-    platform.podman("rmi", image)
+    deadline = time.monotonic() + 60  # the old replica is drained and stopped after the answer
+    while platform.podman("rmi", image, check=False).returncode != 0:
+        assert time.monotonic() < deadline, "the image stayed in use after scaling to 0"
+        time.sleep(0.5)
     assert not platform.image_here(image)
     platform.deis("scale", "cmd=1", "-a", app)
     assert platform.image_here(image)

@@ -14,7 +14,7 @@ import pytest
 
 from deis.builder.buildpack import slug_key
 from deis.objects.s3 import S3Objects
-from tests.builder.conftest import Platform, platform, source_tree  # noqa: F401 - fixture
+from tests.builder.conftest import Platform, platform, registry, source_tree  # noqa: F401 - fixtures
 
 from ..objects.conftest import s3_endpoint, s3_store  # noqa: F401 - fixtures
 from .test_builds import Env, PlayedKubelet, env, fetch, tgz, untgz, upload  # noqa: F401
