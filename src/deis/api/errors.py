@@ -11,26 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from deis.domain import errors
+from deis.http_status import status_of
 
 log = logging.getLogger("deis.api")
-
-STATUS: dict[type[errors.DomainError], int] = {
-    errors.Invalid: 400,
-    errors.NotAuthenticated: 401,
-    errors.PermissionDenied: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.DeployFailed: 409,
-    errors.RateLimited: 429,
-    errors.Unavailable: 503,
-}
-
-
-def status_of(error: errors.DomainError) -> int:
-    for kind in type(error).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]
-    return 400
 
 
 def body_of(error: errors.DomainError) -> dict[str, Any]:

@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from deis.api import deps
-from deis.api.errors import body_of, status_of
+from deis.api.errors import body_of
 from deis.domain import terminal as rules
 from deis.domain.errors import DomainError, Invalid
 from deis.domain.records import User
+from deis.http_status import status_of
 from deis.ports import Terminal
 from deis.services import formation
 from deis.services.context import Context

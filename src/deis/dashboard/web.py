@@ -23,6 +23,7 @@ from deis.dashboard.rates import RateMeter
 from deis.dashboard.sessions import SESSION_COOKIE, SessionCodec
 from deis.domain import errors
 from deis.domain.records import User
+from deis.http_status import status_of
 from deis.services import users
 from deis.services.context import Context
 
@@ -42,24 +43,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-STATUS: dict[type[errors.DomainError], int] = {
-    errors.Invalid: 400,
-    errors.NotAuthenticated: 401,
-    errors.PermissionDenied: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.DeployFailed: 409,
-    errors.RateLimited: 429,
-    errors.Unavailable: 503,
-}
-
-
-def status_of(error: errors.DomainError) -> int:
-    for kind in type(error).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]
-    return 400
 
 
 def make_environment() -> Environment:
