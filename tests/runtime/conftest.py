@@ -145,8 +145,31 @@ def peer_log() -> PeerLog:
     return PeerLog()
 
 
+class EventLog:
+    """Records the platform events the runtime writes to apps' logs."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, app: str, message: str) -> None:
+        with self.lock:
+            self.events.append((app, message))
+
+    def of(self, app: str) -> list[str]:
+        with self.lock:
+            return [m for a, m in self.events if a == app]
+
+
 @pytest.fixture(scope="session")
-def runtime(instance_id: str, state_dir: Path, peer_log: PeerLog) -> Iterator[Any]:
+def event_log() -> EventLog:
+    return EventLog()
+
+
+@pytest.fixture(scope="session")
+def runtime(
+    instance_id: str, state_dir: Path, peer_log: PeerLog, event_log: EventLog
+) -> Iterator[Any]:
     from deis.runtime.podman import PodmanRuntime, purge
 
     image = f"localhost/deis-test/busybox:{instance_id}"
@@ -154,6 +177,7 @@ def runtime(instance_id: str, state_dir: Path, peer_log: PeerLog) -> Iterator[An
         state_dir,
         instance_id,
         on_peers=peer_log,
+        on_event=event_log,
         run_stack_image=image,
         grace_seconds=1,
         run_timeout=5,

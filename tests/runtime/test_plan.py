@@ -13,6 +13,8 @@ from deis.runtime.plan import (
     Replica,
     Start,
     backoff_delay,
+    crash_event,
+    exit_reason,
     plan,
     pod_state,
 )
@@ -333,3 +335,16 @@ def test_backoff_grows_exponentially_up_to_a_cap() -> None:
 def test_plan_is_deterministic_for_types() -> None:
     p = plan(desired(web=1, worker=1, clock=1), [], NOW)
     assert p.start == (Start("clock", 1), Start("web", 1), Start("worker", 1))
+
+
+def test_crash_events_say_why_and_what_next() -> None:
+    assert crash_event("web.0003123456-abcde", 137, 1, 1.0) == (
+        "web.0003123456-abcde crashed (exit 137: killed, by SIGKILL or for going over its"
+        " memory limit); restart 1, if it crashes again it waits 1 s"
+    )
+    assert crash_event("worker.0003123456-abcde", 3, 4, 8.0).endswith(
+        "crashed (exit 3); restart 4, if it crashes again it waits 8 s"
+    )
+    assert exit_reason(139) == "exit 139: segmentation fault"
+    assert exit_reason(143) == "exit 143: signal 15"
+    assert exit_reason(0) == "exit 0"

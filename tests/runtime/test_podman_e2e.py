@@ -19,11 +19,12 @@ import pytest
 
 from deis.domain.desired import DesiredApp
 from deis.domain.errors import DeployFailed
+from deis.domain.logs import replica_label
 from deis.runtime.naming import veth_prefix
 from deis.runtime.podman import PodmanRuntime, netns, purge
 from deis.runtime.podman.purge import wait_for_podman_helpers
 
-from .conftest import WEB, PeerLog, wait_for
+from .conftest import WEB, EventLog, PeerLog, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -172,7 +173,7 @@ def test_release_that_never_gets_ready_fails_and_old_keeps_serving(
 
 
 def test_killed_replica_is_replaced(
-    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog
+    runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog, event_log: EventLog
 ) -> None:
     runtime.deploy(make_desired(app_name))
     [pod] = runtime.pods(app_name)
@@ -186,6 +187,11 @@ def test_killed_replica_is_replaced(
     wait_for(back_up, 30, "the replica to be replaced")  # bench/runtime.py times it
     [peer] = peer_log.last(app_name) or []
     assert get(peer).strip() == "v1"
+    label = replica_label(app_name, pod.name)
+    assert event_log.of(app_name) == [
+        f"{label} crashed (exit 137: killed, by SIGKILL or for going over its memory limit);"
+        " restart 1, if it crashes again it waits 1 s"
+    ]
 
 
 def test_adoption_after_platform_restart_does_not_restart_apps(

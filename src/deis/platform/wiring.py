@@ -92,7 +92,9 @@ def make_router(settings: Settings) -> Router:
     raise UnknownAdapter(f"unknown router {settings.router!r} (known: nginx, kubernetes, none)")
 
 
-def make_runtime(settings: Settings, router: Router, objects: Objects) -> Runtime:
+def make_runtime(
+    settings: Settings, router: Router, objects: Objects, logs: Logs | None = None
+) -> Runtime:
     if settings.runtime == "record":
         return RecordingRuntime(settings.state_dir)
     if settings.runtime == "podman":
@@ -107,6 +109,7 @@ def make_runtime(settings: Settings, router: Router, objects: Objects) -> Runtim
             egress=settings.egress,
             slug_path=objects.path,
             container_logs=container_logs(settings),
+            on_event=None if logs is None else runtime_events(logs),
         )
     if settings.runtime == "kubernetes":
         from deis.platform.kubernetes import wiring as k8s
@@ -116,6 +119,13 @@ def make_runtime(settings: Settings, router: Router, objects: Objects) -> Runtim
     raise UnknownAdapter(
         f"unknown runtime {settings.runtime!r} (known: podman, kubernetes, record)"
     )
+
+
+def runtime_events(logs: Logs) -> Callable[[str, str], None]:
+    def write(app: str, message: str) -> None:
+        logs.write(app, "runtime", message)
+
+    return write
 
 
 def make_logs(settings: Settings) -> Logs:
@@ -161,14 +171,15 @@ def build_context(
 ) -> Context:
     router = make_router(settings)
     objects = objects or make_objects(settings)
-    runtime = make_runtime(settings, router, objects)
+    logs = make_logs(settings)
+    runtime = make_runtime(settings, router, objects, logs)
     outputs = FileBuildOutputs(settings.state_dir / "logs" / "builds", settings.build_log_retention)
     return Context(
         store=store or make_store(settings),
         runtime=runtime,
         artifacts=make_artifacts(settings, runtime, objects),
         keep_releases=settings.keep_releases,
-        logs=make_logs(settings),
+        logs=logs,
         router=router,
         platform_domain=settings.domain,
         router_port=settings.router_port,

@@ -176,6 +176,23 @@ def pod_state(replica: Replica) -> str:
     return "crashed"
 
 
+def exit_reason(code: int) -> str:
+    """How a replica's exit code reads in `deis logs`."""
+    if code == 137:
+        return "exit 137: killed, by SIGKILL or for going over its memory limit"
+    if code == 139:
+        return "exit 139: segmentation fault"
+    if code > 128:
+        return f"exit {code}: signal {code - 128}"
+    return f"exit {code}"
+
+
+def crash_event(label: str, exit_code: int, restarts: int, next_delay: float) -> str:
+    """The platform event of a crashed replica being restarted (`deis[runtime]: ...`)."""
+    then = f"if it crashes again it waits {next_delay:g} s" if next_delay else "restarting"
+    return f"{label} crashed ({exit_reason(exit_code)}); restart {restarts}, {then}"
+
+
 def backoff_delay(restarts: int, base: float = 1.0, cap: float = 60.0) -> float:
     """Seconds to wait before restarting a replica that has been restarted `restarts` times
     in a row: 0 the first time, then base, 2 base, 4 base, ... up to cap."""

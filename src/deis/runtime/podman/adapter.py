@@ -22,7 +22,7 @@ from deis.domain.terminal import Opening, Watch
 from deis.runtime import naming, policy, spec
 from deis.runtime.podman import converge, netns, slugs
 from deis.runtime.podman.egress import Egress
-from deis.runtime.podman.engine import Engine, Options, PeersCallback
+from deis.runtime.podman.engine import Engine, EventCallback, Options, PeersCallback
 from deis.runtime.podman.images import ImagePullError, Images
 from deis.runtime.podman.podman import Podman
 from deis.runtime.podman.supervisor import Supervisor
@@ -58,9 +58,11 @@ class PodmanRuntime:
         shared_image_store: Path | None = conf.SHARED_IMAGE_STORE,
         slug_path: Callable[[str], Path] = Path,
         container_logs: Path | None = None,
+        on_event: EventCallback | None = None,
     ) -> None:
         """slug_path: where on this host the slug a buildpack build names can be read.
-        container_logs: the folder where each replica's output is written, per app."""
+        container_logs: the folder where each replica's output is written, per app.
+        on_event: told (app, message) of what happens to replicas: crashes, restarts."""
         self.state_dir = Path(state_dir)
         self.instance_id = naming.validate_instance_id(instance_id)
         self.run_timeout = run_timeout
@@ -78,6 +80,7 @@ class PodmanRuntime:
             egress=self.egress,
             slug_path=slug_path,
             container_logs=container_logs,
+            on_event=on_event,
             options=Options(
                 run_stack_image=run_stack_image,
                 grace=grace_seconds,

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deis.domain.desired import DesiredApp, Pod
+from deis.domain.errors import Invalid
+from deis.domain.logs import replica_label
 from deis.runtime import naming, spec
 from deis.runtime.plan import (
     STARTING_STATES,
@@ -22,6 +24,7 @@ from deis.runtime.plan import (
     Policy,
     Replica,
     backoff_delay,
+    crash_event,
     plan,
     pod_state,
 )
@@ -36,6 +39,7 @@ from deis.runtime.probes import Probes, probes_for
 log = logging.getLogger(__name__)
 
 PeersCallback = Callable[[str, list[str]], None]
+EventCallback = Callable[[str, str], None]  # (app, message): a platform event for its log
 # A replica that has kept running this long starts its backoff from scratch again.
 BACKOFF_RESET_SECONDS = 60.0
 
@@ -76,7 +80,9 @@ class Engine:
         egress: Egress | None = None,
         slug_path: Callable[[str], Path] = Path,
         container_logs: Path | None = None,
+        on_event: EventCallback | None = None,
     ) -> None:
+        self.on_event = on_event
         self.state_dir = state_dir
         self.slug_path = slug_path
         self.container_logs = container_logs
@@ -202,6 +208,8 @@ class Engine:
                 self.health.readiness(replica.name, replica.started, item.probes, ok, now)
             elif self.health.liveness(replica.name, replica.started, item.probes, ok, now):
                 log.warning("%s failed its liveness probe: restarting it", replica.name)
+                app = item.container.labels.get(spec.LABEL_APP, "")
+                self.event(app, f"{self.label(app, replica.name)} failed its liveness probe")
                 self.podman.kill(replica.name)
         return [self._refresh(item, now) for item in observed]
 
@@ -233,8 +241,9 @@ class Engine:
         ports = {o.replica.name: o.port for o in observed}
         self.set_peers(app, [(name, ports[name]) for name in decided.peers])
         self.stop(decided.stop, wait=wait_stops)
+        exits = {o.replica.name: o.container.exit_code for o in observed}
         for name in decided.restart:
-            self.restart(name)
+            self.restart(name, app=app, exit_code=exits.get(name, 0))
         if desired is not None:
             self.start_replicas(desired, [s.type for s in decided.start for _ in range(s.count)])
         return decided
@@ -256,6 +265,21 @@ class Engine:
         if failures:
             raise failures[0]
         return names
+
+    def event(self, app: str, message: str) -> None:
+        if self.on_event is None or not app:
+            return
+        try:
+            self.on_event(app, message)
+        except Exception:  # the app's log is a report: never let it stop supervision
+            log.exception("could not write a runtime event of %s", app)
+
+    @staticmethod
+    def label(app: str, name: str) -> str:
+        try:
+            return replica_label(app, name)
+        except Invalid:  # not a replica's name (a run): as it is
+            return name
 
     def set_peers(self, app: str, replicas: Sequence[tuple[str, int]], force: bool = False) -> None:
         peers = []
@@ -354,16 +378,17 @@ class Engine:
         log.info("started %s at %s:%d", name, allocation.address, port)
         return name
 
-    def restart(self, name: str) -> None:
+    def restart(self, name: str, *, app: str | None = None, exit_code: int = 0) -> None:
         """Start an exited replica again, in place (same name, namespace and address)."""
         now = time.time()
         allocation = self.allocation(name)
         with self._lock:
             count = self._restarts.get(name, 0) + 1
             self._restarts[name] = count
-            self._restart_at[name] = now + backoff_delay(
-                count, self.options.backoff_base, self.options.backoff_cap
-            )
+            delay = backoff_delay(count, self.options.backoff_base, self.options.backoff_cap)
+            self._restart_at[name] = now + delay
+        if app is not None:
+            self.event(app, crash_event(self.label(app, name), exit_code, count, delay))
         if allocation is None:  # its namespace is gone for good: let a new replica replace it
             log.warning("%s has no address any more: removing it", name)
             self.podman.remove([name])
