@@ -30,6 +30,7 @@ from tests.runtime.conftest import WEB
 instance_id = runtime_tests.instance_id
 state_dir = runtime_tests.state_dir
 peer_log = runtime_tests.peer_log
+event_log = runtime_tests.event_log
 runtime = runtime_tests.runtime
 
 

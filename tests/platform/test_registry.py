@@ -67,8 +67,8 @@ def test_start_adopt_supervise_and_stop(registry: Registry) -> None:
     again._stopping.set()  # stop its supervisor only; the first one stops the process
 
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: registry.pid() not in (None, pid) and registry.answers())
-    assert registry.restarts == 1
+    wait_for(lambda: registry.restarts == 1 and registry.pid() not in (None, pid))
+    wait_for(registry.answers)
 
     registry.stop()
     assert registry.pid() is None and not registry.paths.pid_file.exists()
