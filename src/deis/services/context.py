@@ -44,6 +44,9 @@ class Context:
     # nothing to fetch or collect, e.g. when nothing runs on this machine).
     artifacts: Artifacts | None = None
     keep_releases: int = DEFAULT_KEEP  # releases whose builds' artefacts are kept
+    # By app uuid: the version up to which this process has collected (releases never
+    # change, so a collection only has to look at the releases that left the window since).
+    collected_through: dict[str, int] = field(default_factory=dict)
     build_outputs: BuildOutputs | None = None  # build attempts and their output
 
     def app_url(self, app_id: str) -> str:
