@@ -27,25 +27,21 @@ USERS_PAGE = 100
 
 @router.get("/admin/users")
 def user_list(request: Request, me: Viewer) -> HTMLResponse:
-    number = page_number(request)
-    found, total = users.list_users(
-        context_of(request), me.user, (number - 1) * USERS_PAGE, USERS_PAGE
-    )
-    return render(
-        request, "admin_users.html", tab="users", users=found, total=total, page=number,
-        pages=pages(total, USERS_PAGE), only_admins=False,
-    )  # fmt: skip
+    return _users_page(request, me, only_admins=False)
 
 
 @router.get("/admin/admins")
 def admin_list(request: Request, me: Viewer) -> HTMLResponse:
+    return _users_page(request, me, only_admins=True)
+
+
+def _users_page(request: Request, me: Viewer, *, only_admins: bool) -> HTMLResponse:
     number = page_number(request)
-    found, total = users.list_admins(
-        context_of(request), me.user, (number - 1) * USERS_PAGE, USERS_PAGE
-    )
+    listing = users.list_admins if only_admins else users.list_users
+    found, total = listing(context_of(request), me.user, (number - 1) * USERS_PAGE, USERS_PAGE)
     return render(
-        request, "admin_users.html", tab="admins", users=found, total=total, page=number,
-        pages=pages(total, USERS_PAGE), only_admins=True,
+        request, "admin_users.html", tab="admins" if only_admins else "users", users=found,
+        total=total, page=number, pages=pages(total, USERS_PAGE), only_admins=only_admins,
     )  # fmt: skip
 
 

@@ -22,11 +22,12 @@ from deis.platform.state import (
     api_url,
     describe_database,
     ensure_builder_key,
+    file_size,
     health_url,
     is_sqlite,
     load_settings,
     prepare_state_dir,
-    read_log_tail,
+    read_from,
     read_pid,
     remove_pid_file,
     running_pid,
@@ -175,7 +176,7 @@ def start(settings: Settings, timeout: float = START_TIMEOUT) -> Started:
         check_port_free(settings)
         previous = _read_text(state.settings_file)
         save_settings(state, settings)
-        log_start = _size(state.platform_log)
+        log_start = file_size(state.platform_log)
         proc = spawn_server(state, sys.executable)
         write_pid(state, proc.pid)
         outcome = wait_until_up(proc, health_url(settings), timeout)
@@ -187,7 +188,7 @@ def start(settings: Settings, timeout: float = START_TIMEOUT) -> Started:
             proc.wait()
         remove_pid_file(state)
         _put_back(state.settings_file, previous)  # a failed `up` leaves the settings as they were
-        log_tail = tail(_read_from(state.platform_log, log_start), 15)
+        log_tail = tail(read_from(state.platform_log, log_start), 15)
         raise StateError(failure_message(log_tail, outcome, timeout, state))
 
 
@@ -352,19 +353,3 @@ def _put_back(path: Path, text: str | None) -> None:
             path.unlink()
     else:
         write_private_file(path, text)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _read_from(path: Path, offset: int) -> str:
-    try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            return f.read().decode(errors="replace")
-    except OSError:
-        return read_log_tail(path)

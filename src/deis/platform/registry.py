@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from deis.platform.state import file_size, read_from
 from deis.router.process import alive, cmdline
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ class Registry:
 
     def _start_process(self) -> None:
         check_port_free(self.port)
-        log_start = _size(self.paths.log)
+        log_start = file_size(self.paths.log)
         try:
             with open(self.paths.log, "ab") as out:
                 os.chmod(self.paths.log, 0o600)
@@ -253,7 +254,7 @@ class Registry:
                 self.paths.pid_file.unlink(missing_ok=True)
                 raise RegistryError(
                     f"docker-registry did not start on {self.address}: "
-                    + _reason(_read_from(self.paths.log, log_start or 0), self.port)
+                    + _reason(read_from(self.paths.log, log_start or 0), self.port)
                 )
             if self.answers(timeout=1.0):
                 return
@@ -340,22 +341,6 @@ def _terminate(pid: int, grace: float, child: subprocess.Popen[bytes] | None = N
                 return
             time.sleep(0.05)
         log.warning("registry: pid %s did not stop on %s", pid, sig.name)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _read_from(path: Path, offset: int) -> str:
-    try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            return f.read(64 * 1024).decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def _reason(output: str, port: int) -> str:

@@ -407,6 +407,23 @@ def stop_process(pid: int, grace: float) -> str:
     return "killed"
 
 
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def read_from(path: Path, offset: int) -> str:
+    """What a log file got after `offset` (its size before a start): "" if unreadable."""
+    try:
+        with path.open("rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def read_log_tail(path: Path, lines: int = 15) -> str:
     try:
         with path.open("rb") as f:
