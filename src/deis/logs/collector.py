@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from deis.logs.files import FileLogs, log_line
+from deis.periodic import Periodic
 
 log = logging.getLogger("deis.logs")
 
@@ -327,34 +328,28 @@ class CollectingLogs(FileLogs):
         self.container_logs = container_logs
         self.collector = Collector(container_logs, self, max_read, drop_behind)
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._last_save = 0.0
+        self._loop = Periodic(
+            "log-collector", self._collect, interval, on_exit=self._finish, join_timeout=10
+        )
 
     def start(self) -> None:
         self.container_logs.mkdir(parents=True, exist_ok=True)
         self.collector.load()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="log-collector", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
-    def _loop(self) -> None:
-        last_save = 0.0
-        while not self._stop.is_set():
-            try:
-                collected = self.collector.pass_once()
-                if collected and time.monotonic() - last_save > 1.0:
-                    self.collector.save()
-                    last_save = time.monotonic()
-            except Exception:
-                log.exception("collecting app logs failed; trying again")
-            self._stop.wait(self.interval)
+    def _collect(self) -> None:
+        collected = self.collector.pass_once()
+        if collected and time.monotonic() - self._last_save > 1.0:
+            self.collector.save()
+            self._last_save = time.monotonic()
+
+    def _finish(self) -> None:
         self.collector.save()
         self.collector.close()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._loop.stop()
 
     def remove(self, app_id: str) -> None:
         self.collector.forget(app_id)

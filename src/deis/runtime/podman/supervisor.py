@@ -6,12 +6,12 @@ replicas with backoff, replace missing ones, stop strays, keep the router's peer
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 
 from deis.domain.desired import DesiredApp
+from deis.periodic import Periodic
 from deis.runtime import naming, policy, spec
 from deis.runtime.plan import backoff_delay
 from deis.runtime.podman.engine import Engine
@@ -34,36 +34,19 @@ class Supervisor:
         self.desired_of = desired_of
         self.apps = apps
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
+        self._loop = Periodic("deis-supervisor", self.run_once, interval)
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="deis-supervisor", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._loop.stop()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            began = time.monotonic()
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("supervision pass failed")
-            self._stop.wait(max(0.05, self.interval - (time.monotonic() - began)))
+        return self._loop.running
 
     def run_once(self) -> None:
         by_app: dict[str, list[Container]] = defaultdict(list)
@@ -75,7 +58,7 @@ class Supervisor:
         self.engine.reap((c.name for c in everything), seen_at)
         self.engine.sample_cpu(everything, time.monotonic())
         for app in sorted({*by_app, *self.apps()} - {""}):
-            if self._stop.is_set():
+            if self._loop.stopping.is_set():
                 return
             self.supervise(app, by_app.get(app, []), seen_at)
 
