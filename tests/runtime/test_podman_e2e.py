@@ -457,3 +457,25 @@ def test_two_apps_deploy_in_parallel(runtime: Any, make_desired: Make, app_name:
         assert len(up(runtime, app_name)) == 2 and len(up(runtime, other)) == 2
     finally:
         runtime.remove(other)
+
+
+def test_listing_replicas_reuses_the_last_ps_of_every_app_until_a_replica_changes(
+    runtime: Any, make_desired: Make, app_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime.deploy(make_desired(app_name, structure={"web": 1}))
+    engine = runtime.engine
+    ps_of_this_app: list[dict[str, str]] = []  # the supervisor's own, of every app, go on
+    real_ps = engine.podman.ps
+
+    def counting_ps(labels: dict[str, str]) -> Any:
+        if labels.get("deis.app") == app_name:
+            ps_of_this_app.append(dict(labels))
+        return real_ps(labels)
+
+    monkeypatch.setattr(engine.podman, "ps", counting_ps)
+    assert runtime.supervisor.running
+    engine.containers(include_runs=True)  # what the supervisor does every second
+    listed = [p.name for p in runtime.pods(app_name)]
+    assert len(listed) == 1 and ps_of_this_app == []
+    restarted = runtime.restart(app_name)  # a change: the last ps is stale now
+    assert up(runtime, app_name) == [restarted[0].name]

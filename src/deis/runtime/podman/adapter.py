@@ -33,6 +33,9 @@ from deis.stack import podman_conf as conf
 log = logging.getLogger(__name__)
 
 DEFAULT_RUN_STACK_IMAGE = "localhost/deis/stack-run:bookworm"
+# `deis ps` and the dashboard may show replicas as the running supervisor saw them this
+# long ago
+RECENT_PS_S = 1.0
 
 
 class PodmanRuntime:
@@ -161,7 +164,9 @@ class PodmanRuntime:
 
     def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]:
         desired = self.desired_store.desired(app_id)
-        observed = self.engine.observe(app_id, desired, self.engine.containers(app_id), time.time())
+        recent = RECENT_PS_S if self.supervisor.running else 0.0
+        containers = self.engine.recent_containers(app_id, max_age=recent)
+        observed = self.engine.observe(app_id, desired, containers, time.time())
         return [
             pod for pod in self.engine.pods(observed) if proc_type is None or pod.type == proc_type
         ]

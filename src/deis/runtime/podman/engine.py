@@ -107,6 +107,7 @@ class Engine:
         self._served: set[str] = set()  # replicas that have been sent to the router
         self._started_at: dict[str, float] = {}  # monotonic time each start finished
         self._changed_at = 0.0  # monotonic time of the last start, restart or stop
+        self._last_ps: tuple[float, list[Container]] = (-1.0, [])  # (taken at, everything)
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="deis-probe")
         self._starter = ThreadPoolExecutor(max_workers=8, thread_name_prefix="deis-start")
 
@@ -144,10 +145,31 @@ class Engine:
         labels = {spec.LABEL_INSTANCE: self.instance}
         if app is not None:
             labels[spec.LABEL_APP] = app
+        taken_at = time.monotonic()
         found = self.podman.ps(labels)
+        if app is None:
+            with self._lock:
+                self._last_ps = (taken_at, found)
         if include_runs:
             return found
         return [c for c in found if c.labels.get(spec.LABEL_TYPE) != naming.RUN_TYPE]
+
+    def recent_containers(self, app: str, max_age: float) -> list[Container]:
+        """This app's replicas as the last `podman ps` of every app saw them (the
+        supervisor takes one about every second) if it is at most `max_age` old and no
+        replica was started or stopped since; else from a new `podman ps`. Pages that
+        show many apps at once then cost one `podman ps`, not one per app."""
+        with self._lock:
+            taken_at, everything = self._last_ps
+            fresh = time.monotonic() - taken_at <= max_age and self._changed_at < taken_at
+        if not fresh:
+            return self.containers(app)
+        return [
+            c
+            for c in everything
+            if c.labels.get(spec.LABEL_APP) == app
+            and c.labels.get(spec.LABEL_TYPE) != naming.RUN_TYPE
+        ]
 
     def observe(
         self, app: str, desired: DesiredApp | None, containers: Iterable[Container], now: float
