@@ -12,6 +12,11 @@ shared with other runs:
 
 Every other root gets `deisctl down --purge --state-dir DIR` for each state dir in it (a
 directory holding settings.json, platform.pid or registry/registry.pid), then is removed.
+
+Tests that use pytest's own temporary directories (TMPDIR/pytest-of-USER) can leave a
+podman store's overlay mounted there when killed; pytest then cannot remove the
+directory. Such mounts are unmounted once nothing in the test's directory changed for
+--min-age minutes.
 """
 
 from __future__ import annotations
@@ -79,6 +84,29 @@ def in_use(root: Path, min_age_s: float, now: float) -> bool:
     return now - newest_change(root) < min_age_s
 
 
+def stale_overlay_mounts(temp_root: Path, min_age_s: float, now: float) -> list[Path]:
+    """podman overlay mounts (".../storage/overlay") under pytest's temporary directories
+    whose test directory (the one pytest made for the test) has not changed lately."""
+    stale = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 2:
+            continue
+        point = Path(fields[1].replace("\\040", " "))
+        if point.name != "overlay" or point.parent.name != "storage":
+            continue
+        try:
+            relative = point.relative_to(temp_root)
+        except ValueError:
+            continue
+        if not relative.parts or not relative.parts[0].startswith("pytest-of-"):
+            continue
+        test_dir = temp_root.joinpath(*relative.parts[:4])  # pytest-of-U/pytest-N/[popen-gwK/]name
+        if now - newest_change(test_dir) >= min_age_s:
+            stale.append(point)
+    return stale
+
+
 def deisctl() -> str:
     here = Path(sys.executable).parent
     return (
@@ -111,6 +139,10 @@ def main() -> int:
         print(f"removing {root}")
         if not args.dry_run:
             shutil.rmtree(root, ignore_errors=True)
+    for mount in stale_overlay_mounts(args.temp_root, args.min_age * 60, now):
+        print(f"umount {mount}")
+        if not args.dry_run:
+            subprocess.run(["umount", str(mount)], check=False, timeout=60)  # noqa: S603
     return 0
 
 

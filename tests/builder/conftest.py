@@ -28,6 +28,7 @@ from deis.domain.records import User
 from deis.objects.filesystem import FilesystemObjects
 from deis.platform.registry import Registry
 from deis.platform.wiring import build_context
+from deis.runtime.podman.purge import wait_for_podman_helpers
 from deis.services import apps, keys, users
 from deis.services.context import Context
 from deis.settings import from_env
@@ -295,6 +296,7 @@ def platform(tmp_path: Path, registry: Registry) -> Iterator[Platform]:
                 shutil.rmtree(paths.run_dir, ignore_errors=True)
                 # podman leaves its store's overlay mounted after some failures (a push
                 # to a registry that is down): unmount it, or the tmp dir cannot go.
+                wait_for_podman_helpers(paths)
                 overlay = paths.graphroot / "overlay"
                 mounts = Path("/proc/self/mounts").read_text().split()
                 if str(overlay) in mounts:  # a bind mount: os.path.ismount cannot tell

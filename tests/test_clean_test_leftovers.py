@@ -1,0 +1,50 @@
+"""scripts/clean-test-leftovers.py, run for real on a temporary root (mounts need root)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "clean-test-leftovers.py"
+
+
+def mounted(point: Path) -> bool:
+    return str(point) in Path("/proc/self/mounts").read_text().split()
+
+
+def overlay_mount(test_dir: Path) -> Path:
+    point = test_dir / "deis-1234" / "state" / "storage" / "overlay"
+    point.mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(point), str(point)], check=True)  # noqa: S603
+    return point
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="bind mounts need root")
+def test_a_stale_podman_overlay_mount_under_pytest_dirs_is_unmounted(tmp_path: Path) -> None:
+    old_test = tmp_path / "pytest-of-root" / "pytest-7" / "popen-gw0" / "test_old0"
+    new_test = tmp_path / "pytest-of-root" / "pytest-8" / "popen-gw1" / "test_new0"
+    stale, fresh = overlay_mount(old_test), overlay_mount(new_test)
+    try:
+        long_ago = time.time() - 3 * 3600
+        for dirpath, dirnames, filenames in os.walk(old_test):
+            for name in [*dirnames, *filenames, "."]:
+                os.utime(Path(dirpath) / name, (long_ago, long_ago))
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, str(SCRIPT), "--temp-root", str(tmp_path), "--min-age", "60"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"umount {stale}" in done.stdout
+        assert not mounted(stale)
+        assert mounted(fresh)  # changed a moment ago: a test may be using it
+    finally:
+        for point in (stale, fresh):
+            if mounted(point):
+                subprocess.run(["umount", str(point)], check=False)  # noqa: S603
