@@ -27,6 +27,8 @@ import pytest
 
 from deis.cli.main import main
 
+from .proxy import Proxy
+
 VENV_BIN = Path(sys.executable).parent
 STATE_PREFIX = "deis-test-"  # scripts may clean what a killed run left: deisctl down --purge
 
@@ -227,12 +229,17 @@ class Deis:
         self.env["DEIS_PROFILE"] = profile
         self.username = ""
 
+    def environment(self, env: dict[str, str | None] | None = None) -> dict[str, str]:
+        """The client's environment with `env` on top; a None value removes the variable."""
+        merged = {**self.env, **(env or {})}
+        return {key: value for key, value in merged.items() if value is not None}
+
     def __call__(
         self,
         *args: str,
         input: str | None = None,
         ok: bool = True,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         cwd: Path | None = None,
     ) -> Result:
         completed = subprocess.run(  # noqa: S603
@@ -241,7 +248,7 @@ class Deis:
             stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
-            env={**self.env, **(env or {})},
+            env=self.environment(env),
             cwd=cwd or self.cwd,
             timeout=120,
             check=False,
@@ -252,9 +259,14 @@ class Deis:
         return result
 
     def fails(
-        self, *args: str, code: int = 1, input: str | None = None, cwd: Path | None = None
+        self,
+        *args: str,
+        code: int = 1,
+        input: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str | None] | None = None,
     ) -> Result:
-        result = self(*args, ok=False, input=input, cwd=cwd)
+        result = self(*args, ok=False, input=input, cwd=cwd, env=env)
         assert result.code == code, f"deis {' '.join(args)}: expected exit {code}:\n{result}"
         assert "Traceback" not in result.err, str(result)
         return result
@@ -332,3 +344,17 @@ def app(user: Deis) -> str:
     result = user("create", name, "--no-remote")
     assert f"created {name}" in result.out
     return name
+
+
+@pytest.fixture
+def proxy(platform: Platform) -> Iterator[Callable[..., Proxy]]:
+    """Recording proxies in front of the controller: `proxy("/v2/platform")` hides that path."""
+    started: list[Proxy] = []
+
+    def make(*hidden: str) -> Proxy:
+        started.append(Proxy(platform.url, hidden).start())
+        return started[-1]
+
+    yield make
+    for each in started:
+        each.stop()

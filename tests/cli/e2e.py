@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import Deis, Platform
 
@@ -49,3 +50,33 @@ def remote_urls(repo: Path) -> dict[str, str]:
             name, url = line.split("\t")
             urls[name] = url.split(" ")[0]
     return urls
+
+
+def in_a_terminal(
+    deis: Deis, *args: str, env: dict[str, str | None] | None = None, rows: int = 24
+) -> tuple[int, str]:
+    """`deis ARGS` with a real pty as its terminal (stdin, stdout and stderr): its exit code
+    and what it printed, escape sequences included."""
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        deis.binary,
+        list(args),
+        env=deis.environment(env),
+        cwd=str(deis.cwd),
+        dimensions=(rows, 80),
+        timeout=60,
+    )
+    try:
+        child.expect(pexpect.EOF)
+        output = child.before.decode()
+    finally:
+        child.close()
+    assert child.exitstatus is not None, output
+    return child.exitstatus, output
+
+
+def log_in_through(deis: Deis, url: str, user: Deis) -> Deis:
+    """Log `deis` in as `user` (whose password is the fixtures' `pass-NAME`) at `url`."""
+    deis("login", url, "--username", user.username, "--password", f"pass-{user.username}")
+    deis.username = user.username
+    return deis

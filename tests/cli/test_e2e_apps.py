@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from .conftest import Deis, Platform, unique
-from .e2e import api_get, git_repo, remote_urls
+from .e2e import api_get, git_repo, log_in_through, remote_urls
+from .proxy import Proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +31,21 @@ def test_create_adds_the_deis_remote_from_the_platform(
     )
     assert remote_urls(repo) == {"deis": builder_url(platform, user, name)}
     assert remote_urls(repo)["deis"].startswith("ssh://git@")
+
+
+def test_without_the_platform_extension_the_remote_follows_the_deis_convention(
+    user: Deis, new_deis: Callable[..., Deis], proxy: Callable[..., Proxy], tmp_path: Path
+) -> None:
+    deis_v2 = proxy("/v2/platform")  # a controller without the extension, by name: localhost
+    deis = log_in_through(new_deis(), deis_v2.url, user)
+    repo = git_repo(tmp_path / "repo")
+    name = unique("app")
+    assert deis("create", name, cwd=repo).out.endswith(
+        f"Git remote deis successfully created for app {name}.\n"
+    )
+    assert remote_urls(repo) == {"deis": f"ssh://git@localhost-builder:2222/{name}.git"}
+    assert any(line == "GET /v2/platform" for line in deis_v2.requests)
+    assert json.loads(deis("info", "-o", "json", cwd=repo).out)["id"] == name  # from the remote
 
 
 def test_the_app_is_found_from_the_git_remote(user: Deis, tmp_path: Path) -> None:

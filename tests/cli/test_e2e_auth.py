@@ -181,3 +181,17 @@ def test_cancel_is_refused_while_apps_are_owned(platform: Platform, user: Deis, 
     user.fails(
         "login", platform.url, "--username", user.username, "--password", f"pass-{user.username}"
     )
+
+
+def test_without_a_profile_name_the_go_clients_file_is_used(
+    platform: Platform, user: Deis, new_deis: Callable[..., Deis]
+) -> None:
+    deis = new_deis()
+    default: dict[str, str | None] = {"DEIS_PROFILE": None}
+    deis("login", platform.url, "--username", user.username, "--password", f"pass-{user.username}",
+         env=default)  # fmt: skip
+    path = deis.home / ".deis" / "client.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert deis("whoami", env=default).out == f"You are {user.username} at {platform.url}\n"
+    deis.fails("whoami")  # the fixtures' DEIS_PROFILE names another, absent, profile

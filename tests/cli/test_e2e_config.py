@@ -77,3 +77,7 @@ def test_pull_to_stdout_and_to_files(user: Deis, app: str) -> None:
     target.write_text("K1=local\nMINE=x\n")
     user("config:pull", "-a", app, "-p", str(target), "-i", input="n\n")
     assert target.read_text() == "K1=local\nK2=v2\nMINE=x\n"
+    missing = user.cwd / "no-such-dir" / ".env"
+    assert user.fails("config:pull", "-a", app, "-p", str(missing)).err == (
+        f"Error: Could not write {missing}: No such file or directory\n"
+    )

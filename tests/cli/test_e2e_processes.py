@@ -8,13 +8,15 @@ import json
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from typing import IO
 
 import httpx
 import pytest
 
 from .conftest import Deis, Platform
-from .e2e import api_get, profile
+from .e2e import api_get, in_a_terminal, log_in_through, profile
+from .proxy import Proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -80,22 +82,24 @@ def read_until(stream: IO[str], needle: str, seconds: float) -> list[str]:
     return found
 
 
-def test_logs_follow_prints_new_lines_until_interrupted(user: Deis, app: str) -> None:
+def follow_until_interrupted(follower_client: Deis, writer: Deis, app: str) -> None:
+    """`deis logs -f` prints the app's lines, then a line written while it follows, until
+    Ctrl-C, which ends it with exit 0 and no traceback."""
     follower = subprocess.Popen(  # noqa: S603
-        [user.binary, "logs", "-f", "-a", app],
+        [follower_client.binary, "logs", "-f", "-a", app],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
-        env=user.env,
-        cwd=user.cwd,
+        env=follower_client.env,
+        cwd=follower_client.cwd,
     )
     try:
         assert follower.stdout is not None
         assert any(
             f"created {app}" in line for line in read_until(follower.stdout, f"created {app}", 30)
         )
-        user("config:set", "FOLLOWED=1", "-a", app)
+        writer("config:set", "FOLLOWED=1", "-a", app)
         assert any("FOLLOWED" in line for line in read_until(follower.stdout, "FOLLOWED", 30))
         assert follower.poll() is None  # still following
         follower.send_signal(signal.SIGINT)
@@ -106,6 +110,28 @@ def test_logs_follow_prints_new_lines_until_interrupted(user: Deis, app: str) ->
         if follower.poll() is None:
             follower.kill()
             follower.wait()
+
+
+def test_logs_follow_prints_new_lines_until_interrupted(user: Deis, app: str) -> None:
+    follow_until_interrupted(user, user, app)
+
+
+def test_logs_follow_uses_the_streaming_extension(
+    user: Deis, app: str, new_deis: Callable[..., Deis], proxy: Callable[..., Proxy]
+) -> None:
+    watched = proxy()
+    follow_until_interrupted(log_in_through(new_deis(), watched.url, user), user, app)
+    asked = watched.paths(f"/v2/apps/{app}/logs")
+    assert len(asked) == 1 and "follow=true" in asked[0], asked  # one request, streamed
+
+
+def test_logs_follow_polls_a_controller_without_the_extension(
+    user: Deis, app: str, new_deis: Callable[..., Deis], proxy: Callable[..., Proxy]
+) -> None:
+    deis_v2 = proxy("/v2/platform")  # as a Deis v2 controller, which ignores ?follow
+    follow_until_interrupted(log_in_through(new_deis(), deis_v2.url, user), user, app)
+    asked = deis_v2.paths(f"/v2/apps/{app}/logs")
+    assert len(asked) >= 2 and not any("follow" in path for path in asked), asked
 
 
 def test_scale_is_accepted_but_processes_cannot_be_listed(
@@ -132,22 +158,8 @@ def test_version_all(user: Deis) -> None:
     out = user("version", "--all").out
     assert "Workflow CLI API Version:        2.3\n" in out
     assert "Workflow Controller API Version: 2.3\n" in out
+    assert user("version", "-a").out == out  # the Go client's short option
     assert json.loads(user("version", "--all", "-o", "json").out)["controller_api"] == "2.3"
-
-
-def in_a_terminal(user: Deis, *args: str) -> tuple[int, str]:
-    """`deis ARGS` with a real pty as its terminal: its exit code and what it printed."""
-    pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(
-        user.binary, list(args), env=user.env, cwd=str(user.cwd), dimensions=(24, 80), timeout=60
-    )
-    try:
-        child.expect(pexpect.EOF)
-        output = child.before.decode()
-    finally:
-        child.close()
-    assert child.exitstatus is not None, output
-    return child.exitstatus, output
 
 
 def test_run_in_a_terminal_falls_back_to_posting_where_no_terminal_is_offered(

@@ -194,3 +194,15 @@ def test_labels(user: Deis, app: str) -> None:
         user("labels:unset", "team", "tier", "-a", app).out == f"Removing labels on {app}... done\n"
     )
     assert user("labels", "-a", app).out == f"=== {app} Label\nNo labels found.\n"
+
+
+def test_healthchecks_default_to_cmd_for_an_image_without_a_procfile(user: Deis, app: str) -> None:
+    user("pull", "registry.example.com/go:1.0", "-a", app)  # runs the image's own command: cmd
+    result = user("healthchecks:set", "liveness", "tcpSocket", "5000", "-a", app)
+    assert f"=== {app} Healthchecks\n\ncmd:\n--- Liveness\n" in result.out
+    checks = json.loads(user("healthchecks:list", "-a", app, "-o", "json").out)
+    assert checks["cmd"]["livenessProbe"]["tcpSocket"] == {"port": 5000}
+    assert "web" not in checks
+    user("healthchecks:unset", "liveness", "-a", app)
+    checks = json.loads(user("healthchecks:list", "-a", app, "-o", "json").out)
+    assert "livenessProbe" not in checks.get("cmd", {})

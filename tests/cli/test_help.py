@@ -5,6 +5,7 @@ Run with DEIS_UPDATE_SNAPSHOTS=1 to rewrite the snapshots after changing a help 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,8 +33,9 @@ def test_help_matches_snapshot(snapshot: str, argv: list[str], run_cli: Callable
     assert result.code == 0, result.err
     assert result.err == ""
     path = SNAPSHOTS / f"{snapshot}.txt"
-    if UPDATE or not path.exists():
+    if UPDATE:
         path.write_text(result.out)
+    assert path.exists(), f"no snapshot of {' '.join(argv)}: run with DEIS_UPDATE_SNAPSHOTS=1"
     assert result.out == path.read_text(), f"help of {' '.join(argv)} changed; see {path}"
 
 
@@ -62,3 +64,24 @@ def test_shortcuts_have_the_help_of_their_command(run_cli: Callable[..., Run]) -
 def test_no_snapshot_is_stale() -> None:
     expected = {f"{name}.txt" for name, _ in CASES}
     assert {path.name for path in SNAPSHOTS.glob("*.txt")} <= expected
+
+
+LISTS_AND_INFOS = sorted(
+    name
+    for name in COMMANDS
+    if name.endswith((":list", ":info")) or name in ("auth:whoami", "version")
+)
+
+
+@pytest.mark.parametrize("name", LISTS_AND_INFOS)
+def test_every_list_and_info_command_has_json_output(
+    name: str, run_cli: Callable[..., Run]
+) -> None:
+    assert "-o, --output [text|json]" in run_cli(name, "--help").out
+
+
+def test_the_shortcuts_list_too(run_cli: Callable[..., Run]) -> None:
+    listed = run_cli("shortcuts:list", "-o", "json")
+    assert listed.code == 0
+    assert json.loads(listed.out) == SHORTCUTS
+    assert run_cli("shortcuts:list").out == run_cli("shortcuts").out

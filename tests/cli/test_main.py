@@ -9,7 +9,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from deis import __version__
+from deis.cli import main as main_module
 from deis.cli.client import Settings, save_settings
 
 from .conftest import Run
@@ -131,3 +134,32 @@ def test_installed_command_has_no_traceback_on_errors(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.startswith("Error: Not logged in")
+
+
+def test_a_failing_file_operation_is_an_error_not_a_traceback(
+    run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse() -> str:
+        raise PermissionError(13, "Permission denied", "/somewhere/file")
+
+    monkeypatch.setattr(main_module, "shortcuts_text", refuse)
+    result = run_cli("shortcuts")
+    assert (result.code, result.err) == (1, "Error: /somewhere/file: Permission denied\n")
+
+
+def test_a_bug_in_the_client_is_one_line_unless_debugging(
+    run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> str:
+        raise KeyError("results")
+
+    monkeypatch.setattr(main_module, "shortcuts_text", broken)
+    result = run_cli("shortcuts")
+    assert result.code == 1
+    assert result.err == (
+        "Error: The deis client failed unexpectedly (KeyError: 'results'). "
+        "DEIS_DEBUG=1 shows the traceback.\n"
+    )
+    monkeypatch.setenv("DEIS_DEBUG", "1")
+    with pytest.raises(KeyError):
+        run_cli("shortcuts")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,8 @@ from deis.cli import apps
 from deis.cli.client import Api, Settings
 from deis.cli.context import Session
 from deis.cli.errors import CLIError
+
+PLATFORM = {"builder": "ssh://git@10.0.0.5:2223", "domain": "apps.io"}
 
 
 def session_with(handler, controller: str = "http://deis.example.com:8000") -> Session:  # type: ignore[no-untyped-def]
@@ -54,6 +57,8 @@ def test_logs_follow_streams_lines(capsys: pytest.CaptureFixture[str]) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/platform":
+            return httpx.Response(200, json=PLATFORM)
         seen.append(request)
         return httpx.Response(
             200, content=b"one\ntwo\nthree\n", headers={"content-type": "text/plain"}
@@ -65,12 +70,22 @@ def test_logs_follow_streams_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert seen[0].url.params["log_lines"] == "5"
 
 
-def test_logs_follow_polls_where_streaming_is_refused(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "platform",
+    [
+        {"status_code": 200, "json": PLATFORM},
+        {"status_code": 404, "json": {"detail": "Not found."}},
+    ],
+    ids=["streaming refused", "a Deis v2 controller"],
+)
+def test_logs_follow_polls_where_streaming_is_not_offered(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, platform: dict[str, Any]
 ) -> None:
     answers: Iterator[str] = iter(["a\nb\n", "a\nb\nc\n", "b\nc\nd\n"])
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/platform":
+            return httpx.Response(**platform)
         if request.url.params.get("follow"):
             return httpx.Response(400, json={"follow": ["Not supported."]})
         try:

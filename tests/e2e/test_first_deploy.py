@@ -129,6 +129,13 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
     pods = d.deis("ps")
     assert pods.count(f"{app}-web-") == 2 and "up (v2)" in pods
 
+    restarted = d.deis("ps:restart", "web")  # the Go client's forms: a type, then one replica
+    assert restarted.startswith("Restarting processes... but first, coffee!\ndone in ")
+    assert restarted.count(f"{app}-web-") == 2
+    fresh = restarted.splitlines()  # a new replica: the replaced ones may still be stopping
+    replica = next(line.split()[0] for line in fresh if line.startswith(f"{app}-web-"))
+    assert d.deis("ps:restart", replica).count(f"{app}-web-") == 1
+
     d.deis("config:set", "GREETING=hi")
     assert d.curl(app)[0] == 200
     releases = d.deis("releases")

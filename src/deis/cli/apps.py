@@ -306,12 +306,19 @@ def logs(
 
 
 def follow_logs(s: Session, app: str, params: dict[str, Any]) -> None:
-    """Stream with `?follow=true`; where the controller refuses it, poll instead."""
+    """Stream with the extension `?follow=true` where the controller offers it (it answers
+    `GET /v2/platform`); poll a Deis v2 controller, which would ignore `follow`, or one that
+    refuses it."""
     try:
-        print_lines(s.api.stream_lines(f"/v2/apps/{app}/logs", {**params, "follow": "true"}))
-    except CLIError as exc:
-        if exc.status not in (400, 405, 501):
-            raise
+        if s.platform():
+            try:
+                print_lines(
+                    s.api.stream_lines(f"/v2/apps/{app}/logs", {**params, "follow": "true"})
+                )
+                return
+            except CLIError as exc:
+                if exc.status not in (400, 405, 501):
+                    raise
         poll_logs(s, app, params)
     except KeyboardInterrupt:
         return

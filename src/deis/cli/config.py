@@ -216,13 +216,28 @@ def pull_config(app: str | None, interactive: bool, overwrite: bool, path: str |
         return
     target = Path(path or ".env")
     if interactive and target.exists():
-        local = parse_config(env_file_lines(target.read_text(encoding="utf-8")))
-        merged = merge_pulled(local, values, confirm_overwrite)
-        target.write_text(env_text(merged), encoding="utf-8")
+        local = parse_config(env_file_lines(read_text(target)))
+        write_text(target, env_text(merge_pulled(local, values, confirm_overwrite)))
         return
     if target.exists() and not overwrite:
         raise CLIError(f"{target} already exists, pass -o to overwrite")
-    target.write_text(env_text(values), encoding="utf-8")
+    write_text(target, env_text(values))
+
+
+def read_text(target: Path) -> str:
+    try:
+        return target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CLIError(f"{target} does not exist") from None
+    except OSError as exc:
+        raise CLIError(f"Could not read {target}: {exc.strerror}") from None
+
+
+def write_text(target: Path, text: str) -> None:
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CLIError(f"Could not write {target}: {exc.strerror}") from None
 
 
 def confirm_overwrite(key: str, local: str, remote: str) -> bool:
@@ -268,13 +283,7 @@ def read_env_source(path: str | None) -> str:
         piped = sys.stdin.read()
         if piped.strip():
             return piped
-    target = Path(path or ".env")
-    try:
-        return target.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CLIError(f"{target} does not exist") from None
-    except OSError as exc:
-        raise CLIError(f"Could not read {target}: {exc.strerror}") from None
+    return read_text(Path(path or ".env"))
 
 
 TOPIC = Topic(

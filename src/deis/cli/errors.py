@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from deis.cli.output import color_choice
+
 
 class CLIError(click.ClickException):
     """An error shown as `Error: <message>` on stderr; exit code 1 (never a traceback)."""
@@ -15,4 +17,5 @@ class CLIError(click.ClickException):
         self.status = status
 
     def show(self, file: object = None) -> None:
-        click.echo(click.style("Error: ", fg="red", bold=True) + self.format_message(), err=True)
+        prefix = click.style("Error: ", fg="red", bold=True)
+        click.echo(prefix + self.format_message(), err=True, color=color_choice())

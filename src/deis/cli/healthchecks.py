@@ -71,6 +71,11 @@ def build_probe(
     return probe
 
 
+def default_type(structure: Mapping[str, Any]) -> str:
+    """The Go client's `web/cmd`: `web`, or `cmd` for an app running an image's own command."""
+    return "cmd" if "cmd" in structure and DEFAULT_TYPE not in structure else DEFAULT_TYPE
+
+
 def format_probe(probe: Mapping[str, Any]) -> str:
     http = probe.get("httpGet")
     tcp = probe.get("tcpSocket")
@@ -122,6 +127,14 @@ def format_healthchecks(app: str, healthchecks: Mapping[str, Any], proc_type: st
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def resolve_type(s: Session, app: str, given: str | None) -> str:
+    if given:
+        return given
+    data = s.api.get(f"/v2/apps/{app}") or {}
+    structure = data.get("structure") if isinstance(data, dict) else None
+    return default_type(structure if isinstance(structure, dict) else {})
 
 
 def show(s: Session, app: str, proc_type: str | None, config: Any = None) -> None:
@@ -176,9 +189,8 @@ def list_checks(app: str | None, proc_type: str | None, output: str) -> None:
 @click.option(
     "--type",
     "proc_type",
-    default=DEFAULT_TYPE,
-    show_default=True,
-    help="The process type to check.",
+    metavar="TYPE",
+    help="The process type to check (default: web, or cmd for an app without a Procfile).",
 )
 @click.option(
     "--headers", help="HTTP headers for 'httpGet' probes, 'Name: value' separated by commas."
@@ -224,7 +236,7 @@ def set_check(
     args: tuple[str, ...],
     app: str | None,
     path: str,
-    proc_type: str,
+    proc_type: str | None,
     headers: str | None,
     initial_delay_timeout: int,
     timeout_seconds: int,
@@ -257,10 +269,11 @@ def set_check(
     key = probe_key(health_type)
     s = session()
     name = s.app(app)
+    kind = resolve_type(s, name, proc_type)
     with waiting(f"Applying {key} healthcheck..."):
-        config = s.api.post(f"/v2/apps/{name}/config", {"healthcheck": {proc_type: {key: probe}}})
+        config = s.api.post(f"/v2/apps/{name}/config", {"healthcheck": {kind: {key: probe}}})
     echo(f"Applying {key} healthcheck... done\n")
-    show(s, name, proc_type, config)
+    show(s, name, kind, config)
 
 
 @click.command("healthchecks:unset", short_help="unset healthchecks for an app")
@@ -269,11 +282,10 @@ def set_check(
 @click.option(
     "--type",
     "proc_type",
-    default=DEFAULT_TYPE,
-    show_default=True,
-    help="The process type to change.",
+    metavar="TYPE",
+    help="The process type to change (default: web, or cmd for an app without a Procfile).",
 )
-def unset_check(health_types: tuple[str, ...], app: str | None, proc_type: str) -> None:
+def unset_check(health_types: tuple[str, ...], app: str | None, proc_type: str | None) -> None:
     """Unsets healthchecks ('liveness', 'readiness') of a process type of an application.
 
     \b
@@ -284,12 +296,11 @@ def unset_check(health_types: tuple[str, ...], app: str | None, proc_type: str) 
     keys = [probe_key(kind) for kind in health_types]
     s = session()
     name = s.app(app)
+    kind = resolve_type(s, name, proc_type)
     with waiting("Removing healthchecks..."):
-        config = s.api.post(
-            f"/v2/apps/{name}/config", {"healthcheck": {proc_type: dict.fromkeys(keys)}}
-        )
+        config = s.api.post(f"/v2/apps/{name}/config", {"healthcheck": {kind: dict.fromkeys(keys)}})
     echo("Removing healthchecks... done\n")
-    show(s, name, proc_type, config)
+    show(s, name, kind, config)
 
 
 TOPIC = Topic(

@@ -40,7 +40,9 @@ from deis.cli import (
     version,
     whitelist,
 )
-from deis.cli.context import State
+from deis.cli.context import State, output_option
+from deis.cli.errors import CLIError
+from deis.cli.output import print_json
 from deis.cli.topic import Topic
 
 TOPICS: tuple[Topic, ...] = (
@@ -235,14 +237,19 @@ class TopicCommand(click.Command):
 
 
 @click.command("shortcuts", short_help="list the shortcut commands")
-def shortcuts() -> None:
-    """Lists the shortcut commands and what they stand for.
+@output_option
+def shortcuts(output: str) -> None:
+    """Lists the shortcut commands and what they stand for (also `deis shortcuts:list`).
 
     \b
     Examples:
       deis shortcuts
+      deis shortcuts:list -o json
     """
-    click.echo(shortcuts_text(), nl=False)
+    if output == "json":
+        print_json(SHORTCUTS)
+    else:
+        click.echo(shortcuts_text(), nl=False)
 
 
 class DeisGroup(click.Group):
@@ -250,7 +257,7 @@ class DeisGroup(click.Group):
         name = command_name(cmd_name)
         if name in COMMANDS:
             return COMMANDS[name]
-        if name == "shortcuts":
+        if name in ("shortcuts", "shortcuts:list"):
             return shortcuts
         if name in TOPIC_BY_NAME:
             return TopicCommand(TOPIC_BY_NAME[name])
@@ -326,7 +333,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        CLIError(os_error_text(exc)).show()
+        return 1
+    except Exception as exc:
+        if os.environ.get("DEIS_DEBUG"):
+            raise
+        CLIError(unexpected_text(exc)).show()
+        return 1
     return result if isinstance(result, int) else 0
+
+
+def os_error_text(exc: OSError) -> str:
+    """`[Errno 2] No such file ...: '/x'` → `/x: No such file or directory`."""
+    if exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def unexpected_text(exc: Exception) -> str:
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"The deis client failed unexpectedly ({reason}). DEIS_DEBUG=1 shows the traceback."
 
 
 if __name__ == "__main__":

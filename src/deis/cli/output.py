@@ -130,13 +130,13 @@ def is_tty(stream: TextIO | None = None) -> bool:
         return False
 
 
-def _color() -> bool | None:
+def color_choice() -> bool | None:
     """None lets click decide (colour on a terminal only); NO_COLOR turns it off everywhere."""
     return False if os.environ.get("NO_COLOR") else None
 
 
 def echo(text: str = "", nl: bool = True) -> None:
-    click.echo(text, nl=nl, color=_color())
+    click.echo(text, nl=nl, color=color_choice())
 
 
 def styled(text: str, **style: Any) -> str:
@@ -154,7 +154,7 @@ def page(text: str) -> None:
     """Long output through the pager, on a terminal only; otherwise printed as it is."""
     height = shutil.get_terminal_size((80, 24)).lines
     if is_tty() and is_tty(sys.stdin) and text.count("\n") > height - 2:
-        click.echo_via_pager(text, color=_color())
+        click.echo_via_pager(text, color=color_choice())
     else:
         emit(text)
 
@@ -164,7 +164,7 @@ def print_json(data: Any) -> None:
 
 
 def warn(text: str) -> None:
-    click.echo(styled(text, fg="yellow"), err=True, color=_color())
+    click.echo(styled(text, fg="yellow"), err=True, color=color_choice())
 
 
 @contextmanager

@@ -20,7 +20,7 @@ def format_versions(controller_api: str) -> str:
 
 @click.command("version", short_help="display client version")
 @click.option(
-    "--all", "show_all", is_flag=True, help="Also ask the controller for its API version."
+    "-a", "--all", "show_all", is_flag=True, help="Also ask the controller for its API version."
 )
 @output_option
 def version(show_all: bool, output: str) -> None:
@@ -30,7 +30,7 @@ def version(show_all: bool, output: str) -> None:
     Examples:
       deis version
       deis version --all
-      deis version --all -o json
+      deis version -a -o json
     """
     data: dict[str, str] = {"client": __version__, "api": API_VERSION}
     if show_all:
