@@ -368,16 +368,20 @@ def test_a_dockerfile_build_runs_on_the_dockerbuilder(env: Env, tmp_path: Path) 
 
 
 @needs_logs
-def test_a_failed_push_is_named(env: Env, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [(21, "could not be pushed to the registry"), (22, "could not report its exposed ports")],
+)
+def test_a_failed_push_is_named(env: Env, tmp_path: Path, code: int, message: str) -> None:
     source = app_dir(tmp_path, {"Dockerfile": "FROM debian:bookworm\n"})
 
     def act(k: PlayedKubelet, pod: dict[str, Any]) -> None:
         k.running(pod)
         k.say(pod, "-----> Pushing")
-        k.exit(pod, 21)
+        k.exit(pod, code)
 
     kubelet = PlayedKubelet(env, act)
-    with pytest.raises(BuildFailed, match="could not be pushed to the registry"):
+    with pytest.raises(BuildFailed, match=message):
         run(build(kubelet, env.builds(), app="myapp", app_dir=source, config={},
                   build_args=False, timeout=60))  # fmt: skip
     assert kubelet.seen["secret"].get("data") in (None, {})  # no build args: no config

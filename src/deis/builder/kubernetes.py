@@ -57,6 +57,7 @@ STORE_FAILED = 11
 BUILDPACK_FETCH_FAILED = 12
 DOCKER_BUILD_FAILED = 20
 PUSH_FAILED = 21
+RESULT_FAILED = 22  # the image's exposed ports could not be read or stored
 # a container waiting for one of these will not start by waiting longer
 HOPELESS = frozenset(
     {
@@ -252,6 +253,11 @@ def docker_failure(code: int, reason: str) -> BuildFailed:
         return BuildFailed("The Dockerfile build failed (buildah; its output is above).")
     if code == PUSH_FAILED:
         return BuildFailed("The image was built but could not be pushed to the registry.")
+    if code == RESULT_FAILED:
+        return BuildFailed(
+            "The image was pushed, but the build pod could not report its exposed ports"
+            " (its output is above)."
+        )
     return BuildFailed(f"The build pod failed (exit status {code}). {reason}".strip())
 
 
