@@ -6,6 +6,8 @@
 #   RESULT_URL     PUT: where the image's exposed ports go, as JSON (optional)
 #   DEIS_BUILD_ARGS=1: every file of /tmp/env (the config) becomes a --build-arg
 #   REGISTRY_TLS_VERIFY: "false" for a plain-HTTP registry (default true)
+#   /var/run/secrets/deis/registry-ca/ca.crt, if mounted: the CA that signed the
+#                  registry's certificate (else Debian's CA bundle decides)
 # Exit statuses: 10 the source could not be fetched, 20 the build failed, 21 the push,
 # 22 the result (the exposed ports) could not be read or stored.
 set -uo pipefail
@@ -20,6 +22,11 @@ for var in SOURCE_URL IMAGE; do
   if [ -z "${!var:-}" ]; then echo "dockerbuilder: $var is not set" >&2; exit 2; fi
 done
 tls=${REGISTRY_TLS_VERIFY:-true}
+ca=/var/run/secrets/deis/registry-ca/ca.crt
+if [ -f "$ca" ]; then  # buildah reads a registry's own CA from certs.d/HOST[:PORT]/
+  mkdir -p "/etc/containers/certs.d/${IMAGE%%/*}"
+  cp "$ca" "/etc/containers/certs.d/${IMAGE%%/*}/ca.crt"
+fi
 mkdir -p /workspace/app
 if ! curl --fail --silent --show-error --location --retry 3 "$SOURCE_URL" \
     | tar -xz -C /workspace/app; then
@@ -40,7 +47,10 @@ if ! buildah build --tls-verify="$tls" -t "$IMAGE" "${args[@]}" /workspace/app 2
   exit 20
 fi
 echo "-----> Pushing $IMAGE"
-buildah push --tls-verify="$tls" "$IMAGE" "docker://$IMAGE" >/dev/null || exit 21
+if ! buildah push --tls-verify="$tls" "$IMAGE" "docker://$IMAGE" 2>&1 \
+    | sed -u 's/^/       /'; then
+  exit 21
+fi
 if [ -n "${RESULT_URL:-}" ]; then
   # buildah 1.28's templates have no `json` function: list the ports, write the JSON here
   if ! ports=$(buildah inspect --type image \

@@ -16,6 +16,7 @@ installs buildah into the dockerbuilder image, a few minutes more).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -43,6 +44,7 @@ from ..objects.conftest import s3_endpoint, s3_store  # noqa: F401 - fixtures
 from .conftest import REAL, new_app
 from .fake_apiserver import FakeApiServer
 from .podman_kubelet import PodmanKubelet
+from .tls_registry import tls_registry
 
 REPO = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -119,7 +121,7 @@ class Setup:
         return PodmanKubelet(self.kube, self.fake, self.namespace, images, PODMAN, self.env,
                              self.work / "pods")  # fmt: skip
 
-    def builds(self) -> ClusterBuilds:
+    def builds(self, **changes: Any) -> ClusterBuilds:
         options = ClusterBuildOptions(
             namespace=self.namespace,
             dockerbuilder_image=self.image,
@@ -128,6 +130,7 @@ class Setup:
             memory="2Gi",
             poll_interval=0.2,
         )
+        options = dataclasses.replace(options, **changes)
         return ClusterBuilds(self.kube, self.objects, options, api_errors=(ApiError,))
 
     def app(self, name: str, files: dict[str, str]) -> Path:
@@ -169,6 +172,7 @@ def build(
     source: Path,
     config: dict[str, str],
     emitted: list[str],
+    **options: Any,
 ) -> Any:
     kubelet.start()
 
@@ -177,7 +181,7 @@ def build(
 
     try:
         result = asyncio.run(
-            setup.builds().build_image(sha=SHA, app=app, app_dir=source, config=config,
+            setup.builds(**options).build_image(sha=SHA, app=app, app_dir=source, config=config,
                                        build_args=True, timeout=600, emit=emit)
         )  # fmt: skip
     finally:
@@ -206,6 +210,7 @@ def test_the_dockerbuilder_builds_and_pushes_a_dockerfile_app(setup: Setup) -> N
     assert "-----> Building the Dockerfile" in emitted
     assert any("STEP 3/7: RUN echo" in line for line in emitted), emitted
     assert f"-----> Pushing {image}" in emitted
+    assert all(line.startswith(("-----> ", "       ")) for line in emitted), emitted
     assert kubelet.exit_code == 0
     assert emitted == kubelet.lines  # every line the container wrote reached the push
     with urllib.request.urlopen(f"http://{setup.registry}/v2/{app}/tags/list", timeout=10) as r:
@@ -232,3 +237,30 @@ def test_a_failing_run_step_fails_the_build_with_its_output(setup: Setup) -> Non
     assert "       about to fail" in emitted, (emitted, kubelet.lines)
     with urllib.request.urlopen(f"http://{setup.registry}/v2/_catalog", timeout=10) as r:
         assert app not in json.load(r)["repositories"]
+
+
+def test_a_registry_with_a_private_ca_is_verified_with_the_ca_secret(
+    setup: Setup, tmp_path: Path
+) -> None:
+    with tls_registry(tmp_path / "tls") as private:
+        base = f"{private.address}/library/debian:bookworm"
+        certs = tmp_path / "certs"
+        certs.mkdir()
+        shutil.copy(private.ca, certs / "ca.crt")
+        podman(setup.env, "push", f"--cert-dir={certs}", base_image(), f"docker://{base}")
+        app = f"db{secrets.token_hex(3)}"
+        source = setup.app(app, {"Dockerfile": f"FROM {base}\nRUN echo verified > /x\n"})
+        tls = {"registry": private.address, "registry_tls_verify": True}
+        emitted: list[str] = []
+        with pytest.raises(BuildFailed, match="The Dockerfile build failed"):
+            build(setup, setup.kubelet(), app, source, {}, emitted, **tls)
+        assert any("certificate signed by unknown authority" in line for line in emitted), emitted
+        secret = {"apiVersion": "v1", "kind": "Secret",
+                  "metadata": {"name": "registry-ca", "namespace": setup.namespace},
+                  "stringData": {"ca.crt": private.ca.read_text()}}  # fmt: skip
+        setup.kube.create(secret)
+        emitted.clear()
+        result = build(setup, setup.kubelet(), app, source, {}, emitted,
+                       registry_ca_secret="registry-ca", **tls)  # fmt: skip
+        assert result.image == f"{private.address}/{app}:git-0123456"
+        assert private.get(f"/v2/{app}/tags/list") == {"name": app, "tags": ["git-0123456"]}
