@@ -61,7 +61,7 @@ class PodmanKubelet:
 
     def join(self, timeout: float) -> None:
         self.thread.join(timeout)
-        if self.container:  # still there only if the test gave up on it
+        if self.container:
             subprocess.run(  # noqa: S603 - an argument list
                 [*self.podman, "rm", "-f", "-t", "0", self.container],
                 env=self.podman_env,
@@ -93,7 +93,8 @@ class PodmanKubelet:
         (container,) = spec["containers"]
         name = pod["metadata"]["name"]
         self.container = f"deis-test-{self.namespace}-{name}"
-        args = ["run", "--rm", "--name", self.container, "--network=host", "--pull=never"]
+        args = ["run", "--detach", "--name", self.container, "--network=host", "--pull=never",
+                "--log-driver=k8s-file"]  # fmt: skip
         for entry in container.get("env", []):
             if "value" not in entry:
                 raise AssertionError(f"this kubelet reads env values only: {entry}")
@@ -129,30 +130,56 @@ class PodmanKubelet:
         return folder
 
     def _run_pod(self, pod: dict[str, Any]) -> int:
-        args = self.podman_args(pod)
-        deadline = time.monotonic() + int(pod["spec"].get("activeDeadlineSeconds", 3600))
-        process = subprocess.Popen(  # noqa: S603 - an argument list
-            [*self.podman, *args],
+        """Start the container, stream its log file (as a kubelet serves pod logs: a
+        container's output is not lost when it ends before anyone reads it), wait for its
+        end, then remove it."""
+        started = subprocess.run(  # noqa: S603 - an argument list
+            [*self.podman, *self.podman_args(pod)],
             env=self.podman_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            capture_output=True,
             text=True,
-            errors="replace",
+            timeout=300,
         )
+        if started.returncode != 0:
+            raise AssertionError(f"podman run: {started.stdout}{started.stderr}")
         self._status(pod, {"running": {"startedAt": _now()}}, "Running")
-        killer = threading.Timer(max(0.0, deadline - time.monotonic()), process.kill)
+        deadline = int(pod["spec"].get("activeDeadlineSeconds", 3600))
+        killer = threading.Timer(deadline, self._kill)
         killer.start()
         try:
-            for line in _lines(process):
+            logs = subprocess.Popen(  # noqa: S603 - an argument list
+                [*self.podman, "logs", "--follow", self.container],
+                env=self.podman_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+            for line in _lines(logs):
                 self.lines.append(line)
                 self.fake.append_log(self.namespace, pod["metadata"]["name"], line)
-            code = process.wait()
+            logs.wait(60)
+            waited = subprocess.run(  # noqa: S603 - an argument list
+                [*self.podman, "wait", self.container],
+                env=self.podman_env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            code = int(waited.stdout.strip())
         finally:
             killer.cancel()
-        self.container = ""  # --rm removed it
         state = {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}
         self._status(pod, {"terminated": state}, "Succeeded" if code == 0 else "Failed")
         return code
+
+    def _kill(self) -> None:
+        subprocess.run(  # noqa: S603 - an argument list
+            [*self.podman, "kill", self.container],
+            env=self.podman_env,
+            capture_output=True,
+            timeout=60,
+        )
 
     def _status(self, pod: dict[str, Any], state: dict[str, Any], phase: str) -> None:
         container = {"name": pod["spec"]["containers"][0]["name"], "ready": False,
