@@ -230,6 +230,28 @@ def test_build_manifests_validate(memory: str) -> None:
         assert spec["containers"][0]["resources"] == {"limits": {"memory": memory}}
 
 
+def test_a_dockerbuilder_pod_mounts_the_registry_ca_secret() -> None:
+    from deis.builder.kubernetes import REGISTRY_CA_DIR, BuildPod
+
+    pod = BuildPod("myapp", SHA, "myapp-build-0123456-abcdef", "deis/dockerbuilder:1",
+                   {"IMAGE": "r:5000/myapp:git-0123456"}, 905,
+                   secrets=(("registry-ca", REGISTRY_CA_DIR),))  # fmt: skip
+    manifest = pod_manifest(pod, ClusterBuildOptions(namespace="deis"))
+    validate(manifest)
+    (container,) = manifest["spec"]["containers"]
+    assert container["volumeMounts"][1] == {
+        "name": "secret-0", "mountPath": REGISTRY_CA_DIR, "readOnly": True
+    }  # fmt: skip
+    volume = manifest["spec"]["volumes"][1]
+    assert volume == {
+        "name": "secret-0",
+        "secret": {"secretName": "registry-ca", "defaultMode": 0o444},
+    }
+    settings = wiring.KubernetesSettings.from_env({"DEIS_KUBERNETES_REGISTRY_CA_SECRET": "reg-ca"})
+    assert settings.builds.registry_ca_secret == "reg-ca"
+    assert wiring.KubernetesSettings.from_env({}).builds.registry_ca_secret == ""
+
+
 # --- buildpack builds ------------------------------------------------------------------
 
 
@@ -368,16 +390,20 @@ def test_a_dockerfile_build_runs_on_the_dockerbuilder(env: Env, tmp_path: Path) 
 
 
 @needs_logs
-def test_a_failed_push_is_named(env: Env, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [(21, "could not be pushed to the registry"), (22, "could not report its exposed ports")],
+)
+def test_a_failed_push_is_named(env: Env, tmp_path: Path, code: int, message: str) -> None:
     source = app_dir(tmp_path, {"Dockerfile": "FROM debian:bookworm\n"})
 
     def act(k: PlayedKubelet, pod: dict[str, Any]) -> None:
         k.running(pod)
         k.say(pod, "-----> Pushing")
-        k.exit(pod, 21)
+        k.exit(pod, code)
 
     kubelet = PlayedKubelet(env, act)
-    with pytest.raises(BuildFailed, match="could not be pushed to the registry"):
+    with pytest.raises(BuildFailed, match=message):
         run(build(kubelet, env.builds(), app="myapp", app_dir=source, config={},
                   build_args=False, timeout=60))  # fmt: skip
     assert kubelet.seen["secret"].get("data") in (None, {})  # no build args: no config

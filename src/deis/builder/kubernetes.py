@@ -57,6 +57,9 @@ STORE_FAILED = 11
 BUILDPACK_FETCH_FAILED = 12
 DOCKER_BUILD_FAILED = 20
 PUSH_FAILED = 21
+RESULT_FAILED = 22  # the image's exposed ports could not be read or stored
+# where the dockerbuilder finds the registry's CA (images/dockerbuilder/dockerbuilder.sh)
+REGISTRY_CA_DIR = "/var/run/secrets/deis/registry-ca"
 # a container waiting for one of these will not start by waiting longer
 HOPELESS = frozenset(
     {
@@ -102,6 +105,7 @@ class ClusterBuildOptions:
     dockerbuilder_image: str = "deis/dockerbuilder:latest"
     registry: str = "deis-registry.deis.svc.cluster.local:5000"  # where images are pushed
     registry_tls_verify: bool = False
+    registry_ca_secret: str = ""  # a Secret whose ca.crt signed the registry's certificate
     image_pull_policy: str = "IfNotPresent"
     memory: str = ""  # DEIS_BUILD_MEMORY as a Kubernetes quantity, e.g. 2Gi
     poll_interval: float = 1.0
@@ -119,6 +123,7 @@ class BuildPod:
     env: dict[str, str]
     deadline_seconds: int
     args: tuple[str, ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()  # more Secret volumes: (Secret, mount path)
 
 
 # --- manifests (pure) -------------------------------------------------------------------
@@ -152,6 +157,16 @@ def pod_manifest(pod: BuildPod, options: ClusterBuildOptions) -> Manifest:
         "env": [{"name": k, "value": v} for k, v in sorted(pod.env.items())],
         "volumeMounts": [{"name": "env", "mountPath": "/tmp/env", "readOnly": True}],
     }
+    volumes: list[dict[str, Any]] = [
+        {"name": "env", "secret": {"secretName": f"{pod.name}-env", "defaultMode": 0o400}}
+    ]
+    for n, (secret, mount_path) in enumerate(pod.secrets):
+        volumes.append(
+            {"name": f"secret-{n}", "secret": {"secretName": secret, "defaultMode": 0o444}}
+        )
+        container["volumeMounts"].append(
+            {"name": f"secret-{n}", "mountPath": mount_path, "readOnly": True}
+        )
     if pod.args:
         container["args"] = list(pod.args)
     if options.memory:
@@ -166,9 +181,7 @@ def pod_manifest(pod: BuildPod, options: ClusterBuildOptions) -> Manifest:
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "containers": [container],
-            "volumes": [
-                {"name": "env", "secret": {"secretName": f"{pod.name}-env", "defaultMode": 0o400}}
-            ],
+            "volumes": volumes,
         },
     }
 
@@ -252,6 +265,11 @@ def docker_failure(code: int, reason: str) -> BuildFailed:
         return BuildFailed("The Dockerfile build failed (buildah; its output is above).")
     if code == PUSH_FAILED:
         return BuildFailed("The image was built but could not be pushed to the registry.")
+    if code == RESULT_FAILED:
+        return BuildFailed(
+            "The image was pushed, but the build pod could not report its exposed ports"
+            " (its output is above)."
+        )
     return BuildFailed(f"The build pod failed (exit status {code}). {reason}".strip())
 
 
@@ -348,7 +366,9 @@ class ClusterBuilds:
             "DEIS_BUILD_ARGS": "1" if build_args else "0",
             "REGISTRY_TLS_VERIFY": "true" if self.options.registry_tls_verify else "false",
         }
-        pod = BuildPod(app, sha, name, self.options.dockerbuilder_image, env, int(timeout) + 5)
+        ca = self.options.registry_ca_secret
+        pod = BuildPod(app, sha, name, self.options.dockerbuilder_image, env, int(timeout) + 5,
+                       secrets=((ca, REGISTRY_CA_DIR),) if ca else ())  # fmt: skip
         work = app_dir.parent  # the pipeline's work folder (the source is work/app)
         args = {k: v for k, v in config.items() if _ARG_RE.fullmatch(k)} if build_args else {}
         code, reason = await self._run(pod, app_dir, work, args, timeout, emit)
@@ -386,6 +406,7 @@ class ClusterBuilds:
             {**pod.env, "SOURCE_URL": self.objects.url(source_key, "GET", int(timeout) + 600)},
             pod.deadline_seconds,
             pod.args,
+            pod.secrets,
         )
         loop = asyncio.get_running_loop()
         stop = threading.Event()

@@ -82,6 +82,7 @@ class KubernetesSettings:
                 or f"deis-registry.{platform_ns}.svc.cluster.local:5000",
                 registry_tls_verify=(get("REGISTRY_TLS_VERIFY") or "false").lower()
                 in ("1", "true", "yes", "on"),
+                registry_ca_secret=get("REGISTRY_CA_SECRET") or "",
                 memory=str(parse_size(memory)) if memory else "",
             )
             return cls(
