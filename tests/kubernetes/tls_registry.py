@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime
 import ipaddress
 import json
@@ -65,6 +66,14 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_this_test_process() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 @contextlib.contextmanager
 def tls_registry(directory: Path) -> Iterator[TlsRegistry]:
     directory.mkdir(parents=True, exist_ok=True)
@@ -97,6 +106,7 @@ def tls_registry(directory: Path) -> Iterator[TlsRegistry]:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=_die_with_this_test_process,  # a killed test run leaves no registry
         )
     registry = TlsRegistry(f"127.0.0.1:{port}", directory / "ca.crt")
     try:
