@@ -71,11 +71,21 @@ def test_sqlite_settings(store: SqlStore) -> None:
 def test_sqlite_write_transactions_begin_immediate(store: SqlStore) -> None:
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
-    with count_statements(store) as statements:
+    statements: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        # BEGIN goes straight to the driver, past SQLAlchemy's statement events.
+        dbapi_connection.set_trace_callback(statements.append)
+
+    store.engine.dispose()  # the next connections are new, and traced
+    event.listen(store.engine, "connect", trace)
+    try:
         with store.transaction(write=True) as uow:
             uow.users.count()
         with store.transaction() as uow:
             uow.users.count()
+    finally:
+        event.remove(store.engine, "connect", trace)
     begins = [s for s in statements if s.startswith("BEGIN")]
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -341,9 +342,12 @@ APP_BY_ID = with_owner(apps_t).where(apps_t.c.id == bindparam("app_id")).limit(1
 APP_LOCKED = APP_BY_ID.with_for_update(of=apps_t)
 APPS_COUNT = counted(apps_t)
 APPS_PAGE = paged(with_owner(apps_t).order_by(apps_t.c.id))
+# A correlated EXISTS, not `id IN (the user's perms)`: with IN, SQLite reads every
+# visible app through two indexes and sorts them all for a page; with EXISTS it walks
+# apps in id order and stops at the page's end (a third of the time for 1,000 apps).
 VISIBLE = or_(
     apps_t.c.owner_id == bindparam("user_id"),
-    apps_t.c.id.in_(select(perms_t.c.app_id).where(perms_t.c.user_id == bindparam("user_id"))),
+    exists().where(perms_t.c.app_id == apps_t.c.id, perms_t.c.user_id == bindparam("user_id")),
 )
 VISIBLE_APPS_COUNT = counted(apps_t, VISIBLE)
 VISIBLE_APPS_PAGE = paged(with_owner(apps_t).where(VISIBLE).order_by(apps_t.c.id))
