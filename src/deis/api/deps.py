@@ -64,8 +64,12 @@ class Credentials:
         self.ctx = ctx
         self.token = token
 
-    def user(self) -> User:
-        return users.authenticate(self.ctx, self.token)
+    def user(self, *, keep: bool = False) -> User:
+        return users.authenticate(self.ctx, self.token, keep=keep)
+
+    def done(self) -> None:
+        """The route has returned: end a transaction `user(keep=True)` left open."""
+        self.ctx.store.release()
 
 
 UNCHECKED = "deis.unchecked_credentials"  # in the scope until the route has checked them

@@ -6,6 +6,8 @@ sync dependency that looks the token up in one, then the route in another. `one_
 signature: `me` becomes the request's `Credentials` (the token, read without I/O), and
 the route runs in a wrapper that looks the user up and calls the route in the same
 worker thread, in the default threads or, for a `@blocking` route, in the blocking ones.
+For a quick route the lookup's transaction is also the route's first read transaction
+(`Store.transaction(keep=True)`): one connection and one BEGIN/COMMIT fewer.
 
 What a client sees does not change: no token is still 401 before anything else (the
 `credentials` dependency refuses it); a wrong token is 401 before the route runs, and
@@ -53,9 +55,14 @@ def one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         found: list[Credentials] = [kwargs[name] for name in signed]
 
         def call() -> Any:
-            for name, credentials_ in zip(signed, found, strict=True):
-                kwargs[name] = credentials_.user()
-            return route(**kwargs)
+            # A quick route's first read continues the token's transaction; a blocking
+            # one may wait long before it reads, so its token check ends at once.
+            try:
+                for name, credentials_ in zip(signed, found, strict=True):
+                    kwargs[name] = credentials_.user(keep=sync is None)
+                return route(**kwargs)
+            finally:
+                found[0].done()
 
         limiter = blocking_limiter() if sync is not None else None
         return await anyio.to_thread.run_sync(call, limiter=limiter)
