@@ -185,8 +185,18 @@ class UnitOfWork(Protocol):
 
 
 class Store(Protocol):
-    def transaction(self, *, write: bool = False) -> AbstractContextManager[UnitOfWork]:
-        """A unit of work. write=True serializes writers (BEGIN IMMEDIATE on SQLite)."""
+    def transaction(
+        self, *, write: bool = False, keep: bool = False
+    ) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work. write=True serializes writers (BEGIN IMMEDIATE on SQLite).
+
+        keep=True (a read): the transaction stays open when the block ends, and the
+        thread's next read transaction continues it (one connection and transaction for
+        a request's token check and its route); it ends before a write transaction of
+        the thread begins, or at `release()`."""
+
+    def release(self) -> None:
+        """End this thread's kept transaction, if any."""
 
     def ping(self) -> None:
         """Raise if the database cannot answer."""

@@ -78,7 +78,14 @@ def blocking(route: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         return await anyio.to_thread.run_sync(call, limiter=blocking_limiter())
 
     in_blocking_thread.__signature__ = resolved  # type: ignore[attr-defined]
+    in_blocking_thread.__blocking_route__ = route  # type: ignore[attr-defined]
     return in_blocking_thread
+
+
+def blocking_route(endpoint: Callable[..., object]) -> Callable[..., object] | None:
+    """The sync route that `@blocking` made `endpoint` of, if it did."""
+    route: Callable[..., object] | None = getattr(endpoint, "__blocking_route__", None)
+    return route
 
 
 async def blocking_iterate(iterator: Iterator[T]) -> AsyncIterator[T]:

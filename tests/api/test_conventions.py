@@ -42,6 +42,20 @@ def test_a_bad_token_is_401(api: Api, alice: User) -> None:
     assert bad_scheme.status_code == 401
 
 
+def test_a_bad_token_is_401_before_a_bad_parameter_or_body(api: Api, alice: User) -> None:
+    bad = {"Authorization": "token nope"}
+    for response in (
+        api.client.get("/v2/apps/?limit=abc", headers=bad),
+        api.client.post("/v2/apps/", json={"id": 12}, headers=bad),
+        api.client.get("/v2/apps/x/releases/vnot-a-number", headers=bad),
+    ):
+        assert response.status_code == 401, response.text
+        assert response.json() == {"detail": "Invalid token."}
+        assert response.headers["WWW-Authenticate"] == "Token"
+    assert api.client.get("/v2/apps/?limit=abc").status_code == 401
+    assert alice.get("/v2/apps/x/releases/vnot-a-number").status_code == 400
+
+
 def test_lists_are_paged_with_next_and_previous(api: Api, alice: User) -> None:
     for n in range(5):
         alice.create_app(f"app-{n}")

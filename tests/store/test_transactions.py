@@ -33,6 +33,49 @@ def test_block_with_error_rolls_back(store: SqlStore, make: Factory) -> None:
         assert uow.users.get("alice") is None
 
 
+def test_a_kept_read_is_continued_by_the_next_read_of_its_thread(
+    store: SqlStore, make: Factory
+) -> None:
+    with store.transaction(keep=True) as kept:
+        kept.users.count()
+    elsewhere: list[object] = []
+
+    def read_elsewhere() -> None:
+        with store.transaction() as uow:
+            elsewhere.append(uow)
+
+    other = threading.Thread(target=read_elsewhere)
+    other.start()
+    other.join()
+    assert elsewhere[0] is not kept  # another thread's transaction is its own
+    with store.transaction() as continued:
+        assert continued is kept
+    with store.transaction() as after:
+        assert after is not kept  # continued once, then ended
+    store.release()  # nothing kept: nothing to do
+
+
+def test_a_kept_read_ends_before_a_write_and_at_release(store: SqlStore, make: Factory) -> None:
+    with store.transaction(keep=True) as kept:
+        pass
+    with store.transaction(write=True) as uow:
+        assert uow is not kept
+        make.user(uow, "alice")
+    with store.transaction() as uow:
+        assert uow is not kept
+        assert uow.users.get("alice") is not None  # a new snapshot sees the write
+    with store.transaction(keep=True) as kept:
+        pass
+    store.release()
+    with store.transaction() as uow:
+        assert uow is not kept
+    with store.transaction(keep=True):
+        pass
+    with pytest.raises(RuntimeError), store.transaction():
+        raise RuntimeError("rolled back")
+    assert store.engine.pool.checkedout() == 0
+
+
 def test_ping_and_close(database_url: str) -> None:
     store = SqlStore(database_url)
     store.ping()
@@ -71,11 +114,21 @@ def test_sqlite_settings(store: SqlStore) -> None:
 def test_sqlite_write_transactions_begin_immediate(store: SqlStore) -> None:
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
-    with count_statements(store) as statements:
+    statements: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        # BEGIN goes straight to the driver, past SQLAlchemy's statement events.
+        dbapi_connection.set_trace_callback(statements.append)
+
+    store.engine.dispose()  # the next connections are new, and traced
+    event.listen(store.engine, "connect", trace)
+    try:
         with store.transaction(write=True) as uow:
             uow.users.count()
         with store.transaction() as uow:
             uow.users.count()
+    finally:
+        event.remove(store.engine, "connect", trace)
     begins = [s for s in statements if s.startswith("BEGIN")]
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from deis.api.deps import unchecked_credentials
+from deis.api.responses import JSONResponse
 from deis.domain import errors
 from deis.http_status import status_of
 
@@ -48,6 +50,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        unchecked = unchecked_credentials(request)
+        if unchecked is not None:  # a wrong token is 401 before anything else
+            try:
+                await run_in_threadpool(unchecked.user)
+            except errors.DomainError as refused:
+                return await domain_error(request, refused)
         body: dict[str, Any] = field_errors(exc)
         if list(body) == ["detail"]:
             body = {"detail": body["detail"][0]}

@@ -1,4 +1,5 @@
-"""A router whose every route answers with and without the trailing slash, no redirect."""
+"""A router whose every route answers with and without the trailing slash, no redirect,
+and signs its caller in within the route's own worker thread (deis.api.signin)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from deis.api.signin import one_trip
+
 
 class SlashRouter(APIRouter):
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        endpoint = one_trip(endpoint)
         bare = path.rstrip("/")
         if not bare and not self.prefix:
             super().add_api_route("/", endpoint, **kwargs)

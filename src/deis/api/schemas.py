@@ -249,7 +249,8 @@ class AdminOut(BaseModel):
 
 
 class TokenOut(BaseModel):
-    token: str
+    # No token when an administrator revoked everyone's (`{"all": true}`): the body is {}.
+    token: str | None = None
 
 
 class VersionOut(BaseModel):

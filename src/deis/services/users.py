@@ -134,8 +134,9 @@ def issue_token(uow: UnitOfWork, user: User, now: datetime) -> str:
     return token
 
 
-def authenticate(ctx: Context, token: str) -> User:
-    with ctx.store.transaction() as uow:
+def authenticate(ctx: Context, token: str, *, keep: bool = False) -> User:
+    """keep=True: the caller's next read continues this transaction (see Store)."""
+    with ctx.store.transaction(keep=keep) as uow:
         user = uow.tokens.user_for(token_digest(token))
     if user is None or not user.is_active:
         raise NotAuthenticated("Invalid token.")

@@ -8,9 +8,11 @@ the database lock instead of failing half-way through their transaction.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
@@ -45,12 +47,22 @@ def sqlite_lock_path(url: str) -> Path | None:
     return Path(database).expanduser().with_name(Path(database).name + ".writers")
 
 
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns, read by orjson (a tenth of json.loads' time); what it refuses and
+    json.loads reads (NaN, a lone surrogate escape) still reads."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url)
     return create_engine(
         url,
+        json_deserializer=json_loads,
         pool_size=PG_POOL_SIZE,
         max_overflow=PG_MAX_OVERFLOW,
         pool_pre_ping=True,
@@ -64,6 +76,7 @@ def _sqlite_engine(url: str) -> Engine:
     memory = database in ("", ":memory:") or "mode=memory" in str(parsed)
     kwargs: dict[str, Any] = {
         "connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        "json_deserializer": json_loads,
     }
     if memory:
         kwargs["poolclass"] = StaticPool
@@ -89,7 +102,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    if conn.get_execution_options().get(WRITE):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+    # Straight to the driver: through conn.exec_driver_sql (SQLAlchemy's whole statement
+    # path, events and all) BEGIN cost a third of an empty transaction.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")

@@ -73,6 +73,17 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(str(value))
         return _as_utc(value)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        """SQLite keeps `2026-11-27 10:42:00.123456`: one fromisoformat (C) instead of
+        SQLAlchemy's parser, then process_result_value; a page of 100 apps read 200."""
+        if dialect.name == "sqlite":
+            return _sqlite_utc
+        return super().result_processor(dialect, coltype)
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    return None if value is None else _as_utc(datetime.fromisoformat(value))
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

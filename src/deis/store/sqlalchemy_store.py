@@ -90,6 +90,39 @@ class WriterLock:
             self._fd = None
 
 
+class _Kept:
+    """A read transaction that outlives its first block (`transaction(keep=True)`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        try:
+            self.txn = conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+        self.uow = SqlUnitOfWork(conn)
+
+    @contextmanager
+    def ending(self, *, keep: bool = False) -> Iterator[None]:
+        """Commits and closes when the block ends (unless `keep`); rolls back on error."""
+        try:
+            yield
+        except BaseException:
+            self.end(commit=False)
+            raise
+        if not keep:
+            self.end()
+
+    def end(self, *, commit: bool = True) -> None:
+        try:
+            if commit:
+                self.txn.commit()
+            else:
+                self.txn.rollback()
+        finally:
+            self.conn.close()
+
+
 class SqlStore:
     """Implements `deis.ports.Store`."""
 
@@ -103,15 +136,40 @@ class SqlStore:
         self._writers: WriterLock | None = None
         if is_sqlite(self.url):
             self._writers = WriterLock(sqlite_lock_path(self.url))
+        self._kept = threading.local()  # .transaction: this thread's kept read, or None
 
     @contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[SqlUnitOfWork]:
+    def transaction(self, *, write: bool = False, keep: bool = False) -> Iterator[SqlUnitOfWork]:
+        kept = self._take_kept()
+        if kept is not None and write:
+            kept.end()
+            kept = None
+        if kept is not None:
+            with kept.ending():
+                yield kept.uow
+            return
+        if keep and not write:
+            opened = _Kept(self.engine.connect())
+            with opened.ending(keep=True):
+                yield opened.uow
+            self._kept.transaction = opened
+            return
         queue = self._writers if write and self._writers is not None else nullcontext()
         with queue, self.engine.connect() as conn:
             if write:
                 conn.execution_options(**{WRITE: True})
             with conn.begin():
                 yield SqlUnitOfWork(conn)
+
+    def _take_kept(self) -> _Kept | None:
+        kept: _Kept | None = getattr(self._kept, "transaction", None)
+        self._kept.transaction = None
+        return kept
+
+    def release(self) -> None:
+        kept = self._take_kept()
+        if kept is not None:
+            kept.end()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Body, Response
-from fastapi.responses import JSONResponse
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import AppIn, AppOut, TransferIn, UsernameIn, UsersOut, page_of

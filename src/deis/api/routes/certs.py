@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import Response
-from fastapi.responses import JSONResponse
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import CertIn, CertOut, DomainIn, page_of

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from deis import __version__
 from deis.api.deps import Ctx, Me
+from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import PlatformOut

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response, WebSocket
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from deis.api import serialize, terminal
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import MetricsOut, PodListOut, PodOut, RunIn, RunOut, ScaleIn, page_of
