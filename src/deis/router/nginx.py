@@ -366,8 +366,7 @@ class NginxRouter:
     def _read_log(self) -> None:
         if self._follower is None:
             return
-        for line in self._follower.read():
-            self._metrics.add_line(line)
+        self._metrics.add_chunk(self._follower.read_data())
 
     def _supervise(self) -> None:
         while not self._stopping.wait(self.supervise_interval):
