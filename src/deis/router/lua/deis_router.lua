@@ -45,6 +45,7 @@ local conf = {
     connect_timeout = 5,
     read_timeout = 60,
     send_timeout = 60,
+    controller_tls_enforce = false,
 }
 
 local PAGES = {
@@ -421,6 +422,7 @@ end
 
 -- ssl_certificate_by_lua: the certificate attached to the SNI name, else the default one.
 local serve -- defined below
+local platform -- defined below
 
 local function load_pair_from(cert_pem, key_pem, what)
     if not cert_pem then
@@ -444,7 +446,7 @@ local function load_pair(host)
 end
 
 -- The platform's certificate (deisctl certs:set): nil when there is none.
-local function platform()
+platform = function()
     if platform_pair == nil then
         platform_pair = false
         local pair = load_pair_from(shared:get("pc"), shared:get("pk"), "the platform")
@@ -463,6 +465,21 @@ local function covers(names, name)
     end
     local dot = find(name, ".", 1, true)
     return dot ~= nil and names["*" .. sub(name, dot)] == true
+end
+
+-- access_by_lua of the controller's server, only when the operator enforces TLS: plain
+-- HTTP gets a 308 (the method and body are kept: a POST stays a POST) to https, while
+-- the platform has a certificate (else there is no https a client would trust).
+function _M.controller()
+    if ngx.var.scheme ~= "http" then
+        return
+    end
+    sync()
+    if not platform() then
+        return
+    end
+    local port = conf.https_port == 443 and "" or (":" .. conf.https_port)
+    return ngx.redirect("https://" .. conf.controller_host .. port .. ngx.var.request_uri, 308)
 end
 
 function _M.certificate()
