@@ -298,9 +298,14 @@ local function body_too_large(limit)
 end
 
 local function new_prefix()
-    local f = assert(io.open("/dev/urandom", "rb"))
-    local bytes = f:read(12)
-    f:close()
+    local f = io.open("/dev/urandom", "rb")
+    local bytes = f and f:read(12)
+    if f then
+        f:close()
+    end
+    if not bytes or #bytes ~= 12 then -- no /dev/urandom: the worker and the time
+        return string.format("%08x%016x", ngx.worker.pid(), math.floor(ngx.now() * 1000))
+    end
     return (bytes:gsub(".", function(c)
         return string.format("%02x", byte(c))
     end))
