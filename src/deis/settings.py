@@ -45,6 +45,9 @@ class Settings:
     router_connect_timeout: int = 5  # seconds
     router_read_timeout: int = 60
     router_send_timeout: int = 60
+    # Answer plain HTTP to deis.<domain> with a 308 to https while the platform has a
+    # certificate (deisctl certs:set); off by default: clients of http:// keep working.
+    tls_enforce: bool = False
     log_retention: int = 10_000  # lines kept per app
     build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
@@ -109,6 +112,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_ROUTER_CONNECT_TIMEOUT": ("router_connect_timeout", int),
     "DEIS_ROUTER_READ_TIMEOUT": ("router_read_timeout", int),
     "DEIS_ROUTER_SEND_TIMEOUT": ("router_send_timeout", int),
+    "DEIS_TLS_ENFORCE": ("tls_enforce", lambda raw: raw.lower() in ("1", "true", "yes", "on")),
     "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILD_LOG_RETENTION": ("build_log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),

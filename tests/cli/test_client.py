@@ -164,3 +164,22 @@ def test_an_unreachable_controller_is_named() -> None:
 
 def test_no_content_is_none() -> None:
     assert make_api(lambda r: httpx.Response(204)).delete("/v2/apps/x") is None
+
+
+def test_a_redirect_to_https_is_reported_not_followed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        location = f"https://deis.example.com:8443{request.url.raw_path.decode()}"
+        return httpx.Response(308, headers={"Location": location})
+
+    api = make_api(handler)
+    with pytest.raises(CLIError) as caught:
+        api.post("/v2/apps/", {"id": "web"})
+    message = str(caught.value)
+    assert "redirects to https://deis.example.com:8443/v2/apps/ (308)" in message
+    assert "deis login https://deis.example.com:8443" in message
+    assert [r.method for r in seen] == ["POST"]  # not replayed anywhere
+    with pytest.raises(CLIError, match="redirects to"):
+        list(api.stream_lines("/v2/apps/web/logs", {"follow": "true"}))

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from deis.platform.state import StateDir, process_cmdline, read_pid
+from tests.router.helpers import make_cert
 
 from .conftest import Instance, http, wait_for
 
@@ -141,6 +142,11 @@ def test_backup_while_running_and_restore_elsewhere(
     make_instance: MakeInstance, tmp_path: Path
 ) -> None:
     source = make_instance()
+    pem, key = make_cert("deis.localhost")
+    (tmp_path / "deis.pem").write_text(pem)
+    (tmp_path / "deis.key").write_text(key)
+    result = source.deisctl("certs:set", str(tmp_path / "deis.pem"), str(tmp_path / "deis.key"))
+    assert result.returncode == 0, result.stderr
     assert source.up().returncode == 0
     result = source.deisctl(
         "create-admin",
@@ -159,7 +165,9 @@ def test_backup_while_running_and_restore_elsewhere(
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     with tarfile.open(backup) as tar:
         names = set(tar.getnames())
-    assert {"database.json", "settings.json", "builder-key", "manifest.json"} <= names
+    private = ("builder-key", "dashboard-key", "router/platform.key")
+    assert {"database.json", "settings.json", "manifest.json", *private} <= names
+    assert "router/platform.crt" in names
     assert not any(name.endswith(".db") for name in names)
 
     # Restoring over a running platform is refused.
@@ -175,9 +183,12 @@ def test_backup_while_running_and_restore_elsewhere(
     response = login(target, "ops", PASSWORD)
     assert response.status_code == 200, response.text
     assert response.json()["token"]
-    assert (target.state_dir / "builder-key").read_text() == (
-        source.state_dir / "builder-key"
-    ).read_text()
+    for name in (*private, "router/platform.crt"):
+        assert (target.state_dir / name).read_bytes() == (source.state_dir / name).read_bytes()
+    for name in private:
+        assert stat.S_IMODE((target.state_dir / name).stat().st_mode) == 0o600, name
+    result = target.deisctl("certs:info")
+    assert "deis.localhost: deis.localhost, valid until " in result.stdout, result.stdout
 
     # A second restore (stopped first) moves the previous database aside.
     assert target.deisctl("down").returncode == 0

@@ -161,3 +161,37 @@ def test_a_failed_up_leaves_the_previous_certificate(platform: Instance, tmp_pat
         result = platform.up("--tls-cert", str(second_cert), "--tls-key", str(second_key))
     assert result.returncode == 1 and "already in use" in result.stderr
     assert (state / "router" / "platform.crt").read_bytes() == installed
+
+
+def test_up_with_tls_enforce_redirects_plain_http_to_the_controller(
+    platform: Instance, tmp_path: Path
+) -> None:
+    http_port, https_port = free_port(), free_port()
+    flags = ["--router", "nginx", "--router-port", str(http_port)]
+    flags += ["--router-https-port", str(https_port), "--domain", DOMAIN]
+    result = platform.up(*flags, "--tls-enforce")
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"TLS is enforced once the platform has a certificate (deisctl certs:set); until then deis.{DOMAIN} answers plain HTTP."
+        in result.stdout
+    )
+    host = f"deis.{DOMAIN}"
+    plain = [f"http://{host}:{http_port}/healthz", "--resolve", f"{host}:{http_port}:127.0.0.1"]
+    assert curl(*plain).status == 200
+    assert platform.deisctl("down").returncode == 0
+
+    cert_file, key_file = write_pair(tmp_path, host)
+    # the setting is saved: the next `up` keeps it
+    result = platform.up(*flags, "--tls-cert", str(cert_file), "--tls-key", str(key_file))
+    assert result.returncode == 0, result.stderr
+    assert f"Plain HTTP to {host} is redirected to https (308)." in result.stdout
+    r = curl(*plain)
+    assert r.status == 308
+    assert r.headers["location"] == f"https://{host}:{https_port}/healthz"
+    https = [f"https://{host}:{https_port}/healthz", "--cacert", str(cert_file)]
+    assert curl(*https, "--resolve", f"{host}:{https_port}:127.0.0.1").status == 200
+    assert platform.deisctl("down").returncode == 0
+
+    # turned off again: plain HTTP answers
+    assert platform.up(*flags, "--no-tls-enforce").returncode == 0
+    assert curl(*plain).status == 200

@@ -25,6 +25,13 @@ NOW = datetime(2024, 5, 1, 12, 30, 5, tzinfo=UTC)
         ("builder-key", True),
         ("keys/ssh_host_ed25519_key", True),
         ("keys/sub/dir/key", True),
+        ("dashboard-key", True),
+        ("router/platform.crt", True),
+        ("router/platform.key", True),
+        ("router/default.key", True),
+        ("router/table.json", False),
+        ("router/access.log", False),
+        ("router/../builder-key", False),
         ("keys", False),
         ("deis.db", False),
         ("../builder-key", False),
@@ -91,6 +98,12 @@ def _state(tmp_path: Path) -> StateDir:
     (state.keys_dir / "host_key").write_text("HOST KEY")
     (state.keys_dir / "sub" / "other").write_text("OTHER")
     state.builder_key_file.write_text("the-key\n")
+    (state.root / "dashboard-key").write_text("DASHBOARD KEY")
+    (state.root / "router").mkdir()
+    for name in ("platform.crt", "platform.key", "default.crt", "default.key"):
+        (state.root / "router" / name).write_text(f"PEM {name}")
+    (state.root / "router" / "table.json").write_text("{}")  # pushed again from the database
+    (state.root / "router" / "access.log").write_text("{}\n")
     save_settings(state, Settings(state_dir=state.root, api_port=8200))
     return state
 
@@ -101,6 +114,11 @@ def test_archive_round_trip(tmp_path: Path) -> None:
     assert [name for _, name in files] == [
         "settings.json",
         "builder-key",
+        "dashboard-key",
+        "router/platform.crt",
+        "router/platform.key",
+        "router/default.crt",
+        "router/default.key",
         "keys/host_key",
         "keys/sub/other",
     ]
@@ -206,6 +224,11 @@ def test_backup_and_restore_through_the_store(tmp_path: Path) -> None:
         "database.json",
         "settings.json",
         "builder-key",
+        "dashboard-key",
+        "router/platform.crt",
+        "router/platform.key",
+        "router/default.crt",
+        "router/default.key",
         "keys/host_key",
         "keys/sub/other",
     ]
@@ -228,6 +251,14 @@ def test_backup_and_restore_through_the_store(tmp_path: Path) -> None:
     assert _usernames(restored) == ["alice"]
     assert (restored.state_dir / "keys" / "sub" / "other").read_text() == "OTHER"
     assert (restored.state_dir / "builder-key").read_text() == "the-key\n"
+    assert (restored.state_dir / "dashboard-key").read_text() == "DASHBOARD KEY"
+    router_dir = restored.state_dir / "router"
+    assert stat.S_IMODE(router_dir.stat().st_mode) == 0o700
+    for name in ("platform.crt", "platform.key", "default.crt", "default.key"):
+        assert (router_dir / name).read_text() == f"PEM {name}"
+    for path in (restored.state_dir / "dashboard-key", *router_dir.glob("*.key")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert not (router_dir / "table.json").exists()
 
     # Again, over the restored database: the old file is moved aside, the data is the same.
     report = bk.restore(

@@ -124,3 +124,70 @@ def test_the_routers_own_format_takes_the_fast_path_with_the_same_result() -> No
     assert fast.snapshot("web") == slow.snapshot("web")
     assert fast.snapshot("web")["statuses"] == {"1xx": 0, "2xx": 2, "3xx": 0, "4xx": 1, "5xx": 1}
     assert fast.apps.keys() == {"web"} and fast.malformed == 0
+
+
+def router_line(at: float, app: str, status: int, sent: int, seconds: float) -> str:
+    """A line as the router's log_format writes it (templates/nginx.conf.j2)."""
+    return (
+        f'{{"time":{at:.3f},"app":"{app}","status":{status},"bytes":{sent},'
+        f'"request_time":{seconds:.3f},"host":"{app}.localhost","method":"GET",'
+        f'"upstream_time":"0.001","upstream":"127.0.0.1:4000","request_id":"r{at}",'
+        '"remote":"127.0.0.1"}'
+    )
+
+
+def test_a_chunk_counts_exactly_what_its_lines_count_one_by_one() -> None:
+    lines = []
+    for i in range(600):
+        app = ("web", "api", "", "web")[i % 4]  # "": the controller or an unknown host
+        status = (200, 200, 301, 404, 500, 101)[i % 6]
+        # the times are not in order: each nginx worker flushes its own buffer
+        at = 1_764_255_000.0 + ((i * 37) % 600) / 1000
+        lines.append(router_line(at, app, status, 100 + i % 7, (i % 13) / 1000))
+    one_by_one, chunked = MetricsTable(), MetricsTable()
+    for text in lines:
+        one_by_one.add_line(text)
+    data = "".join(text + "\n" for text in lines).encode()
+    chunked.add_chunk(data[:5000])
+    chunked.add_chunk(data[5000:].partition(b"\n")[0] + b"\n")  # a line whole at last
+    chunked.add_chunk(data[5000:].partition(b"\n")[2])
+    chunked.add_chunk(b"")
+    for app in ("web", "api"):
+        assert chunked.snapshot(app) == one_by_one.snapshot(app)
+    assert chunked.apps.keys() == {"web", "api"}
+    web = chunked.snapshot("web")
+    assert web["requests"] == 300
+    assert web["first"] == 1_764_255_000.0 and web["last"] == 1_764_255_000.599
+
+
+def test_a_chunk_of_one_app_has_its_first_and_last_times_whatever_their_order() -> None:
+    table = MetricsTable()
+    times = [1_764_255_000.5, 1_764_255_000.1, 1_764_255_000.9, 1_764_255_000.3]
+    table.add_chunk("".join(router_line(t, "web", 200, 1, 0.002) + "\n" for t in times).encode())
+    snap = table.snapshot("web")
+    assert (snap["first"], snap["last"], snap["requests"]) == (times[1], times[2], 4)
+    assert snap["latency_ms"]["max"] == 2.0 and snap["bytes_sent"] == 4
+
+
+def test_a_chunk_with_another_format_or_a_bad_line_is_read_line_by_line() -> None:
+    table = MetricsTable()
+    data = "\n".join(
+        [router_line(1000.0, "web", 200, 10, 0.001), line("web", 503, 0.5), "", "not json"]
+    )
+    table.add_chunk((data + "\n").encode())
+    snap = table.snapshot("web")
+    assert snap["requests"] == 2
+    assert snap["statuses"]["5xx"] == 1 and snap["statuses"]["2xx"] == 1
+    assert table.malformed == 1
+
+
+def test_follower_gives_complete_lines_as_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes(b"one\ntw")
+    f = LogFollower(path)
+    assert f.read_data() == b"one\n"
+    with path.open("ab") as out:
+        out.write(b"o\n\nthree\n")
+    assert f.read_data() == b"two\n\nthree\n"
+    assert f.read_data() == b""
+    f.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import socket
 import ssl
 import stat
@@ -24,6 +25,13 @@ from tests.router.helpers import Backend, curl, make_cert
 pytestmark = pytest.mark.e2e
 
 Start = Callable[[str], Backend]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.1)
 
 
 def http_url(router: NginxRouter, host: str, path: str = "/") -> str:
@@ -100,9 +108,16 @@ def test_forwarded_headers_request_id_and_start(router: NginxRouter, backends: S
     assert headers["x-forwarded-for"] == "127.0.0.1"
     assert headers["x-forwarded-proto"] == "http"
     assert headers["x-forwarded-port"] == str(router.config.http_port)
-    assert len(headers["x-request-id"]) == 32
     start = float(headers["x-request-start"].removeprefix("t="))
     assert before - 1 < start < time.time() + 1
+    # made by the router: 32 hex digits, a new one for every request, in the access log
+    ids = [headers["x-request-id"]] + [
+        curl(http_url(router, "hdr.localhost")).json()["headers"]["x-request-id"]  # type: ignore[index]
+        for _ in range(3)
+    ]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids), ids
+    assert len(set(ids)) == 4
+    wait_until(lambda: ids[-1] in router.access_log.read_text())
     # a client's own request id is kept; over https the proto and port say so
     rid = "client-chosen-request-id-0001"
     headers = curl(https_url(router, "hdr.localhost"), "-k", "-H", f"X-Request-Id: {rid}").json()[
@@ -126,6 +141,15 @@ def test_a_failing_replica_is_skipped(router: NginxRouter, backends: Start) -> N
     assert {r.json()["backend"] for r in results} == {"live"}
     # the failure was noticed, so later requests skip the dead one without retrying
     assert "failed; skipped" in (router.dir / "error.log").read_text()
+    # two of three failing: a request tries each at most once and reaches the live one
+    dead_too = backends("dead2")
+    dead2_address = dead_too.address
+    dead_too.stop()
+    router.apply(AppRoute("flaky3", ("flaky3.localhost",)))
+    router.set_peers("flaky3", [dead2_address, dead_address, live.address])
+    results = [curl(http_url(router, "flaky3.localhost")) for _ in range(6)]
+    assert [r.status for r in results] == [200] * 6
+    assert {r.json()["backend"] for r in results} == {"live"}
 
 
 def test_websocket_upgrade_passes_through(router: NginxRouter, backends: Start) -> None:
@@ -386,6 +410,7 @@ def test_the_controller_is_served_at_deis_domain(router: NginxRouter) -> None:
     assert r.status == 200
     assert r.json()["backend"] == "controller"
     assert r.json()["headers"]["x-forwarded-for"] == "127.0.0.1"  # type: ignore[index]
+    assert re.fullmatch(r"[0-9a-f]{32}", r.json()["headers"]["x-request-id"])  # type: ignore[index]
     # an app cannot take the controller's host
     router.apply(AppRoute("thief", ("deis.localhost",)))
     assert curl(http_url(router, "deis.localhost")).json()["backend"] == "controller"

@@ -181,3 +181,64 @@ def test_a_fresh_nginx_gets_the_platform_certificate_again(
     tls_router.process.stop(grace=5)  # nginx dies; the supervisor starts it again
     wait_for(lambda: tls_router.restarts > restarts)
     wait_for(lambda: curl(*https(tls_router, f"deis.{DOMAIN}", ca, "/v2/")).status == 200)
+
+
+def test_tls_enforced_redirects_plain_http_to_the_controller_with_308(
+    tmp_path: Path, controller: Backend, backends: Callable[[str], Backend]
+) -> None:
+    router = NginxRouter(
+        tmp_path / "state",
+        http_port=free_port(),
+        https_port=free_port(),
+        platform_domain=DOMAIN,
+        controller_address=controller.address,
+        controller_tls_enforce=True,
+        supervise_interval=0.2,
+    )
+    router.start()
+    try:
+        host, port = f"deis.{DOMAIN}", router.config.http_port
+        plain = [f"http://{host}:{port}/v2/apps?page=2", "--resolve", f"{host}:{port}:127.0.0.1"]
+        # no certificate yet: nothing a client would trust, so plain HTTP still answers
+        r = curl(*plain, "-X", "POST", "-d", "x=1")
+        assert r.status == 200 and r.json()["method"] == "POST"
+        ca = set_platform_cert(router, tmp_path, host)
+        r = curl(*plain, "-X", "POST", "-d", "x=1")
+        assert r.status == 308
+        https_port = router.config.https_port
+        assert r.headers["location"] == f"https://{host}:{https_port}/v2/apps?page=2"
+        # a client that follows it keeps the method and the body
+        r = curl(
+            *plain,
+            "-d",
+            "x=1",
+            "-L",
+            *https(router, host, ca)[1:],
+            "--resolve",
+            f"{host}:{https_port}:127.0.0.1",
+        )
+        assert r.status == 200, r.stderr
+        assert r.json()["method"] == "POST"
+        assert r.json()["headers"]["x-forwarded-proto"] == "https"  # type: ignore[index]
+        # apps are not concerned (their own `tls:enable` does that)
+        web = backends("web")
+        router.apply(AppRoute("myapp", (f"myapp.{DOMAIN}",)))
+        router.set_peers("myapp", [web.address])
+        r = curl(f"http://myapp.{DOMAIN}:{port}/", "--resolve", f"myapp.{DOMAIN}:{port}:127.0.0.1")
+        assert r.status == 200
+        # the certificate removed: plain HTTP answers again, without a reload
+        pid = router.pid
+        remove_platform(router.dir.parent)
+        wait_for(lambda: curl(*plain).status == 200)
+        assert router.pid == pid
+    finally:
+        router.stop()
+
+
+def test_without_tls_enforced_plain_http_to_the_controller_answers(
+    tls_router: NginxRouter, tmp_path: Path, no_platform_cert: None
+) -> None:
+    host, port = f"deis.{DOMAIN}", tls_router.config.http_port
+    set_platform_cert(tls_router, tmp_path, host)
+    r = curl(f"http://{host}:{port}/v2/", "--resolve", f"{host}:{port}:127.0.0.1")
+    assert r.status == 200 and r.json()["backend"] == "controller"

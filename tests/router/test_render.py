@@ -95,3 +95,11 @@ def test_the_lua_module_ships_with_the_package() -> None:
     source = lua_source()
     assert "function _M.balance()" in source
     assert "set_more_tries" in source
+
+
+def test_tls_enforcement_of_the_controller_is_an_operator_setting() -> None:
+    off, on = render(config()), render(config(controller_tls_enforce=True))
+    assert 'require("deis_router").controller()' not in off
+    assert "controller_tls_enforce = false" in off
+    assert on.count('require("deis_router").controller()') == 1
+    assert "controller_tls_enforce = true" in on

@@ -250,6 +250,8 @@ class Api:
         except httpx.HTTPError as exc:
             raise unreachable(self.settings.controller, exc) from None
         self._check_version(response)
+        if response.is_redirect:
+            raise moved(self.settings.controller, response)
         if response.status_code >= 400:
             raise CLIError(
                 error_message(response.status_code, response.content, response.reason_phrase),
@@ -264,6 +266,8 @@ class Api:
                 "GET", path, params=params, timeout=httpx.Timeout(None, connect=15.0)
             ) as response:
                 self._check_version(response)
+                if response.is_redirect:
+                    raise moved(self.settings.controller, response)
                 if response.status_code >= 400:
                     response.read()
                     raise CLIError(
@@ -287,6 +291,8 @@ class Api:
             )
         except httpx.HTTPError as exc:
             raise unreachable(self.settings.controller, exc) from None
+        if response.is_redirect:
+            raise moved(self.settings.controller, response)
         if response.status_code != 401:
             raise CLIError(NOT_A_CONTROLLER.format(url=self.settings.controller))
         self._check_version(response)
@@ -310,6 +316,19 @@ class Api:
             return response.json()
         except ValueError:
             return response.text
+
+
+def moved(controller: str, response: httpx.Response) -> CLIError:
+    """The controller answered with a redirect (e.g. to https, when its operator enforces
+    TLS): a request is never replayed elsewhere silently; the user is told where to go."""
+    location = response.headers.get("Location", "")
+    parts = urlsplit(location)
+    base = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else location
+    return CLIError(
+        f"The controller at {controller} redirects to {location or 'another address'}"
+        f" ({response.status_code}): use `deis login {base or 'URL'}` with that address.",
+        status=response.status_code,
+    )
 
 
 def unreachable(controller: str, exc: Exception) -> CLIError:

@@ -2,8 +2,10 @@
 
 A backup is a .tar.gz holding `manifest.json`, `database.json` (from
 `deis.store.dump.dump`) and the state dir's small files: `settings.json`,
-`builder-key` and anything under `keys/`. Never the live SQLite file: the dump is a
-consistent read that works while the platform runs.
+`builder-key`, `dashboard-key`, the router's certificates and keys (`router/platform.*`,
+the operator's certificate for deis.DOMAIN, and `router/default.*`, the default one) and
+anything under `keys/`. Every file is restored 0600. Never the live SQLite file: the
+dump is a consistent read that works while the platform runs.
 """
 
 from __future__ import annotations
@@ -36,7 +38,15 @@ from deis.settings import Settings
 FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE = "database.json"
-STATE_FILES = ("settings.json", "builder-key")
+STATE_FILES = (
+    "settings.json",
+    "builder-key",
+    "dashboard-key",
+    "router/platform.crt",
+    "router/platform.key",
+    "router/default.crt",
+    "router/default.key",
+)
 KEYS = "keys"
 MAX_MEMBER_BYTES = 2 * 1024**3
 

@@ -161,6 +161,12 @@ def cli() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="The private key of --tls-cert (PEM, unencrypted; kept 0600).",
 )
+@click.option(
+    "--tls-enforce/--no-tls-enforce",
+    default=None,
+    help="Answer plain HTTP to deis.DOMAIN with a redirect (308) to https while the"
+    " platform has a certificate (default: no; http:// clients keep working).",
+)
 @database_option
 @click.option(
     "--timeout",
@@ -197,7 +203,20 @@ def up(
     click.echo(f"The platform is up (pid {started.pid}): {started.url}")
     if cert is not None:
         _report_served(settings, cert)
+    if settings.tls_enforce and settings.router == "nginx":
+        _report_enforced(settings)
     click.echo(f"State and logs: {settings.state_dir}")
+
+
+def _report_enforced(settings: Settings) -> None:
+    host = f"deis.{settings.domain}"
+    if tls.installed(settings):
+        click.echo(f"Plain HTTP to {host} is redirected to https (308).")
+    else:
+        click.echo(
+            f"TLS is enforced once the platform has a certificate (deisctl certs:set);"
+            f" until then {host} answers plain HTTP."
+        )
 
 
 def _report_served(settings: Settings, cert: PlatformCertificate) -> None:

@@ -123,5 +123,10 @@ def describe(settings: Settings) -> str:
     return f"{', '.join(cert.names)}, valid until {cert.not_after:%Y-%m-%d}{default}"
 
 
+def installed(settings: Settings) -> bool:
+    """Whether the platform has a certificate (both files present)."""
+    return all(path.is_file() for path in platform_paths(settings.state_dir))
+
+
 def remove(settings: Settings) -> bool:
     return remove_platform(settings.state_dir)

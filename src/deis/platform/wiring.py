@@ -83,6 +83,7 @@ def make_router(settings: Settings) -> Router:
             proxy_connect_timeout=settings.router_connect_timeout,
             proxy_read_timeout=settings.router_read_timeout,
             proxy_send_timeout=settings.router_send_timeout,
+            controller_tls_enforce=settings.tls_enforce,
         )
     if settings.router == "kubernetes":
         from deis.platform.kubernetes import wiring as k8s

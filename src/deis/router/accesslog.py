@@ -30,13 +30,21 @@ class LogFollower:
             f.seek(st.st_size)
         self._file, self._inode = f, st.st_ino
 
-    def _lines(self, data: bytes) -> list[str]:
+    def _lines(self, data: bytes) -> bytes:
+        """The complete lines of what was read (the rest waits for its newline)."""
         data = self._partial + data
-        *complete, self._partial = data.split(b"\n")
-        return [line.decode("utf-8", "replace") for line in complete if line]
+        end = data.rfind(b"\n") + 1
+        self._partial = data[end:]
+        return data[:end]
 
     def read(self) -> list[str]:
-        lines: list[str] = []
+        """The complete lines written since the last read, without their newline."""
+        data = self.read_data()
+        return [line.decode("utf-8", "replace") for line in data.split(b"\n") if line]
+
+    def read_data(self) -> bytes:
+        """The complete lines written since the last read, as bytes (each with its newline)."""
+        lines = b""
         if self._old is not None:
             old, since = self._old
             lines += self._lines(old.read())

@@ -7,7 +7,9 @@ import functools
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 # Latency histogram: bucket i holds durations up to BASE**i milliseconds (about 5%
@@ -33,6 +35,18 @@ _FAST = re.compile(
     r'\{"time":([0-9.]+),"app":"([A-Za-z0-9_.-]*)","status":([0-9]+),'
     r'"bytes":([0-9]+),"request_time":([0-9.]+)[,}]'
 )
+
+
+# The same fields over a whole chunk of lines at once: the router writes thousands of
+# lines a second, and counting equal fields in C instead of adding each line in Python
+# keeps the platform's share of the cores small (about a third of the CPU per line).
+_ROWS = re.compile(
+    rb'\{"time":([0-9.]+),"app":"([A-Za-z0-9_.-]*)","status":([0-9]+),'
+    rb'"bytes":([0-9]+),"request_time":([0-9.]+)[,}]'
+)
+_TIME = itemgetter(0)
+_FIELDS = itemgetter(1, 2, 3, 4)  # app, status, bytes, request time
+_APP_TIME = itemgetter(1, 0)
 
 
 def _upper(bucket: int) -> float:
@@ -74,6 +88,34 @@ class AppMetrics:
         if self.last is None or at > self.last:
             self.last = at
 
+    def add_counted(
+        self,
+        statuses: Counter[int],
+        latencies: Counter[str],
+        bytes_sent: int,
+        first: float,
+        last: float,
+    ) -> None:
+        """Requests counted by status and by $request_time text (one chunk of the log)."""
+        for status, n in statuses.items():
+            self.requests += n
+            klass = _CLASSES.get(status // 100)
+            if klass is not None:
+                self.statuses[klass] += n
+        histogram = self.histogram
+        for request_time, n in latencies.items():
+            ms = float(request_time) * 1000.0
+            self.latency_sum_ms += ms * n
+            if ms > self.latency_max_ms:
+                self.latency_max_ms = ms
+            b = _bucket_of(request_time)
+            histogram[b] = histogram.get(b, 0) + n
+        self.bytes_sent += bytes_sent
+        if self.first is None or first < self.first:
+            self.first = first
+        if self.last is None or last > self.last:
+            self.last = last
+
     def percentile(self, q: float) -> float:
         """The q-quantile (0..1) of the latency in ms, to about 5%."""
         if not self.requests:
@@ -107,12 +149,65 @@ def empty_snapshot() -> dict[str, Any]:
     return AppMetrics().snapshot()
 
 
+@dataclass
+class _Counted:
+    """One app's lines of one chunk of the log."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: Counter[str] = field(default_factory=Counter)
+    bytes_sent: int = 0
+    first: float = math.inf
+    last: float = -math.inf
+
+    def saw(self, at: float) -> None:
+        if at < self.first:
+            self.first = at
+        if at > self.last:
+            self.last = at
+
+
 class MetricsTable:
     """Everything counted so far, per app; fed one access-log line at a time."""
 
     def __init__(self) -> None:
         self.apps: dict[str, AppMetrics] = {}
         self.malformed = 0
+
+    def add_chunk(self, data: bytes) -> None:
+        """Complete lines (each ending with a newline), as read from the log."""
+        lines = _ROWS.findall(data)
+        if len(lines) != data.count(b"\n"):
+            # another format, an empty or malformed line: line by line
+            for raw in data.split(b"\n"):
+                if raw:
+                    self.add_line(raw.decode("utf-8", "replace"))
+            return
+        counted: dict[bytes, _Counted] = {}
+        for (app, status, sent, request_time), n in Counter(map(_FIELDS, lines)).items():
+            c = counted.get(app)
+            if c is None:
+                c = counted[app] = _Counted()
+            c.statuses[int(status)] += n
+            c.latencies[request_time.decode()] += n
+            c.bytes_sent += int(sent) * n
+        if not counted:
+            return
+        if len(counted) == 1:
+            # $msec always has three decimals: the text orders as the number does
+            (only,) = counted.values()
+            only.first = float(min(map(_TIME, lines)))
+            only.last = float(max(map(_TIME, lines)))
+        else:
+            for app, at in map(_APP_TIME, lines):
+                counted[app].saw(float(at))
+        for app, c in counted.items():
+            if not app:
+                continue  # the controller, or a host no app serves
+            name = app.decode()
+            metrics = self.apps.get(name)
+            if metrics is None:
+                metrics = self.apps[name] = AppMetrics()
+            metrics.add_counted(c.statuses, c.latencies, c.bytes_sent, c.first, c.last)
 
     def add_line(self, line: str) -> None:
         m = _FAST.match(line)

@@ -71,6 +71,7 @@ class NginxRouter:
         proxy_connect_timeout: int = 5,
         proxy_read_timeout: int = 60,
         proxy_send_timeout: int = 60,
+        controller_tls_enforce: bool = False,
         worker_processes: str = "auto",
         worker_user: str = "www-data",
         nginx_binary: str = "/usr/sbin/nginx",
@@ -114,6 +115,7 @@ class NginxRouter:
             proxy_connect_timeout=proxy_connect_timeout,
             proxy_read_timeout=proxy_read_timeout,
             proxy_send_timeout=proxy_send_timeout,
+            controller_tls_enforce=controller_tls_enforce,
         )
         self.config.validate()
         self.process = NginxProcess(self.dir, self.conf_path, nginx_binary, start_timeout)
@@ -366,8 +368,7 @@ class NginxRouter:
     def _read_log(self) -> None:
         if self._follower is None:
             return
-        for line in self._follower.read():
-            self._metrics.add_line(line)
+        self._metrics.add_chunk(self._follower.read_data())
 
     def _supervise(self) -> None:
         while not self._stopping.wait(self.supervise_interval):

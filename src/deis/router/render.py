@@ -50,6 +50,8 @@ class NginxConfig:
     proxy_read_timeout: int = 60  # also the idle limit of a WebSocket
     proxy_send_timeout: int = 60
     controller_timeout: int = 3600  # `deis logs --follow` streams
+    # plain HTTP to the controller redirected (308) to https while there is a platform certificate
+    controller_tls_enforce: bool = False
     upstream_keepalive: int = 320
     max_tries: int = 3  # further replicas tried when one cannot be reached
     fail_timeout: int = 10  # seconds a replica that failed is skipped

@@ -45,6 +45,7 @@ local conf = {
     connect_timeout = 5,
     read_timeout = 60,
     send_timeout = 60,
+    controller_tls_enforce = false,
 }
 
 local PAGES = {
@@ -72,6 +73,10 @@ local certs = {} -- host -> {cert=cdata, key=cdata} or false
 local cert_count = 0
 local platform_pair = nil -- the platform's certificate: nil (not read yet), false or a table
 local down = {} -- "ip:port" -> time until which the peer is skipped (passive health)
+-- Request ids (X-Request-Id when the client sent none): 24 random hex digits drawn once
+-- per worker (again after 2^31 requests) and a counter, 32 hex digits like $request_id.
+local id_prefix, id_count = nil, 0
+local tohex = bit.tohex
 
 function _M.configure(options)
     for k, v in pairs(options) do
@@ -292,9 +297,32 @@ local function body_too_large(limit)
     return size > limit
 end
 
+local function new_prefix()
+    local f = io.open("/dev/urandom", "rb")
+    local bytes = f and f:read(12)
+    if f then
+        f:close()
+    end
+    if not bytes or #bytes ~= 12 then -- no /dev/urandom: the worker and the time
+        return string.format("%08x%016x", ngx.worker.pid(), math.floor(ngx.now() * 1000))
+    end
+    return (bytes:gsub(".", function(c)
+        return string.format("%02x", byte(c))
+    end))
+end
+
+local function request_id()
+    if id_prefix == nil or id_count >= 0x7fffffff then
+        id_prefix, id_count = new_prefix(), 0
+    end
+    id_count = id_count + 1
+    return id_prefix .. tohex(id_count, 8)
+end
+
 -- access_by_lua: which app, and whether it may be reached.
 function _M.access()
     sync()
+    ngx.var.deis_made_request_id = request_id()
     local host = ngx.var.host
     local app = app_of(host)
     local entry = app and entry_of(app)
@@ -331,11 +359,9 @@ function _M.balance()
     local entry = ctx.deis
     local peers = entry.peers
     local n = #peers
-    local now = ngx.now()
-    local tried = ctx.deis_tried
-    if tried == nil then
-        tried = {}
-        ctx.deis_tried = tried
+    local last = ctx.deis_last
+    local tried = nil -- the peers this request tried: only made for a second try
+    if last == nil then
         if n > 1 then
             balancer.set_more_tries(math.min(n - 1, conf.max_tries))
         end
@@ -347,37 +373,50 @@ function _M.balance()
             end
         end
     else
-        local state = balancer.get_last_failure()
-        if state == "failed" and ctx.deis_last then
-            down[ctx.deis_last] = now + conf.fail_timeout
-            ngx.log(ngx.WARN, "deis: peer ", ctx.deis_last, " of ", entry.name,
+        tried = ctx.deis_tried
+        if tried == nil then
+            tried = { [last] = true }
+            ctx.deis_tried = tried
+        end
+        if balancer.get_last_failure() == "failed" then
+            down[last] = ngx.now() + conf.fail_timeout
+            ngx.log(ngx.WARN, "deis: peer ", last, " of ", entry.name,
                 " failed; skipped for ", conf.fail_timeout, "s")
         end
     end
-    local chosen, chosen_i
-    local start = entry.rr
-    for i = 1, n do
-        local idx = (start + i - 1) % n + 1
-        local p = peers[idx]
-        if not tried[p.key] and (down[p.key] or 0) <= now then
-            chosen, chosen_i = p, idx
-            break
-        end
-    end
-    if not chosen then -- all failed lately: try one not tried yet rather than none
+    local chosen
+    if n == 1 then
+        chosen = peers[1] -- even when it failed lately: there is no other
+    else
+        local now = ngx.now()
+        local start = entry.rr
+        local chosen_i
         for i = 1, n do
             local idx = (start + i - 1) % n + 1
-            if not tried[peers[idx].key] then
-                chosen, chosen_i = peers[idx], idx
+            local p = peers[idx]
+            if (tried == nil or not tried[p.key]) and (down[p.key] or 0) <= now then
+                chosen, chosen_i = p, idx
                 break
             end
         end
+        if not chosen then -- all failed lately: try one not tried yet rather than none
+            for i = 1, n do
+                local idx = (start + i - 1) % n + 1
+                if tried == nil or not tried[peers[idx].key] then
+                    chosen, chosen_i = peers[idx], idx
+                    break
+                end
+            end
+        end
+        if not chosen then
+            chosen_i = start % n + 1
+            chosen = peers[chosen_i]
+        end
+        entry.rr = chosen_i
     end
-    if not chosen then
-        chosen, chosen_i = peers[start % n + 1], start % n + 1
+    if tried ~= nil then
+        tried[chosen.key] = true
     end
-    entry.rr = chosen_i
-    tried[chosen.key] = true
     ctx.deis_last = chosen.key
     local ok, err = balancer.set_current_peer(chosen.ip, chosen.port)
     if not ok then
@@ -388,6 +427,7 @@ end
 
 -- ssl_certificate_by_lua: the certificate attached to the SNI name, else the default one.
 local serve -- defined below
+local platform -- defined below
 
 local function load_pair_from(cert_pem, key_pem, what)
     if not cert_pem then
@@ -411,7 +451,7 @@ local function load_pair(host)
 end
 
 -- The platform's certificate (deisctl certs:set): nil when there is none.
-local function platform()
+platform = function()
     if platform_pair == nil then
         platform_pair = false
         local pair = load_pair_from(shared:get("pc"), shared:get("pk"), "the platform")
@@ -430,6 +470,21 @@ local function covers(names, name)
     end
     local dot = find(name, ".", 1, true)
     return dot ~= nil and names["*" .. sub(name, dot)] == true
+end
+
+-- access_by_lua of the controller's server, only when the operator enforces TLS: plain
+-- HTTP gets a 308 (the method and body are kept: a POST stays a POST) to https, while
+-- the platform has a certificate (else there is no https a client would trust).
+function _M.controller()
+    if ngx.var.scheme ~= "http" then
+        return
+    end
+    sync()
+    if not platform() then
+        return
+    end
+    local port = conf.https_port == 443 and "" or (":" .. conf.https_port)
+    return ngx.redirect("https://" .. conf.controller_host .. port .. ngx.var.request_uri, 308)
 end
 
 function _M.certificate()
