@@ -20,6 +20,7 @@ from deis.builder.snapshot import check_members, slugignore, unpack
 from deis.builder.ssh import Refused, parse_command
 from deis.objects.filesystem import FilesystemObjects, InvalidKey
 from deis.settings import Settings
+from tests.coroutines import run as run_coroutine
 
 SHA = "a" * 40
 
@@ -237,7 +238,6 @@ def test_names() -> None:
 
 
 def test_locks(tmp_path: Path) -> None:
-    import asyncio
 
     locks = BuildLocks(tmp_path, 1)
 
@@ -254,7 +254,7 @@ def test_locks(tmp_path: Path) -> None:
         assert not locks.app_locked("a")
         assert locks.slots_in_use() == 0
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert not is_locked(tmp_path / "app-a.lock")
 
 

@@ -38,6 +38,7 @@ from deis.objects.s3 import S3Objects
 from deis.platform.kubernetes import wiring
 from deis.runtime.kubernetes.client import ApiError, Kube, path
 
+from ..coroutines import run as run_coroutine
 from ..objects.conftest import s3_endpoint, s3_store  # noqa: F401 - fixtures
 from .conftest import REAL, new_app
 from .fake_apiserver import FakeApiServer
@@ -184,7 +185,7 @@ class PlayedKubelet:
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    return run_coroutine(coroutine)
 
 
 async def build(kubelet: PlayedKubelet, builds: ClusterBuilds, **args: Any) -> Any:

@@ -15,7 +15,6 @@ installs buildah into the dockerbuilder image, a few minutes more).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
@@ -40,6 +39,7 @@ from deis.runtime.kubernetes.client import ApiError, Kube
 from deis.stack.definition import base_image
 
 from ..builder.conftest import registry, stack_images  # noqa: F401 - fixtures
+from ..coroutines import run as run_coroutine
 from ..objects.conftest import s3_endpoint, s3_store  # noqa: F401 - fixtures
 from .conftest import REAL, new_app
 from .fake_apiserver import FakeApiServer
@@ -180,7 +180,7 @@ def build(
         emitted.append(line)
 
     try:
-        result = asyncio.run(
+        result = run_coroutine(
             setup.builds(**options).build_image(sha=SHA, app=app, app_dir=source, config=config,
                                        build_args=True, timeout=600, emit=emit)
         )  # fmt: skip
