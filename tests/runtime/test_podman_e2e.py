@@ -181,8 +181,13 @@ def test_killed_replica_is_replaced(
     os.kill(pid, signal.SIGKILL)
 
     def back_up() -> bool:
+        # `started` is to the second, and a restart may well fall in the same second: the
+        # crash event says the replica was restarted, the state that it serves again
+        if not event_log.of(app_name):
+            return False
         pods = runtime.pods(app_name)
-        return len(pods) == 1 and pods[0].state == "up" and pods[0].started != pod.started
+        serving = len(pods) == 1 and pods[0].name == pod.name and pods[0].state == "up"
+        return serving and len(peer_log.last(app_name) or []) == 1  # back in the router
 
     wait_for(back_up, 30, "the replica to be replaced")  # bench/runtime.py times it
     [peer] = peer_log.last(app_name) or []
