@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import json
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import httpx
@@ -55,6 +57,27 @@ def auth_registry(directory: Path, username: str, password: str) -> Iterator[Aut
         "http": {"addr": f"127.0.0.1:{port}"},
         "auth": {"htpasswd": {"realm": "deis-test", "path": str(htpasswd)}},
     }
+
+    def answers() -> bool:
+        url = f"http://127.0.0.1:{port}/v2/"
+        return httpx.get(url, timeout=2, trust_env=False).status_code == 401
+
+    with serving(directory, config, answers):
+        yield AuthRegistry(f"127.0.0.1:{port}", username, password, directory)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_this_test_process() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+@contextlib.contextmanager
+def serving(directory: Path, config: dict[str, Any], answers: Callable[[], bool]) -> Iterator[None]:
+    """Debian's docker-registry serving `config` until the block ends (SIGTERM, then
+    SIGKILL); it dies with the test process too, so a killed run leaves none."""
     (directory / "config.yml").write_text(json.dumps(config))
     with (directory / "registry.log").open("ab") as log:
         proc = subprocess.Popen(  # noqa: S603 - an argument list
@@ -63,18 +86,18 @@ def auth_registry(directory: Path, username: str, password: str) -> Iterator[Aut
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=_die_with_this_test_process,
         )
     try:
         deadline = time.monotonic() + 30
         while True:
             assert proc.poll() is None, (directory / "registry.log").read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                url = f"http://127.0.0.1:{port}/v2/"
-                if httpx.get(url, timeout=2, trust_env=False).status_code == 401:
+            with contextlib.suppress(OSError, httpx.HTTPError):
+                if answers():
                     break
             assert time.monotonic() < deadline, "the test registry did not answer"
             time.sleep(0.05)
-        yield AuthRegistry(f"127.0.0.1:{port}", username, password, directory)
+        yield
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGTERM)

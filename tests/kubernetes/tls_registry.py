@@ -4,16 +4,10 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime
 import ipaddress
 import json
-import os
-import signal
-import socket
 import ssl
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from ..e2e.registries import free_port, serving
 
 
 @dataclass(frozen=True)
@@ -66,14 +62,6 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_this_test_process() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
 @contextlib.contextmanager
 def tls_registry(directory: Path) -> Iterator[TlsRegistry]:
     directory.mkdir(parents=True, exist_ok=True)
@@ -83,9 +71,7 @@ def tls_registry(directory: Path) -> Iterator[TlsRegistry]:
     (directory / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (directory / "server.key").write_bytes(_pem_key(key))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     config = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
@@ -98,32 +84,6 @@ def tls_registry(directory: Path) -> Iterator[TlsRegistry]:
             },
         },
     }
-    (directory / "config.yml").write_text(json.dumps(config))
-    with (directory / "registry.log").open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - an argument list
-            ["docker-registry", "serve", str(directory / "config.yml")],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            preexec_fn=_die_with_this_test_process,  # a killed test run leaves no registry
-        )
     registry = TlsRegistry(f"127.0.0.1:{port}", directory / "ca.crt")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (directory / "registry.log").read_text()
-            with contextlib.suppress(OSError):
-                if registry.get("/v2/") == {}:
-                    break
-            assert time.monotonic() < deadline, "the test registry did not answer"
-            time.sleep(0.05)
+    with serving(directory, config, lambda: registry.get("/v2/") == {}):
         yield registry
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
