@@ -743,8 +743,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="DEIS_WORKERS: API processes (more than 1 needs --logs none)",
+        default=None,
+        help="DEIS_WORKERS: API processes (default: the platform's, one per core up to 4)",
     )
     p.add_argument(
         "--require-targets",
@@ -755,10 +755,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.connections = sorted({args.latency_connections, args.throughput_connections})
     if args.apps < 1 or args.apps > 9999 or args.releases < 1:
         p.error("--apps must be 1..9999 and --releases at least 1")
+    if args.workers is None:
+        args.workers = max(1, min(os.cpu_count() or 1, 4))  # deis.settings.default_workers
     if args.workers < 1:
         p.error("--workers must be at least 1")
-    if args.workers > 1 and args.logs != "none":
-        p.error("--workers above 1 needs --logs none (file logs keep state in one process)")
     return args
 
 

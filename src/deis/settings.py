@@ -19,6 +19,11 @@ def default_state_dir() -> Path:
     return Path(os.path.expanduser("~/.deis-platform"))
 
 
+def default_workers() -> int:
+    """One API process per core, up to 4: a process answers on one core at a time."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path = field(default_factory=default_state_dir)
@@ -53,8 +58,8 @@ class Settings:
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
     login_failures_allowed: int = 10  # per minute, per user and per address
-    workers: int = 1  # API server processes (see docs/operators.md)
-    api_threads: int = 4  # worker threads of each process for sync routes
+    workers: int = field(default_factory=default_workers)  # API processes (docs/operators.md)
+    api_threads: int = 1  # threads of each process for quick sync routes (docs/operators.md)
     api_blocking_threads: int = 32  # threads for routes that wait long (deploys, run, logs -f)
     # Argon2 cost of password hashes (OWASP's defaults); tests lower it to stay fast.
     argon2_time_cost: int = 3

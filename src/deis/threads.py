@@ -29,7 +29,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 1
 DEFAULT_BLOCKING_THREADS = 32
 
 _blocking_tokens = DEFAULT_BLOCKING_THREADS

@@ -87,6 +87,9 @@ def deployment() -> Iterator[Deployment]:
         ),
         "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.com",
         "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.com",
+        # Two API processes, as on a 2-core machine by default: requests land on either,
+        # and the worker hands those that act (push hooks, scale, logs) to the primary.
+        "DEIS_WORKERS": "2",
     }  # fmt: skip
     shutil.copytree(ROOT / "examples" / "python-web", app_dir)
     deployment = Deployment(home, state, app_dir, env, free_port(), free_port())

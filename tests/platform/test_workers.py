@@ -84,16 +84,3 @@ def test_workers_serve_the_api_restart_and_stop_with_the_platform(
     result = platform.deisctl("down")
     assert result.returncode == 0, result.stderr
     assert wait_for(lambda: not (workers_of(primary) & remaining), 30)
-
-
-def test_workers_refuse_adapters_that_keep_state_in_one_process(
-    make_instance: MakeInstance,
-) -> None:
-    platform = make_instance()
-    result = platform.deisctl(
-        "up", "--api-port", str(platform.api_port), *LIGHT,
-        env={"DEIS_WORKERS": "2", "DEIS_LOGS": "file"},
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert "DEIS_WORKERS=2 needs adapters that keep no state in one process" in result.stderr
-    assert "DEIS_LOGS is 'file' (with several workers: none)" in result.stderr

@@ -32,7 +32,7 @@ class VersionHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _reply(send: Send, status: int, body: dict[str, Any]) -> None:
+async def reply_json(send: Send, status: int, body: dict[str, Any]) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
@@ -63,7 +63,7 @@ class BodyLimit:
         too_large = {"detail": f"Request body is larger than {self.max_bytes} bytes."}
         if length is not None:
             if not length.isdigit() or int(length) > self.max_bytes:
-                await _reply(send, 413 if length.isdigit() else 400, too_large)
+                await reply_json(send, 413 if length.isdigit() else 400, too_large)
                 return
             await self.app(scope, receive, send)
             return
@@ -77,7 +77,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _reply(send, 413, too_large)
+                await reply_json(send, 413, too_large)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -35,7 +35,7 @@ from deis.platform.state import (
     remove_pid_file,
     write_pid,
 )
-from deis.platform.workers import WorkerProcesses, die_with_parent, workers_problem
+from deis.platform.workers import WorkerProcesses, die_with_parent
 from deis.settings import Settings, default_state_dir
 
 log = logging.getLogger("deis.platform")
@@ -160,17 +160,58 @@ def migrate(settings: Settings) -> str | None:
         ) from exc
 
 
-def build_app(settings: Settings, *, primary: bool = True) -> Any:
+def build_app(settings: Settings, *, primary_socket: Path | None = None) -> Any:
+    """The primary's app, or with `primary_socket` an extra API process's app."""
     try:
-        from deis.platform.wiring import build_app as wire
+        from deis.platform import wiring
 
-        return wire(settings, primary=primary)
+        if primary_socket is not None:
+            return wiring.build_worker_app(settings, primary_socket)
+        return wiring.build_app(settings)
     except Exception as exc:  # a broken adapter or setting: report it, do not start
         log.exception("assembling the platform failed")
         raise StartError(f"the platform cannot be assembled: {one_line(exc)}") from exc
 
 
-def serve(app: Any, sock: socket.socket, settings: Settings) -> None:
+BACKLOG = 2048
+# sockaddr_un holds 108 bytes, the terminating NUL included.
+MAX_UNIX_SOCKET_PATH = 107
+
+
+@contextlib.contextmanager
+def workers_socket(state: StateDir, workers: int) -> Iterator[list[socket.socket]]:
+    """With workers, the Unix socket (0600) on which the primary takes the requests
+    they hand on (see deis.platform.forwarding); none without."""
+    if workers <= 1:
+        yield []
+        return
+    path = state.api_socket
+    if len(os.fsencode(path)) > MAX_UNIX_SOCKET_PATH:
+        raise StartError(
+            f"the state directory's path is too long for {path.name} "
+            f"({MAX_UNIX_SOCKET_PATH} bytes at most): choose a shorter --state-dir "
+            "or set DEIS_WORKERS=1"
+        )
+    with contextlib.suppress(FileNotFoundError):  # left by a killed platform (we hold the lock)
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(path))
+        os.chmod(path, 0o600)
+        sock.listen(BACKLOG)  # at once: a worker's request waits until the primary serves
+    except OSError as exc:
+        sock.close()
+        raise StartError(f"cannot listen on {path}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(False)
+    try:
+        yield [sock]
+    finally:
+        sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def serve(app: Any, sockets: list[socket.socket], settings: Settings) -> None:
     import uvicorn
 
     config = uvicorn.Config(
@@ -190,7 +231,7 @@ def serve(app: Any, sock: socket.socket, settings: Settings) -> None:
         settings.workers,
         settings.state_dir,
     )
-    server.run(sockets=[sock])
+    server.run(sockets=sockets)
     if not server.started:
         raise StartError("the API did not start; see logs/controller.log")
 
@@ -207,9 +248,6 @@ def run(state_dir: Path) -> None:
     with instance_lock(state), pid_file(state):
         configure_logging(state)
         settings = settings.with_changes(builder_key=ensure_builder_key(state, settings))
-        problem = workers_problem(settings)
-        if problem:
-            raise StartError(problem)
         sock = listen(settings.bind, settings.api_port)
         with contextlib.closing(sock):
             revision = migrate(settings)
@@ -220,8 +258,11 @@ def run(state_dir: Path) -> None:
             )
             app = build_app(settings)
             extra = settings.workers - 1
-            with WorkerProcesses(settings, sock, extra, GRACEFUL_SHUTDOWN_SECONDS):
-                serve(app, sock, settings)
+            with (
+                workers_socket(state, settings.workers) as from_workers,
+                WorkerProcesses(settings, sock, extra, GRACEFUL_SHUTDOWN_SECONDS),
+            ):
+                serve(app, [sock, *from_workers], settings)
         log.info("stopped")
 
 
@@ -234,7 +275,7 @@ def run_worker(state_dir: Path, primary: int, fd: int) -> None:
     settings = settings.with_changes(builder_key=ensure_builder_key(state, settings))
     sock = socket.socket(fileno=fd)
     with contextlib.closing(sock):
-        serve(build_app(settings, primary=False), sock, settings)
+        serve(build_app(settings, primary_socket=state.api_socket), [sock], settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,6 +48,11 @@ class StateDir:
         return self.root / "platform.lock"
 
     @property
+    def api_socket(self) -> Path:
+        """Where the primary API process takes the requests its workers hand on."""
+        return self.root / "api.sock"
+
+    @property
     def builder_key_file(self) -> Path:
         return self.root / "builder-key"
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI
@@ -29,7 +29,17 @@ from deis.logs.collector import CollectingLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
 from deis.platform.artifacts import LocalArtifacts
-from deis.ports import Artifacts, CpuMeter, Logs, Objects, Router, Runtime, Store
+from deis.platform.forwarding import FromWorkers, InPrimaryOnly, ToPrimary
+from deis.ports import (
+    Artifacts,
+    BuildOutputs,
+    CpuMeter,
+    Logs,
+    Objects,
+    Router,
+    Runtime,
+    Store,
+)
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
 from deis.services import routes
@@ -167,6 +177,20 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
     return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
 
 
+def platform_settings(settings: Settings) -> dict[str, Any]:
+    """The context's facts and policies, the same in every API process."""
+    return {
+        "keep_releases": settings.keep_releases,
+        "platform_domain": settings.domain,
+        "router_port": settings.router_port,
+        "registration_mode": settings.registration_mode,
+        "login_failures_allowed": settings.login_failures_allowed,
+        "password_hasher": PasswordHasher(
+            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+        ),
+    }
+
+
 def build_context(
     settings: Settings, store: Store | None = None, objects: Objects | None = None
 ) -> Context:
@@ -179,18 +203,24 @@ def build_context(
         store=store or make_store(settings),
         runtime=runtime,
         artifacts=make_artifacts(settings, runtime, objects),
-        keep_releases=settings.keep_releases,
         logs=logs,
         router=router,
-        platform_domain=settings.domain,
-        router_port=settings.router_port,
-        registration_mode=settings.registration_mode,
-        login_failures_allowed=settings.login_failures_allowed,
-        password_hasher=PasswordHasher(
-            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
-        ),
         build_outputs=outputs,
         app_removers=[outputs.remove],
+        **platform_settings(settings),
+    )
+
+
+def worker_context(settings: Settings) -> Context:
+    """An extra API process's context: the database, and no adapter that acts (those
+    are the primary's; see deis.platform.forwarding)."""
+    return Context(
+        store=make_store(settings),
+        runtime=cast(Runtime, InPrimaryOnly("runtime")),
+        logs=cast(Logs, InPrimaryOnly("log store")),
+        router=cast(Router, InPrimaryOnly("router")),
+        build_outputs=cast(BuildOutputs, InPrimaryOnly("build output store")),
+        **platform_settings(settings),
     )
 
 
@@ -307,17 +337,14 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     return platform
 
 
-def lifespan_of(platform: Platform, *, primary: bool = True) -> Callable[[FastAPI], Any]:
-    """primary: this process starts the parts that run (router, runtime, log collector,
-    builder); the other API worker processes only serve requests."""
+def lifespan_of(platform: Platform) -> Callable[[FastAPI], Any]:
+    """The primary process starts the parts that run (router, runtime, log collector,
+    builder) and stops them; the other API processes only serve requests."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = platform.settings
         threads.use_threads(settings.api_threads, settings.api_blocking_threads)
-        if not primary:
-            yield
-            return
         await asyncio.to_thread(platform.start)
         if platform.builder is not None:
             await platform.builder.start(host=platform.settings.bind)
@@ -351,19 +378,42 @@ class GitOrApi:
             await self.api(scope, receive, send)
 
 
-def build_app(settings: Settings, store: Store | None = None, *, primary: bool = True) -> Any:
-    """primary=False: an extra API worker process, which starts nothing (see lifespan_of)."""
+def build_app(settings: Settings, store: Store | None = None) -> Any:
+    """The primary API process's app: everything, with the parts that run."""
     platform = build_platform(settings, store)
     api = create_app(
         platform.context,
         builder_key=builder_key(settings),
         platform=platform_facts(settings),
         max_body_bytes=settings.max_body_bytes,
-        lifespan=lifespan_of(platform, primary=primary),
+        lifespan=lifespan_of(platform),
     )
     dashboard.install(api, dashboard_key(settings))
     if platform.builder is None:
-        return api
+        return FromWorkers(api)
     from deis.builder.http import is_git_path
 
-    return GitOrApi(api, platform.builder.http_app, is_git_path)
+    return FromWorkers(GitOrApi(api, platform.builder.http_app, is_git_path))
+
+
+def build_worker_app(settings: Settings, primary_socket: Path) -> Any:
+    """An extra API process's app: the routes that only read the database, and every
+    other request handed on to the primary over `primary_socket`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threads.use_threads(settings.api_threads, settings.api_blocking_threads)
+        try:
+            yield
+        finally:
+            await forwarder.client.aclose()
+
+    api = create_app(
+        worker_context(settings),
+        builder_key=builder_key(settings),
+        platform=platform_facts(settings),
+        max_body_bytes=settings.max_body_bytes,
+        lifespan=lifespan,
+    )
+    forwarder = ToPrimary(api, api.router.routes, primary_socket)
+    return forwarder

@@ -7,9 +7,11 @@ With `workers` N > 1 it also starts N-1 worker processes,
     python -m deis.platform.server --state-dir DIR --worker-of PID --worker-fd FD
 
 which inherit the socket (the kernel hands each connection to one of the processes),
-build their own app and database engine, and start nothing else. A worker that exits
-while the platform runs is started again; the primary stops them all when it stops, and
-a worker whose primary dies is stopped by the kernel (PR_SET_PDEATHSIG).
+build their own app and database engine, and start nothing else: they answer the
+requests that only read the database and hand the others to the primary
+(deis.platform.forwarding). A worker that exits while the platform runs is started
+again; the primary stops them all when it stops, and a worker whose primary dies is
+stopped by the kernel (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -28,33 +30,6 @@ from types import TracebackType
 from deis.settings import Settings
 
 log = logging.getLogger("deis.platform")
-
-# The adapters that keep no state of their own in the process: only with these may
-# several API processes serve (DEIS_WORKERS). The others (podman's runtime, nginx's
-# router, the git builder, file logs) hold tables, locks or counters in the process
-# that starts them, which another process would not see or would overwrite.
-SHARED_NOTHING = {
-    "runtime": ("record",),
-    "router": ("none",),
-    "builder": ("none",),
-    "logs": ("none",),
-}
-
-
-def workers_problem(settings: Settings) -> str | None:
-    """Why these settings cannot run several API processes, or None."""
-    if settings.workers <= 1:
-        return None
-    for part, allowed in SHARED_NOTHING.items():
-        chosen = getattr(settings, part)
-        if chosen not in allowed:
-            return (
-                f"DEIS_WORKERS={settings.workers} needs adapters that keep no state in one "
-                f"process, but DEIS_{part.upper()} is {chosen!r} (with several workers: "
-                f"{', '.join(allowed)}); set DEIS_WORKERS=1"
-            )
-    return None
-
 
 PR_SET_PDEATHSIG = 1
 RESTART_DELAY_S = 1.0

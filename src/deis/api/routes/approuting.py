@@ -6,6 +6,7 @@ from fastapi import Response
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -26,6 +27,7 @@ router = SlashRouter(prefix="/v2/apps/{app_id}")
 
 
 @router.get("/domains", responses=responses(page_of(DomainOut)))
+@any_process
 def list_domains(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = domains.list_domains(ctx, me, app_id, page.offset, page.limit)
     return page.response([serialize.domain(d) for d in found], total)
@@ -45,6 +47,7 @@ def remove_domain(app_id: str, domain: str, ctx: Ctx, me: Me) -> Response:
 
 
 @router.get("/settings", responses=responses(AppSettingsOut))
+@any_process
 def get_settings(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.app_settings(appsettings.get(ctx, me, app_id)))
 
@@ -56,6 +59,7 @@ def update_settings(app_id: str, body: SettingsIn, ctx: Ctx, me: Me) -> JSONResp
 
 
 @router.get("/whitelist", responses=responses(AddressesOut))
+@any_process
 def get_whitelist(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse({"addresses": appsettings.whitelist(ctx, me, app_id)})
 
@@ -73,6 +77,7 @@ def remove_whitelist(app_id: str, body: AddressesIn, ctx: Ctx, me: Me) -> Respon
 
 
 @router.get("/tls", responses=responses(TLSOut))
+@any_process
 def get_tls(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.tls(appsettings.get_tls(ctx, me, app_id)))
 

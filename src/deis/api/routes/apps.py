@@ -8,6 +8,7 @@ from fastapi import Body, Response
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -25,6 +26,7 @@ def app_json(ctx: Context, app: App) -> dict[str, object]:
 
 
 @router.get("", responses=responses(page_of(AppOut)))
+@any_process
 def list_apps(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = apps.list_apps(ctx, me, page.offset, page.limit)
     return page.response([app_json(ctx, a) for a in found], total)
@@ -37,6 +39,7 @@ def create_app(ctx: Ctx, me: Me, body: Annotated[AppIn | None, Body()] = None) -
 
 
 @router.get("/{app_id}", responses=responses(AppOut))
+@any_process
 def get_app(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(app_json(ctx, apps.get(ctx, me, app_id)))
 
@@ -54,6 +57,7 @@ def destroy_app(app_id: str, ctx: Ctx, me: Me) -> Response:
 
 
 @router.get("/{app_id}/perms", responses=responses(UsersOut))
+@any_process
 def list_perms(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse({"users": perms.list_collaborators(ctx, me, app_id)})
 

@@ -8,6 +8,7 @@ from fastapi import Body, Depends, Request, Response
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging, optional_user
+from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -25,11 +26,17 @@ from deis.api.schemas import (
 )
 from deis.domain.records import User
 from deis.services import users
+from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2")
 
 
+# Password hashing (argon2) takes tens of milliseconds: the routes that hash run on the
+# blocking threads, not on the few threads of the quick requests.
+
+
 @router.post("/auth/register", status_code=201, responses=responses(UserOut, 201))
+@blocking
 def register(
     body: RegisterIn, ctx: Ctx, caller: Annotated[User | None, Depends(optional_user)]
 ) -> JSONResponse:
@@ -38,17 +45,20 @@ def register(
 
 
 @router.post("/auth/login", responses=responses(TokenOut))
+@blocking
 def login(body: LoginIn, ctx: Ctx, request: Request) -> JSONResponse:
     address = request.client.host if request.client else "unknown"
     return JSONResponse({"token": users.login(ctx, body.username, body.password, address)})
 
 
 @router.get("/auth/whoami", responses=responses(UserOut))
+@any_process
 def whoami(me: Me) -> JSONResponse:
     return JSONResponse(serialize.user(me))
 
 
 @router.post("/auth/passwd", responses=responses())
+@blocking
 def passwd(body: PasswdIn, ctx: Ctx, me: Me) -> JSONResponse:
     users.change_password(ctx, me, body.password, body.new_password, body.username)
     return JSONResponse({"detail": "Password changed."})
@@ -68,6 +78,7 @@ def tokens(ctx: Ctx, me: Me, body: Annotated[TokensIn | None, Body()] = None) ->
 
 
 @router.get("/users", responses=responses(page_of(UserOut)))
+@any_process
 def list_users(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = users.list_users(ctx, me, page.offset, page.limit)
     return page.response([serialize.user(u) for u in found], total)
@@ -78,6 +89,7 @@ def _admin(user: User) -> dict[str, object]:
 
 
 @router.get("/admin/perms", responses=responses(page_of(AdminOut)))
+@any_process
 def list_admins(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = users.list_admins(ctx, me, page.offset, page.limit)
     return page.response([_admin(u) for u in found], total)

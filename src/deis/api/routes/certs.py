@@ -6,6 +6,7 @@ from fastapi import Response
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -16,6 +17,7 @@ router = SlashRouter(prefix="/v2/certs")
 
 
 @router.get("", responses=responses(page_of(CertOut)))
+@any_process
 def list_certs(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = certs.list_certs(ctx, me, page.offset, page.limit)
     return page.response([serialize.certificate(c) for c in found], total)
@@ -28,6 +30,7 @@ def add_cert(body: CertIn, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.get("/{name}", responses=responses(CertOut))
+@any_process
 def get_cert(name: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.certificate(certs.get(ctx, me, name)))
 

@@ -6,6 +6,7 @@ from fastapi import Response
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -16,6 +17,7 @@ router = SlashRouter(prefix="/v2/keys")
 
 
 @router.get("", responses=responses(page_of(KeyOut)))
+@any_process
 def list_keys(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = keys.list_keys(ctx, me, page.offset, page.limit)
     return page.response([serialize.key(k) for k in found], total)
@@ -27,6 +29,7 @@ def add_key(body: KeyIn, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.get("/{key_id}", responses=responses(KeyOut))
+@any_process
 def get_key(key_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.key(keys.get(ctx, me, key_id)))
 

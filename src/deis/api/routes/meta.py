@@ -7,6 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from deis import __version__
 from deis.api.deps import Ctx, Me
+from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -31,11 +32,13 @@ def readiness(ctx: Ctx) -> str:
 
 
 @router.get("/v2", responses=responses())
+@any_process
 def root(me: Me) -> JSONResponse:
     return JSONResponse({"detail": f"Signed in as {me.username}."})
 
 
 @router.get("/v2/platform", responses=responses(PlatformOut))
+@any_process
 def platform(me: Me, request: Request) -> JSONResponse:
     facts = request.app.state.platform
     return JSONResponse({**facts, "version": __version__})

@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
+from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -30,6 +31,7 @@ router = SlashRouter(prefix="/v2/apps/{app_id}")
 
 
 @router.get("/builds", responses=responses(page_of(BuildOut)))
+@any_process
 def list_builds(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = builds.list_builds(ctx, me, app_id, page.offset, page.limit)
     return page.response([serialize.build(b) for b in found], total)
@@ -43,6 +45,7 @@ def create_build(app_id: str, body: BuildIn, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.get("/builds/{build_uuid}", responses=responses(BuildOut))
+@any_process
 def get_build(app_id: str, build_uuid: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.build(builds.get_build(ctx, me, app_id, build_uuid)))
 
@@ -68,6 +71,7 @@ def get_attempt(app_id: str, build_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.get("/config", responses=responses(ConfigOut))
+@any_process
 def get_config(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.config(config.get_config(ctx, me, app_id)))
 
@@ -82,6 +86,7 @@ def set_config(app_id: str, body: ConfigIn, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.get("/releases", responses=responses(page_of(ReleaseOut)))
+@any_process
 def list_releases(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = releases.list_releases(ctx, me, app_id, page.offset, page.limit)
     return page.response([serialize.release(r) for r in found], total)
@@ -97,5 +102,6 @@ def rollback(
 
 
 @router.get("/releases/v{version}", responses=responses(ReleaseOut))
+@any_process
 def get_release(app_id: str, version: int, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(serialize.release(releases.get_release(ctx, me, app_id, version)))

@@ -1,0 +1,277 @@
+"""How several API processes share the work (`DEIS_WORKERS` above 1).
+
+Only the primary process holds the adapters that act: the runtime, the router, the
+builder and the log files keep tables, locks and counters of their own. An extra
+process (a worker) answers itself the requests whose route only reads the database
+(`@any_process`, see `deis.api.placement`); it hands every other request, WebSockets
+and git's smart HTTP included, to the primary over `STATE/api.sock` (a Unix socket only
+the platform's user may open), streams the answer back, and tells the primary the
+client's address and scheme, which the primary takes from that socket only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from websockets.asyncio.client import ClientConnection, unix_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from deis.api.middleware import reply_json
+from deis.api.placement import answered_anywhere
+
+log = logging.getLogger("deis.platform")
+
+CLIENT_HEADER = b"x-deis-forwarded-client"
+SCHEME_HEADER = b"x-deis-forwarded-scheme"
+# Headers of one connection, not of the request: never passed on.
+HOP_BY_HOP = {
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+    b"expect",
+    CLIENT_HEADER,
+    SCHEME_HEADER,
+}
+# What a WebSocket client library sets itself for its own handshake.
+HANDSHAKE = {
+    b"host",
+    b"sec-websocket-key",
+    b"sec-websocket-version",
+    b"sec-websocket-extensions",
+    b"sec-websocket-protocol",
+    b"sec-websocket-accept",
+}
+# Close codes that only report what happened and may not be sent in a close frame.
+NOT_SENDABLE = (1005, 1006, 1015)
+CONNECT_TIMEOUT_S = 10.0
+PRIMARY_DOWN = "The platform's primary API process does not answer; try again in a moment."
+
+
+class ClientGone(Exception):
+    """The client went away while its request's body was being handed on."""
+
+
+class InPrimaryOnly:
+    """Stands, in a worker process, for an adapter that acts: a route that reaches it
+    was marked `@any_process` by mistake, and fails instead of acting in the wrong
+    process."""
+
+    def __init__(self, port: str) -> None:
+        self.port = port
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(
+            f"the {self.port} ({name}) is only used by the primary API process; "
+            "a route that needs it must not be marked @any_process"
+        )
+
+
+def _client_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    client = scope.get("client")
+    added = [(SCHEME_HEADER, str(scope.get("scheme", "http")).encode())]
+    if client:
+        added.append((CLIENT_HEADER, f"{client[0]}:{client[1]}".encode()))
+    return added
+
+
+def _target(scope: Scope) -> bytes:
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return path + (b"?" + query if query else b"")
+
+
+class ToPrimary:
+    """A worker's ASGI app: the routes of `api` marked `@any_process` here, the rest
+    to the primary process listening on `socket_path`."""
+
+    def __init__(self, api: ASGIApp, routes: list[BaseRoute], socket_path: Path) -> None:
+        self.api = api
+        self.routes = routes
+        self.socket_path = socket_path
+        self.client = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=str(socket_path)),
+            timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_S),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+
+    @property
+    def state(self) -> Any:
+        return getattr(self.api, "state", None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" or answered_anywhere(self.routes, scope):
+            await self.api(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+
+    # -- HTTP ---------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP]
+        has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        body_read = not has_body
+
+        async def body() -> Any:
+            nonlocal body_read
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    body_read = True
+                    return
+
+        request = self.client.build_request(
+            scope["method"],
+            httpx.URL(scheme="http", host="primary", raw_path=_target(scope)),
+            headers=headers + _client_headers(scope),
+            content=body() if has_body else None,
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except ClientGone:
+            return
+        except httpx.TransportError as exc:
+            log.error("API worker: the primary process does not answer: %s", exc)
+            await reply_json(send, 503, {"detail": PRIMARY_DOWN})
+            return
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": [
+                        (k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP
+                    ],
+                }
+            )
+            async with anyio.create_task_group() as tasks:
+                if body_read:  # a client that goes away ends a long answer (logs -f)
+                    tasks.start_soon(_cancel_on_disconnect, receive, tasks.cancel_scope)
+                async for chunk in response.aiter_raw():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                tasks.cancel_scope.cancel()
+        finally:
+            await response.aclose()
+
+    # -- WebSocket ----------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in scope["headers"]
+            if k not in HOP_BY_HOP and k not in HANDSHAKE
+        ]
+        headers += [(k.decode(), v.decode()) for k, v in _client_headers(scope)]
+        try:
+            upstream = await unix_connect(
+                str(self.socket_path),
+                uri="ws://primary" + _target(scope).decode("latin-1"),
+                additional_headers=headers,
+                subprotocols=scope.get("subprotocols") or None,
+                open_timeout=CONNECT_TIMEOUT_S,
+                ping_interval=None,
+                max_size=None,
+                compression=None,
+                user_agent_header=None,
+                proxy=None,
+            )
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            log.error("API worker: cannot open the WebSocket to the primary process: %s", exc)
+            await send({"type": "websocket.close", "code": 1011, "reason": PRIMARY_DOWN})
+            return
+        async with upstream:
+            await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_to_upstream, receive, upstream, tasks.cancel_scope)
+                await _from_upstream(upstream, send)
+                tasks.cancel_scope.cancel()
+
+
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
+
+
+async def _to_upstream(receive: Receive, upstream: ClientConnection, scope: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            await upstream.close(code=message.get("code", 1000))
+            scope.cancel()
+            return
+        if message["type"] == "websocket.receive":
+            data = message.get("bytes")
+            with contextlib.suppress(ConnectionClosed):
+                await upstream.send(data if data is not None else message.get("text", ""))
+
+
+async def _from_upstream(upstream: ClientConnection, send: Send) -> None:
+    try:
+        async for data in upstream:
+            key = "text" if isinstance(data, str) else "bytes"
+            await send({"type": "websocket.send", key: data})
+    except ConnectionClosed:
+        pass
+    code = upstream.close_code or 1000
+    reason = upstream.close_reason or ""
+    if code in NOT_SENDABLE:
+        code = 1000 if code == 1005 else 1011
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class FromWorkers:
+    """The primary's outermost middleware: a request that came over `STATE/api.sock`
+    (a Unix socket: no server port in its scope) gets back the client address and
+    scheme its worker saw. Over TCP those headers are ignored, so no client can claim
+    another address."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @property
+    def state(self) -> Any:
+        return getattr(self.app, "state", None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and _over_unix_socket(scope):
+            scope = _as_the_worker_saw_it(scope)
+        await self.app(scope, receive, send)
+
+
+def _over_unix_socket(scope: Scope) -> bool:
+    """uvicorn gives a Unix socket's connection the server (PATH, None): no TCP port."""
+    server = scope.get("server")
+    return server is None or server[1] is None
+
+
+def _as_the_worker_saw_it(scope: Scope) -> Scope:
+    changed = dict(scope)
+    for name, value in scope["headers"]:
+        if name == CLIENT_HEADER:
+            host, _, port = value.decode("latin-1").rpartition(":")
+            if host and port.isdigit():
+                changed["client"] = (host, int(port))
+        elif name == SCHEME_HEADER and value in (b"http", b"https", b"ws", b"wss"):
+            changed["scheme"] = value.decode()
+    return changed
