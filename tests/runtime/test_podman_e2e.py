@@ -293,6 +293,32 @@ def test_remove_cleans_everything_of_the_app_only(
     runtime.remove(other)
 
 
+def test_remove_right_after_a_deploy_also_removes_the_draining_old_replica(
+    runtime: Any, make_desired: Make, app_name: str
+) -> None:
+    """The old release's replica drains in the background after a deploy; removing the
+    app then must not leave it behind (its image could not be removed: `deis destroy`)."""
+    runtime.deploy(make_desired(app_name, 1))
+    [old] = up(runtime, app_name)
+    runtime.deploy(make_desired(app_name, 2))
+    assert old in [c["Names"][0] for c in containers(runtime, app_name)]  # still draining
+    runtime.remove(app_name)
+    assert containers(runtime, app_name) == []
+    allocations = netns.Ipam().of_instance(runtime.instance_id)
+    assert not [a for a in allocations if a.container == old]
+
+
+def test_a_waited_stop_waits_for_the_stop_already_under_way(
+    runtime: Any, make_desired: Make, app_name: str
+) -> None:
+    runtime.deploy(make_desired(app_name, 1))
+    [old] = up(runtime, app_name)
+    runtime.deploy(make_desired(app_name, 2))
+    assert old in [c["Names"][0] for c in containers(runtime, app_name)]  # still draining
+    runtime.engine.stop([old], wait=True)
+    assert old not in [c["Names"][0] for c in containers(runtime, app_name)]
+
+
 def test_buildpack_slug_runs_on_the_stack_with_profile_d(
     runtime: Any, make_desired: Make, app_name: str, peer_log: PeerLog, tmp_path: Path,
     state_dir: Path,

@@ -101,6 +101,7 @@ class Engine:
         self._restarts: dict[str, int] = {}
         self._restart_at: dict[str, float] = {}
         self._stopping: set[str] = set()
+        self._stopped = threading.Condition(self._lock)  # notified when a stop has ended
         self._starting: set[str] = set()
         self._peers: dict[str, list[str]] = {}
         self._ports: dict[str, int | None] = {}
@@ -434,26 +435,36 @@ class Engine:
         grace: float | None = None,
         drain: bool = True,
     ) -> None:
-        """Stop replicas (SIGTERM, grace, SIGKILL), in the background unless `wait`. Those
-        that served get `options.drain` seconds first, unless not `drain`."""
-        targets = [n for n in names]
+        """Stop replicas (SIGTERM, grace, SIGKILL) and remove them, in the background unless
+        `wait`. Those that served get `options.drain` seconds first, unless not `drain`.
+
+        With `wait`, every named replica is gone on return, one another thread is already
+        stopping too (an old replica draining after a deploy): without `drain` it is
+        stopped here at once (podman lets a second stop with a shorter grace cut the
+        first one short), otherwise this waits for that stop to end."""
+        targets = list(dict.fromkeys(names))
         if not targets:
             return
         with self._lock:
+            busy = [n for n in targets if n in self._stopping]
             targets = [n for n in targets if n not in self._stopping]
             self._stopping.update(targets)
-        if not targets:
-            return
-        seconds = self.options.grace if grace is None else grace
-        with self._lock:
             served = drain and any(n in self._served for n in targets)
+        seconds = self.options.grace if grace is None else grace
         pause = self.options.drain if served else 0.0
-        if wait:
+        if not wait:
+            if targets:
+                threading.Thread(
+                    target=self._stop, args=(targets, seconds, pause), name="deis-stop", daemon=True
+                ).start()
+            return
+        if not drain:  # theirs may still be draining, or waiting out a longer grace
+            targets, busy = targets + busy, []
+        if targets:
             self._stop(targets, seconds, pause)
-        else:
-            threading.Thread(
-                target=self._stop, args=(targets, seconds, pause), name="deis-stop", daemon=True
-            ).start()
+        if busy:
+            with self._stopped:
+                self._stopped.wait_for(lambda: self._stopping.isdisjoint(busy))
 
     def _stop(self, names: list[str], grace: float, drain: float = 0.0) -> None:
         try:
@@ -466,6 +477,7 @@ class Engine:
             with self._lock:
                 self._stopping.difference_update(names)
                 self._changed_at = time.monotonic()
+                self._stopped.notify_all()
 
     def _release(self, name: str) -> None:
         with self._lock:
