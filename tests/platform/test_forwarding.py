@@ -98,13 +98,18 @@ def test_a_worker_answers_reads_and_hands_the_rest_to_the_primary(
         )
         logs = client.get("/v2/apps/shared/logs")  # the primary's log files
         assert logs.status_code == 200 and "ann added A" in logs.text
+        with client.stream("GET", "/v2/apps/shared/logs?follow=true&log_lines=1") as followed:
+            lines = followed.iter_lines()  # streamed as the primary writes them
+            assert "ann added A" in next(lines)
+            assert client.post("/v2/apps/shared/config/", json={"values": {"B": "2"}}).is_success
+            assert "ann added B" in next(lines)
 
         os.kill(primary, signal.SIGSTOP)
         try:
             listed = client.get("/v2/apps/?limit=100", timeout=10)  # answered by the worker
             assert listed.status_code == 200 and listed.json()["count"] == 1
             assert listed.headers.get_list("deis_api_version") == ["2.3"]
-            assert client.get("/v2/apps/shared/releases/", timeout=10).json()["count"] == 2
+            assert client.get("/v2/apps/shared/releases/", timeout=10).json()["count"] == 3
             with pytest.raises(httpx.ReadTimeout):  # a write waits for the primary
                 client.post("/v2/apps/", json={"id": "waits"}, timeout=2)
         finally:
