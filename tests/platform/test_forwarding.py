@@ -98,9 +98,23 @@ def test_a_worker_answers_reads_and_hands_the_rest_to_the_primary(
         )
         logs = client.get("/v2/apps/shared/logs")  # the primary's log files
         assert logs.status_code == 200 and "ann added A" in logs.text
+        chunked = client.post(  # a body of unknown length goes on in chunks
+            "/v2/apps/shared/config/",
+            content=iter([b'{"values": ', b'{"C": "3"}}']),
+            headers={"Content-Type": "application/json"},
+        )
+        assert chunked.status_code == 201 and chunked.json()["values"]["C"] == "3"
+        too_big = client.post(  # refused by the primary before it reads the body
+            "/v2/apps/shared/config/", content=b"x" * (3 * 1024 * 1024)
+        )
+        assert too_big.status_code == 413
+        head = client.head("/healthz")
+        assert (
+            head.status_code == httpx.head(f"{platform.url}/healthz", trust_env=False).status_code
+        )
         with client.stream("GET", "/v2/apps/shared/logs?follow=true&log_lines=1") as followed:
             lines = followed.iter_lines()  # streamed as the primary writes them
-            assert "ann added A" in next(lines)
+            assert "ann added C" in next(lines)
             assert client.post("/v2/apps/shared/config/", json={"values": {"B": "2"}}).is_success
             assert "ann added B" in next(lines)
 
@@ -109,7 +123,7 @@ def test_a_worker_answers_reads_and_hands_the_rest_to_the_primary(
             listed = client.get("/v2/apps/?limit=100", timeout=10)  # answered by the worker
             assert listed.status_code == 200 and listed.json()["count"] == 1
             assert listed.headers.get_list("deis_api_version") == ["2.3"]
-            assert client.get("/v2/apps/shared/releases/", timeout=10).json()["count"] == 3
+            assert client.get("/v2/apps/shared/releases/", timeout=10).json()["count"] == 4
             with pytest.raises(httpx.ReadTimeout):  # a write waits for the primary
                 client.post("/v2/apps/", json={"id": "waits"}, timeout=2)
         finally:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, unix_connect
@@ -25,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from deis.api.middleware import reply_json
 from deis.api.placement import answered_anywhere
+from deis.platform.relay import ClientGone, PrimaryUnreachable, Relay
 
 log = logging.getLogger("deis.platform")
 
@@ -57,10 +57,6 @@ HANDSHAKE = {
 NOT_SENDABLE = (1005, 1006, 1015)
 CONNECT_TIMEOUT_S = 10.0
 PRIMARY_DOWN = "The platform's primary API process does not answer; try again in a moment."
-
-
-class ClientGone(Exception):
-    """The client went away while its request's body was being handed on."""
 
 
 class InPrimaryOnly:
@@ -100,11 +96,7 @@ class ToPrimary:
         self.api = api
         self.routes = routes
         self.socket_path = socket_path
-        self.client = httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=str(socket_path)),
-            timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_S),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-        )
+        self.relay = Relay(socket_path, CONNECT_TIMEOUT_S)
 
     @property
     def state(self) -> Any:
@@ -121,54 +113,18 @@ class ToPrimary:
     # -- HTTP ---------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP]
-        has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
-        body_read = not has_body
-
-        async def body() -> Any:
-            nonlocal body_read
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientGone
-                yield message.get("body", b"")
-                if not message.get("more_body", False):
-                    body_read = True
-                    return
-
-        request = self.client.build_request(
-            scope["method"],
-            httpx.URL(scheme="http", host="primary", raw_path=_target(scope)),
-            headers=headers + _client_headers(scope),
-            content=body() if has_body else None,
-        )
+        headers = [
+            (k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP or k == b"transfer-encoding"
+        ]
         try:
-            response = await self.client.send(request, stream=True)
+            await self.relay.forward(
+                scope["method"], _target(scope), headers + _client_headers(scope), receive, send
+            )
         except ClientGone:
             return
-        except httpx.TransportError as exc:
+        except PrimaryUnreachable as exc:
             log.error("API worker: the primary process does not answer: %s", exc)
             await reply_json(send, 503, {"detail": PRIMARY_DOWN})
-            return
-        try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": [
-                        (k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP
-                    ],
-                }
-            )
-            async with anyio.create_task_group() as tasks:
-                if body_read:  # a client that goes away ends a long answer (logs -f)
-                    tasks.start_soon(_cancel_on_disconnect, receive, tasks.cancel_scope)
-                async for chunk in response.aiter_raw():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                tasks.cancel_scope.cancel()
-        finally:
-            await response.aclose()
 
     # -- WebSocket ----------------------------------------------------------------
 

@@ -406,7 +406,7 @@ def build_worker_app(settings: Settings, primary_socket: Path) -> Any:
         try:
             yield
         finally:
-            await forwarder.client.aclose()
+            forwarder.relay.close()
 
     api = create_app(
         worker_context(settings),
