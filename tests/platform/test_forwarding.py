@@ -175,8 +175,13 @@ def test_a_worker_answers_503_while_the_primary_is_gone(make_instance: MakeInsta
     up_with_workers(platform)
     with own_worker(platform) as url, signed_in(url) as client:
         assert client.post("/v2/apps/", json={"id": "kept"}).status_code == 201
-        result = platform.deisctl("down")
-        assert result.returncode == 0, result.stderr
+        with client.stream("GET", "/v2/apps/kept/logs?follow=true&log_lines=1") as followed:
+            lines = followed.iter_lines()
+            assert "ann created kept" in next(lines)
+            result = platform.deisctl("down")
+            assert result.returncode == 0, result.stderr
+            with pytest.raises(httpx.RemoteProtocolError):  # cut short, not left hanging
+                list(lines)
         refused = client.post("/v2/apps/", json={"id": "other"})
         assert refused.status_code == 503 and refused.json() == {"detail": PRIMARY_DOWN}
         assert client.get("/v2/apps/").json()["count"] == 1  # the database still answers

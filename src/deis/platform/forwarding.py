@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from deis.api.middleware import reply_json
 from deis.api.placement import answered_anywhere
-from deis.platform.relay import ClientGone, PrimaryUnreachable, Relay
+from deis.platform.relay import ClientGone, PrimaryUnreachable, Relay, Request
 
 log = logging.getLogger("deis.platform")
 
@@ -113,18 +113,18 @@ class ToPrimary:
     # -- HTTP ---------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [
-            (k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP or k == b"transfer-encoding"
-        ]
+        headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP]
+        chunked = any(k == b"transfer-encoding" for k, _ in scope["headers"])
+        request = Request(scope["method"], _target(scope), headers + _client_headers(scope))
         try:
-            await self.relay.forward(
-                scope["method"], _target(scope), headers + _client_headers(scope), receive, send
-            )
+            await self.relay.forward(request, receive, send, chunked=chunked)
         except ClientGone:
             return
         except PrimaryUnreachable as exc:
             log.error("API worker: the primary process does not answer: %s", exc)
             await reply_json(send, 503, {"detail": PRIMARY_DOWN})
+        except ConnectionError as exc:  # the client gets an answer cut short
+            log.warning("API worker: the primary process stopped answering midway: %s", exc)
 
     # -- WebSocket ----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -24,6 +25,16 @@ BUFFERED_BODY = 1024 * 1024 + 1  # bodies up to this are read first, so a retry 
 READ_SIZE = 65536
 
 Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the primary is sent: the method, the target (path and query) and the
+    headers, without those of the client's own connection."""
+
+    method: str
+    target: bytes
+    headers: Headers
 
 
 class PrimaryUnreachable(Exception):
@@ -81,14 +92,14 @@ class Relay:
             self._idle.pop().close()
 
     async def forward(
-        self, method: str, target: bytes, headers: Headers, receive: Receive, send: Send
+        self, request: Request, receive: Receive, send: Send, *, chunked: bool
     ) -> None:
-        """Send the request to the primary and its answer to `send`. Raises
-        PrimaryUnreachable before anything was sent to the client, ClientGone when the
-        client left while its body was read."""
+        """Send the request (its body from `receive`, `chunked` when it has no length)
+        to the primary and its answer to `send`. Raises PrimaryUnreachable before
+        anything was sent to the client, ClientGone when the client left while its body
+        was read, ConnectionError when the primary stopped midway."""
+        method, target, headers = request.method, request.target, list(request.headers)
         length = _content_length(headers)
-        chunked = any(k == b"transfer-encoding" for k, _ in headers)
-        headers = [(k, v) for k, v in headers if k != b"transfer-encoding"]
         if not any(k == b"host" for k, _ in headers):
             headers.append((b"host", b"primary"))
         if not chunked and (length is None or length <= BUFFERED_BODY):
