@@ -756,7 +756,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.apps < 1 or args.apps > 9999 or args.releases < 1:
         p.error("--apps must be 1..9999 and --releases at least 1")
     if args.workers is None:
-        args.workers = max(1, min(os.cpu_count() or 1, 4))  # deis.settings.default_workers
+        from deis.settings import default_workers  # the platform's own default
+
+        args.workers = default_workers()
     if args.workers < 1:
         p.error("--workers must be at least 1")
     return args
