@@ -617,7 +617,8 @@ def bench_backend(
             if platform_facts.status_code == 200:
                 result["platform"] = platform_facts.json()
 
-        plan = [(mode, c) for mode in ("apps", "releases", "config") for c in args.connections]
+        modes = [mode for mode in REQUESTS if mode in args.requests]  # reads before writes
+        plan = [(mode, c) for mode in modes for c in args.connections]
         releases_before = count_releases(url)
         created = 0
         for mode, connections in plan:
@@ -722,6 +723,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--apps", type=int, default=1000)
     p.add_argument("--releases", type=int, default=10, help="releases per app (v1 + N-1 configs)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument(
+        "--requests", nargs="+", choices=list(REQUESTS), default=list(REQUESTS),
+        help="which requests to load (default: all; reads run before writes)",
+    )  # fmt: skip
     p.add_argument("--latency-connections", type=int, default=8)
     p.add_argument("--throughput-connections", type=int, default=32)
     p.add_argument(

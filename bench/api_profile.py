@@ -119,7 +119,8 @@ def database(bench: Any, postgres: str | None) -> Iterator[str]:
 
 
 async def measure(app: Any, args: argparse.Namespace, token: str) -> None:
-    async with app.router.lifespan_context(app):
+    fastapi_app = app.app if hasattr(app, "app") else app  # the primary wraps it: FromWorkers
+    async with fastapi_app.router.lifespan_context(fastapi_app):
         for kind in args.kinds:
             await drive(app, token, kind, max(args.count // 10, 20), args.apps, args.tasks)
             if args.profile == kind:

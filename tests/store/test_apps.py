@@ -270,3 +270,31 @@ def test_tls_latest(store: SqlStore, make: Factory) -> None:
         newest = make.tls(uow, "web", enforced=False)
     with store.transaction() as uow:
         assert uow.tls.latest("web") == newest
+
+
+def test_an_owned_record_stores_its_owner_by_name(store: SqlStore, make: Factory) -> None:
+    with store.transaction(write=True) as uow:
+        people(uow, make)
+        make.app(uow, "web")
+        config = make.config(uow, "web", "alice")
+        orphan = make.config(uow, "web", "")  # the record of a deleted user
+    with store.transaction() as uow:
+        assert uow.configs.get(config.uuid) == config
+        assert uow.configs.get(orphan.uuid) == orphan
+
+
+def test_an_owned_record_of_an_unknown_user_is_not_found_and_not_stored(
+    store: SqlStore, make: Factory
+) -> None:
+    with store.transaction(write=True) as uow:
+        people(uow, make)
+        make.app(uow, "web")
+    with store.transaction(write=True) as uow, pytest.raises(NotFound, match="ghost"):
+        make.config(uow, "web", "ghost")
+    with store.transaction(write=True) as uow:
+        with pytest.raises(NotFound, match="ghost"):  # in a savepoint: the transaction goes on
+            make.domain(uow, "www.example.com", "web", "ghost")
+        make.domain(uow, "api.example.com", "web", "alice")
+    with store.transaction() as uow:
+        assert uow.domains.get("www.example.com") is None
+        assert uow.domains.get("api.example.com") is not None

@@ -211,3 +211,31 @@ def test_concurrent_writers_make_consecutive_versions(store: SqlStore, make: Fac
         releases, total = uow.releases.list("web", 0, 100)
     assert total == 21
     assert sorted(r.version for r in releases) == list(range(1, 22))
+
+
+def transaction_ids(uow: Any) -> tuple[int, int]:
+    """The server transaction of two statements in a row (PostgreSQL)."""
+    conn = uow.users.conn
+    first = conn.exec_driver_sql("SELECT txid_current()").scalar_one()
+    second = conn.exec_driver_sql("SELECT txid_current()").scalar_one()
+    return int(first), int(second)
+
+
+def test_postgres_reads_run_in_autocommit_and_writes_in_one_transaction(
+    store: SqlStore,
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with store.transaction() as uow:
+        first, second = transaction_ids(uow)
+        assert first != second  # each statement its own: no BEGIN, no COMMIT
+    with store.transaction(keep=True) as uow:
+        first, second = transaction_ids(uow)
+        assert first != second
+    store.release()
+    with store.transaction(write=True) as uow:
+        first, second = transaction_ids(uow)
+        assert first == second
+    with store.transaction() as uow:  # the connection went back as it came
+        first, second = transaction_ids(uow)
+        assert first != second

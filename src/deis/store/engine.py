@@ -9,12 +9,14 @@ the database lock instead of failing half-way through their transaction.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 WRITE = "deis_write"  # execution option: this connection's transaction will write
@@ -23,6 +25,10 @@ PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 20
 SQLITE_POOL_SIZE = 5
 SQLITE_MAX_OVERFLOW = 30
+# A pooled PostgreSQL connection idle this long is pinged before it is used again (as
+# HikariCP's aliveBypassWindowMs): a ping on every checkout was two of a config write's
+# thirteen round trips, and under load a round trip waits for a core and for the GIL.
+PING_AFTER_IDLE_S = 1.0
 
 
 def normalize_url(url: str) -> str:
@@ -56,18 +62,44 @@ def json_loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url)
-    return create_engine(
+    engine = create_engine(
         url,
         json_deserializer=json_loads,
         pool_size=PG_POOL_SIZE,
         max_overflow=PG_MAX_OVERFLOW,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _ping_when_idle(engine, ping_after_idle_s)
+    return engine
+
+
+IDLE_SINCE = "deis_idle_since"  # connection record info: time.monotonic() at checkin
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a connection that sat in the pool `idle_s` or longer before handing it out;
+    one that does not answer is replaced by a new one (the server restarted, a firewall
+    dropped it). A connection used within `idle_s` is handed out as it is: if the server
+    went away in between, that request fails and SQLAlchemy invalidates the whole pool."""
+
+    def on_checkin(_dbapi: Any, record: Any) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    def on_checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection did not answer: {exc}") from exc
+
+    event.listen(engine.pool, "checkin", on_checkin)
+    event.listen(engine.pool, "checkout", on_checkout)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -92,6 +93,10 @@ def with_owner(table: Any) -> Select[Any]:
 
 
 USER_ID = select(users_t.c.id).where(users_t.c.username == bindparam("username"))
+# An owned row's owner_id, looked up by the insert itself: no round trip of its own.
+OWNER_ID = (
+    select(users_t.c.id).where(users_t.c.username == bindparam("owner_name")).scalar_subquery()
+)
 
 
 def paged(stmt: Select[Any]) -> Select[Any]:
@@ -118,10 +123,6 @@ class Repo:
             user_id = self.user_ids[username] = int(found)
         return user_id
 
-    def _owner_id(self, username: str) -> int | None:
-        """A record's owner; an empty name (its user was deleted) is stored as NULL."""
-        return self._user_id(username) if username else None
-
     def _insert(
         self,
         table: Any,
@@ -129,15 +130,23 @@ class Repo:
         duplicate: Conflict,
         *,
         savepoint: bool = True,
+        owner: str | None = None,
     ) -> None:
         """Insert a row; a duplicate raises `duplicate`, a missing parent row NotFound.
-        Without the savepoint, the transaction cannot go on after such an error."""
+        Without the savepoint, the transaction cannot go on after such an error.
+
+        With `owner`, the row's owner_id is that user's id, looked up by the same
+        statement; an empty name (the user was deleted) stores NULL, an unknown one
+        raises NotFound."""
         try:
-            if savepoint:
-                with self.conn.begin_nested():
+            with self.conn.begin_nested() if savepoint else nullcontext():
+                if owner is None:
                     self.conn.execute(insert(table), values)
-            else:
-                self.conn.execute(insert(table), values)
+                    return
+                stmt = insert(table).values(owner_id=OWNER_ID).returning(table.c.owner_id)
+                stored = self.conn.execute(stmt, {**values, "owner_name": owner}).scalar()
+                if owner and stored is None:
+                    raise NotFound(f"User {owner} not found.")
         except IntegrityError as exc:
             if is_foreign_key_violation(exc):
                 raise NotFound(missing_parent(table.name, values)) from exc
@@ -489,7 +498,6 @@ class SqlBuilds(Repo):
         values = dict(
             uuid=build.uuid,
             app_id=build.app,
-            owner_id=self._owner_id(build.owner),
             image=build.image,
             sha=build.sha,
             procfile=build.procfile,
@@ -497,7 +505,8 @@ class SqlBuilds(Repo):
             created=build.created,
             updated=build.updated,
         )
-        self._insert(builds_t, values, Conflict("Build with this uuid already exists.", "uuid"))
+        duplicate = Conflict("Build with this uuid already exists.", "uuid")
+        self._insert(builds_t, values, duplicate, owner=build.owner)
 
     def get(self, app_id: str, uuid: str) -> Build | None:
         return self._prepared_one(BUILD, {"app_id": app_id, "uuid": uuid}, to_build)
@@ -535,7 +544,6 @@ class SqlConfigs(Repo):
         values = dict(
             uuid=config.uuid,
             app_id=config.app,
-            owner_id=self._owner_id(config.owner),
             values=config.values,
             memory=config.memory,
             cpu=config.cpu,
@@ -546,7 +554,7 @@ class SqlConfigs(Repo):
             updated=config.updated,
         )
         duplicate = Conflict("Config with this uuid already exists.", "uuid")
-        self._insert(configs_t, values, duplicate, savepoint=False)
+        self._insert(configs_t, values, duplicate, savepoint=False, owner=config.owner)
 
     def get(self, uuid: str) -> Config | None:
         return self._prepared_one(CONFIG, {"uuid": uuid}, to_config)
@@ -585,7 +593,6 @@ class SqlReleases(Repo):
         values = dict(
             uuid=release.uuid,
             app_id=release.app,
-            owner_id=self._owner_id(release.owner),
             version=release.version,
             build_uuid=release.build,
             config_uuid=release.config,
@@ -595,7 +602,7 @@ class SqlReleases(Repo):
             updated=release.updated,
         )
         duplicate = Conflict(f"Release v{release.version} of {release.app} already exists.")
-        self._insert(releases_t, values, duplicate, savepoint=False)
+        self._insert(releases_t, values, duplicate, savepoint=False, owner=release.owner)
 
     def get(self, app_id: str, version: int) -> Release | None:
         return self._prepared_one(RELEASE, {"app_id": app_id, "version": version}, to_release)
@@ -723,13 +730,12 @@ class SqlDomains(Repo):
         values = dict(
             uuid=domain.uuid,
             app_id=domain.app,
-            owner_id=self._owner_id(domain.owner),
             domain=domain.domain,
             created=domain.created,
             updated=domain.updated,
         )
         duplicate = Conflict("Domain is already in use by another application.", "domain")
-        self._insert(domains_t, values, duplicate)
+        self._insert(domains_t, values, duplicate, owner=domain.owner)
 
     def get(self, domain: str) -> Domain | None:
         return self._one(with_owner(domains_t).where(domains_t.c.domain == domain), to_domain)
@@ -772,7 +778,6 @@ class SqlCertificates(Repo):
         values = dict(
             uuid=cert.uuid,
             name=cert.name,
-            owner_id=self._owner_id(cert.owner),
             certificate=cert.certificate,
             key=cert.key,
             common_name=cert.common_name,
@@ -785,9 +790,8 @@ class SqlCertificates(Repo):
             created=cert.created,
             updated=cert.updated,
         )
-        self._insert(
-            certs_t, values, Conflict("Certificate with this name already exists.", "name")
-        )
+        duplicate = Conflict("Certificate with this name already exists.", "name")
+        self._insert(certs_t, values, duplicate, owner=cert.owner)
         for domain in cert.domains:
             self.attach(cert.name, domain)
 
@@ -888,7 +892,6 @@ class SqlSettings(Repo):
         values = dict(
             uuid=settings.uuid,
             app_id=settings.app,
-            owner_id=self._owner_id(settings.owner),
             maintenance=settings.maintenance,
             routable=settings.routable,
             whitelist=settings.whitelist,
@@ -897,7 +900,8 @@ class SqlSettings(Repo):
             created=settings.created,
             updated=settings.updated,
         )
-        self._insert(settings_t, values, Conflict("Settings with this uuid already exist."))
+        duplicate = Conflict("Settings with this uuid already exist.")
+        self._insert(settings_t, values, duplicate, owner=settings.owner)
 
 
 def to_tls(row: Row[Any]) -> TLS:
@@ -924,9 +928,9 @@ class SqlTLS(Repo):
         values = dict(
             uuid=tls.uuid,
             app_id=tls.app,
-            owner_id=self._owner_id(tls.owner),
             https_enforced=tls.https_enforced,
             created=tls.created,
             updated=tls.updated,
         )
-        self._insert(tls_t, values, Conflict("TLS settings with this uuid already exist."))
+        duplicate = Conflict("TLS settings with this uuid already exist.")
+        self._insert(tls_t, values, duplicate, owner=tls.owner)

@@ -8,6 +8,9 @@
 A transaction is one database transaction on one connection: committed when the block
 ends without an error, rolled back otherwise. Write transactions begin with BEGIN
 IMMEDIATE on SQLite, so writers queue; on PostgreSQL `apps.lock` is SELECT ... FOR UPDATE.
+On PostgreSQL a read transaction runs its statements in autocommit: under READ COMMITTED
+each statement of a transaction sees its own snapshot anyway, so BEGIN and COMMIT only
+cost two round trips.
 The schema comes from the migrations (`deis.store.migrate.upgrade`), never from here.
 """
 
@@ -129,6 +132,11 @@ class SqlStore:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.engine: Engine = make_engine(self.url)
+        self._reads: Engine = (
+            self.engine
+            if is_sqlite(self.url)  # a read transaction is one snapshot: keep BEGIN
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         # SQLite has one writer at a time. Writers queue on this lock instead of polling
         # SQLite's busy handler, whose growing sleeps made the slowest of many concurrent
         # writes wait seconds: the writers of this process on a thread lock, those of all
@@ -149,13 +157,13 @@ class SqlStore:
                 yield kept.uow
             return
         if keep and not write:
-            opened = _Kept(self.engine.connect())
+            opened = _Kept(self._reads.connect())
             with opened.ending(keep=True):
                 yield opened.uow
             self._kept.transaction = opened
             return
         queue = self._writers if write and self._writers is not None else nullcontext()
-        with queue, self.engine.connect() as conn:
+        with queue, (self.engine if write else self._reads).connect() as conn:
             if write:
                 conn.execution_options(**{WRITE: True})
             with conn.begin():
