@@ -27,6 +27,7 @@ from deis.domain.records import (
     Release,
     User,
 )
+from deis.domain.releases import Released
 from deis.domain.routing import AppRoute
 from deis.domain.terminal import Opening
 
@@ -200,6 +201,14 @@ class Store(Protocol):
 
     def ping(self) -> None:
         """Raise if the database cannot answer."""
+
+
+class Primary(Protocol):
+    """The API process that holds the adapters that act, as another API process sees it."""
+
+    def follow_up(self, released: Released) -> None:
+        """Carry out what the release sets off; raises the domain error it ended in."""
+        ...
 
 
 class Runtime(Protocol):

@@ -1,11 +1,13 @@
 """The routes marked `@any_process` are answered by an extra API process (a worker),
 whose context has no runtime, router, log or build output store: each of them must
-answer there from the database alone. Every other request is handed to the primary
-(here there is none, so it answers 503 without running anything)."""
+answer there from the database alone, and a config change asks the primary to carry out
+its release. Every other request is handed to the primary (here there is none, so it
+answers 503 without running anything)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -13,7 +15,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute
 
 from deis.api.placement import is_any_process
+from deis.domain.releases import Released
 from deis.platform.forwarding import PRIMARY_DOWN
+from deis.platform.primary import NOT_CARRIED_OUT
 from deis.platform.wiring import build_worker_app
 from deis.settings import from_env
 from tests.api.conftest import Api, User
@@ -45,9 +49,18 @@ EXPECTED = {
 }
 
 
+# The only route marked @any_process that writes: its follow-up goes to the primary.
+WRITES = {("POST", "/v2/apps/{app_id}/config")}
+
+
 def any_process_paths(routes: list[BaseRoute]) -> set[str]:
     marked = [r for r in routes if is_any_process(r)]
-    assert all(getattr(r, "methods", set()) <= {"GET", "HEAD"} for r in marked)
+    writes = {
+        (method, getattr(r, "path", "").rstrip("/"))
+        for r in marked
+        for method in getattr(r, "methods", set()) - {"GET", "HEAD"}
+    }
+    assert writes == WRITES
     return {getattr(r, "path", "").rstrip("/") for r in marked}
 
 
@@ -101,9 +114,55 @@ def test_a_worker_hands_on_what_acts_or_needs_the_primary(
         for method, path in [
             ("GET", "/v2/apps/handed/pods/"),
             ("GET", "/v2/apps/handed/logs"),
-            ("POST", "/v2/apps/handed/config/"),
+            ("POST", "/v2/apps/handed/releases/rollback/"),
             ("GET", "/healthz"),
             ("GET", "/dashboard/"),
         ]:
             answer = worker.request(method, path, headers=alice.headers, json={"values": {}})
             assert answer.status_code == 503 and answer.json() == {"detail": PRIMARY_DOWN}
+
+
+class RecordingPrimary:
+    def __init__(self) -> None:
+        self.released: list[Released] = []
+
+    def follow_up(self, released: Released) -> None:
+        self.released.append(released)
+
+
+def test_a_worker_makes_the_release_of_a_config_change_and_hands_on_its_follow_up(
+    api: Api, alice: User, database_url: str, tmp_path: Path
+) -> None:
+    alice.create_app("changed")
+    with worker_client(api, database_url, tmp_path) as worker:
+        answer = worker.post(
+            "/v2/apps/changed/config/", json={"values": {"A": "1"}}, headers=alice.headers
+        )
+        assert answer.status_code == 503  # saved, but no primary to carry it out
+        assert answer.json()["detail"].startswith(NOT_CARRIED_OUT)
+        primary = RecordingPrimary()
+        context = worker.app.state.context  # type: ignore[attr-defined]
+        worker.app.state.context = replace(context, primary=primary)  # type: ignore[attr-defined]
+        answer = worker.post(
+            "/v2/apps/changed/config/",
+            json={"values": {"DEIS_ROUTER_BODY_SIZE": "5m"}},
+            headers=alice.headers,
+        )
+        assert answer.status_code == 201
+        assert answer.json()["values"] == {"A": "1", "DEIS_ROUTER_BODY_SIZE": "5m"}
+        unchanged = worker.post(
+            "/v2/apps/changed/config/", json={"values": {"A": "1"}}, headers=alice.headers
+        )
+        assert unchanged.status_code == 201  # nothing changed: no release, no follow-up
+    assert primary.released == [
+        Released("changed", "alice added DEIS_ROUTER_BODY_SIZE", publish=True, deploy=False)
+    ]
+    versions = [r["version"] for r in alice.get("/v2/apps/changed/releases/").json()["results"]]
+    assert versions == [3, 2, 1]
+
+
+def test_the_follow_up_route_refuses_a_client(api: Api, alice: User) -> None:
+    alice.create_app("guarded")
+    body = {"app_id": "guarded", "summary": "forged"}
+    assert alice.post("/internal/follow-up", body).status_code == 404
+    assert "forged" not in alice.get("/v2/apps/guarded/logs").text

@@ -1,4 +1,5 @@
-"""An extra API process (a worker) answers database reads itself and hands every other
+"""An extra API process (a worker) answers database reads and config changes itself,
+asks the primary to carry out what a new release sets off, and hands every other
 request to the primary over STATE/api.sock: checked through a worker of the test's own,
 on a port only it serves, so that every request goes through it."""
 
@@ -19,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as websocket_connect
 
 from deis.platform.forwarding import PRIMARY_DOWN
+from deis.platform.primary import NOT_CARRIED_OUT
 from deis.platform.state import StateDir, read_pid
 
 from .conftest import LIGHT, Instance, wait_for
@@ -93,18 +95,23 @@ def test_a_worker_answers_reads_and_hands_the_rest_to_the_primary(
         created = client.post("/v2/apps/", json={"id": "shared"})  # handed on
         assert created.status_code == 201
         assert created.headers.get_list("deis_api_version") == ["2.3"]  # once, not twice
-        assert (
+        assert (  # made by the worker, its log line written by the primary
             client.post("/v2/apps/shared/config/", json={"values": {"A": "1"}}).status_code == 201
         )
         logs = client.get("/v2/apps/shared/logs")  # the primary's log files
         assert logs.status_code == 200 and "ann added A" in logs.text
+        forged = {"app_id": "shared", "summary": "forged"}  # only for the worker itself
+        assert client.post("/internal/follow-up", json=forged).status_code == 404
+        direct = httpx.post(f"{platform.url}/internal/follow-up", json=forged, trust_env=False)
+        assert direct.status_code == 404
+        assert "forged" not in client.get("/v2/apps/shared/logs").text
         chunked = client.post(  # a body of unknown length goes on in chunks
             "/v2/apps/shared/config/",
             content=iter([b'{"values": ', b'{"C": "3"}}']),
             headers={"Content-Type": "application/json"},
         )
         assert chunked.status_code == 201 and chunked.json()["values"]["C"] == "3"
-        too_big = client.post(  # refused by the primary before it reads the body
+        too_big = client.post(  # refused before the body is read
             "/v2/apps/shared/config/", content=b"x" * (3 * 1024 * 1024)
         )
         assert too_big.status_code == 413
@@ -126,9 +133,13 @@ def test_a_worker_answers_reads_and_hands_the_rest_to_the_primary(
             assert client.get("/v2/apps/shared/releases/", timeout=10).json()["count"] == 4
             with pytest.raises(httpx.ReadTimeout):  # a write waits for the primary
                 client.post("/v2/apps/", json={"id": "waits"}, timeout=2)
+            with pytest.raises(httpx.ReadTimeout):  # saved, its follow-up waits
+                client.post("/v2/apps/shared/config/", json={"values": {"W": "1"}}, timeout=2)
+            assert client.get("/v2/apps/shared/releases/", timeout=10).json()["count"] == 5
         finally:
             os.kill(primary, signal.SIGCONT)
         assert wait_for(lambda: client.get("/v2/apps/waits/").status_code == 200, 30)
+        assert wait_for(lambda: "ann added W" in client.get("/v2/apps/shared/logs").text, 30)
 
 
 def test_the_primary_sees_the_address_of_the_workers_client(make_instance: MakeInstance) -> None:
@@ -185,3 +196,7 @@ def test_a_worker_answers_503_while_the_primary_is_gone(make_instance: MakeInsta
         refused = client.post("/v2/apps/", json={"id": "other"})
         assert refused.status_code == 503 and refused.json() == {"detail": PRIMARY_DOWN}
         assert client.get("/v2/apps/").json()["count"] == 1  # the database still answers
+        changed = client.post("/v2/apps/kept/config/", json={"values": {"A": "1"}})
+        assert changed.status_code == 503
+        assert changed.json()["detail"].startswith(NOT_CARRIED_OUT)
+        assert client.get("/v2/apps/kept/releases/").json()["count"] == 2  # saved all the same

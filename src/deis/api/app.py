@@ -11,7 +11,18 @@ from fastapi import FastAPI
 from deis import __version__
 from deis.api import errors
 from deis.api.middleware import BodyLimit, VersionHeaders
-from deis.api.routes import approuting, apps, auth, certs, hooks, keys, meta, processes, releases
+from deis.api.routes import (
+    approuting,
+    apps,
+    auth,
+    certs,
+    hooks,
+    keys,
+    meta,
+    processes,
+    releases,
+    workers,
+)
 from deis.services.context import Context
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -26,6 +37,7 @@ ROUTERS = (
     certs.router,
     keys.router,
     hooks.router,
+    workers.router,
 )
 
 

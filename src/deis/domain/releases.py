@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from deis.domain.errors import Invalid
 from deis.domain.records import Build, Config
+
+
+@dataclass(frozen=True)
+class Released:
+    """What a committed release sets off outside the database: the controller's line in
+    the app's log, the router's view when a routing setting changed, and a deploy when
+    the release has a build to run."""
+
+    app_id: str
+    summary: str
+    publish: bool = False
+    deploy: bool = False
 
 
 def _join(parts: list[str]) -> str:

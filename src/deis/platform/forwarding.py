@@ -23,13 +23,19 @@ from websockets.asyncio.client import ClientConnection, unix_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from deis.api.middleware import reply_json
-from deis.api.placement import answered_anywhere
+from deis.api.placement import (
+    FORWARDED_CLIENT,
+    FORWARDED_SCHEME,
+    INTERNAL_PREFIX,
+    answered_anywhere,
+    over_unix_socket,
+)
 from deis.platform.relay import ClientGone, PrimaryUnreachable, Relay, Request
 
 log = logging.getLogger("deis.platform")
 
-CLIENT_HEADER = b"x-deis-forwarded-client"
-SCHEME_HEADER = b"x-deis-forwarded-scheme"
+CLIENT_HEADER = FORWARDED_CLIENT
+SCHEME_HEADER = FORWARDED_SCHEME
 # Headers of one connection, not of the request: never passed on.
 HOP_BY_HOP = {
     b"connection",
@@ -103,7 +109,10 @@ class ToPrimary:
         return getattr(self.api, "state", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or answered_anywhere(self.routes, scope):
+        if scope["type"] == "http" and scope["path"].startswith(INTERNAL_PREFIX):
+            # Only this process may call them, over the socket: never a client's request.
+            await reply_json(send, 404, {"detail": "Not Found"})
+        elif scope["type"] == "lifespan" or answered_anywhere(self.routes, scope):
             await self.api(scope, receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
@@ -210,15 +219,9 @@ class FromWorkers:
         return getattr(self.app, "state", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and _over_unix_socket(scope):
+        if scope["type"] in ("http", "websocket") and over_unix_socket(scope):
             scope = _as_the_worker_saw_it(scope)
         await self.app(scope, receive, send)
-
-
-def _over_unix_socket(scope: Scope) -> bool:
-    """uvicorn gives a Unix socket's connection the server (PATH, None): no TCP port."""
-    server = scope.get("server")
-    return server is None or server[1] is None
 
 
 def _as_the_worker_saw_it(scope: Scope) -> Scope:

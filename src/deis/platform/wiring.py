@@ -30,6 +30,7 @@ from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
 from deis.platform.artifacts import LocalArtifacts
 from deis.platform.forwarding import FromWorkers, InPrimaryOnly, ToPrimary
+from deis.platform.primary import PrimaryOverSocket
 from deis.ports import (
     Artifacts,
     BuildOutputs,
@@ -211,15 +212,17 @@ def build_context(
     )
 
 
-def worker_context(settings: Settings) -> Context:
-    """An extra API process's context: the database, and no adapter that acts (those
-    are the primary's; see deis.platform.forwarding)."""
+def worker_context(settings: Settings, primary_socket: Path) -> Context:
+    """An extra API process's context: the database, no adapter that acts (those are the
+    primary's; see deis.platform.forwarding), and the primary to carry out the follow-ups
+    of the releases it makes."""
     return Context(
         store=make_store(settings),
         runtime=cast(Runtime, InPrimaryOnly("runtime")),
         logs=cast(Logs, InPrimaryOnly("log store")),
         router=cast(Router, InPrimaryOnly("router")),
         build_outputs=cast(BuildOutputs, InPrimaryOnly("build output store")),
+        primary=PrimaryOverSocket(primary_socket),
         **platform_settings(settings),
     )
 
@@ -409,7 +412,7 @@ def build_worker_app(settings: Settings, primary_socket: Path) -> Any:
             forwarder.relay.close()
 
     api = create_app(
-        worker_context(settings),
+        worker_context(settings, primary_socket),
         builder_key=builder_key(settings),
         platform=platform_facts(settings),
         max_body_bytes=settings.max_body_bytes,

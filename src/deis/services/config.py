@@ -12,11 +12,12 @@ from deis.domain import config as rules
 from deis.domain import releases as summaries
 from deis.domain.errors import Invalid
 from deis.domain.records import Config, User
+from deis.domain.releases import Released
 from deis.domain.routing import ROUTER_KEYS
-from deis.services import deploys, routes
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
+from deis.services.followups import follow_up
 from deis.services.releases import new_release
 
 FIELDS = ("values", "memory", "cpu", "tags", "registry", "healthcheck")
@@ -70,9 +71,6 @@ def set_config(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) 
         new_release(
             ctx, uow, app, actor, build=build, config=config, summary=summary, latest=latest
         )
-    ctx.logs.write(app.id, "controller", summary)
-    if any(old.values.get(k) != config.values.get(k) for k in ROUTER_KEYS):
-        routes.publish(ctx, app.id)
-    if build is not None:  # a release without a build has nothing to run
-        deploys.deploy_latest(ctx, app.id)
+    publish = any(old.values.get(k) != config.values.get(k) for k in ROUTER_KEYS)
+    follow_up(ctx, Released(app.id, summary, publish=publish, deploy=build is not None))
     return config

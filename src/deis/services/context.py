@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 
 from deis.domain.artifacts import DEFAULT_KEEP
-from deis.ports import Artifacts, BuildOutputs, Logs, Router, Runtime, Store
+from deis.ports import Artifacts, BuildOutputs, Logs, Primary, Router, Runtime, Store
 
 
 def utc_now() -> datetime:
@@ -48,6 +48,9 @@ class Context:
     # change, so a collection only has to look at the releases that left the window since).
     collected_through: dict[str, int] = field(default_factory=dict)
     build_outputs: BuildOutputs | None = None  # build attempts and their output
+    # In an extra API process, the primary one, which carries out what a release sets
+    # off (services.followups); None in the primary itself.
+    primary: Primary | None = None
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

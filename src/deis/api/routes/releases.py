@@ -78,6 +78,7 @@ def get_config(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 @router.post("/config", status_code=201, responses=responses(ConfigOut, 201))
 @blocking
+@any_process
 def set_config(app_id: str, body: ConfigIn, ctx: Ctx, me: Me) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     return JSONResponse(
