@@ -2,11 +2,12 @@
 
 With several API processes (`DEIS_WORKERS`), only the first, the primary, holds the
 adapters that act (the runtime, the router, the builder, the log files). A route marked
-`@any_process` works in the database alone, so every process answers it itself; in an
-extra process, what it sets off once it has committed (a config change's log line,
-router update and deploy) goes to the primary through `ctx.primary`
-(`deis.services.followups`). Every other request that reaches an extra process is
-handed on to the primary (`deis.platform.forwarding`).
+`@any_process` only reads the database, so every process answers it itself. A route
+marked `@any_process_writing` writes it, and an extra process answers it too when the
+database takes several writers at once (PostgreSQL): what it sets off once it has
+committed (a config change's log line, router update and deploy) goes to the primary
+through `ctx.primary` (`deis.services.followups`). Every other request that reaches an
+extra process is handed on to the primary (`deis.platform.forwarding`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.types import Scope
 F = TypeVar("F", bound=Callable[..., Any])
 
 MARK = "deis_any_process"
+READS, WRITES = "reads", "writes"
 # The routes an extra API process calls on the primary over `STATE/api.sock`
 # (`deis.api.routes.workers`); no client request reaches them.
 INTERNAL_PREFIX = "/internal/"
@@ -29,24 +31,33 @@ FORWARDED_SCHEME = b"x-deis-forwarded-scheme"
 
 
 def any_process(endpoint: F) -> F:
-    """Mark a route that works in the database and nothing else. Put it below
-    `@blocking`, so that the mark is on the route itself."""
-    setattr(endpoint, MARK, True)
+    """Mark a route that reads the database and nothing else."""
+    setattr(endpoint, MARK, READS)
+    return endpoint
+
+
+def any_process_writing(endpoint: F) -> F:
+    """Mark a route that writes the database and hands what else it sets off to
+    `ctx.primary`. Put it below `@blocking`, so that the mark is on the route itself."""
+    setattr(endpoint, MARK, WRITES)
     return endpoint
 
 
 def is_any_process(route: BaseRoute) -> bool:
-    return bool(getattr(getattr(route, "endpoint", None), MARK, False))
+    return getattr(getattr(route, "endpoint", None), MARK, None) in (READS, WRITES)
 
 
-def answered_anywhere(routes: list[BaseRoute], scope: Scope) -> bool:
-    """Whether the route this request goes to is one that any process answers."""
+def answered_anywhere(routes: list[BaseRoute], scope: Scope, *, writes: bool) -> bool:
+    """Whether the route this request goes to is one that any process answers; with
+    `writes` false (a database of one writer at a time, SQLite, gains nothing from more
+    writing processes), only those that read."""
     if scope["type"] != "http":
         return False
     for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return is_any_process(route)
+            mark = getattr(getattr(route, "endpoint", None), MARK, None)
+            return mark == READS or (writes and mark == WRITES)
     return False
 
 

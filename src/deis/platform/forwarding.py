@@ -98,9 +98,12 @@ class ToPrimary:
     """A worker's ASGI app: the routes of `api` marked `@any_process` here, the rest
     to the primary process listening on `socket_path`."""
 
-    def __init__(self, api: ASGIApp, routes: list[BaseRoute], socket_path: Path) -> None:
+    def __init__(
+        self, api: ASGIApp, routes: list[BaseRoute], socket_path: Path, *, writes: bool
+    ) -> None:
         self.api = api
         self.routes = routes
+        self.writes = writes  # answer the routes marked @any_process_writing too
         self.socket_path = socket_path
         self.relay = Relay(socket_path, CONNECT_TIMEOUT_S)
 
@@ -112,7 +115,9 @@ class ToPrimary:
         if scope["type"] == "http" and scope["path"].startswith(INTERNAL_PREFIX):
             # Only this process may call them, over the socket: never a client's request.
             await reply_json(send, 404, {"detail": "Not Found"})
-        elif scope["type"] == "lifespan" or answered_anywhere(self.routes, scope):
+        elif scope["type"] == "lifespan" or answered_anywhere(
+            self.routes, scope, writes=self.writes
+        ):
             await self.api(scope, receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)

@@ -46,6 +46,7 @@ from deis.runtime.record import RecordingRuntime
 from deis.services import routes
 from deis.services.context import Context
 from deis.settings import Settings
+from deis.store.engine import is_sqlite
 from deis.store.sqlalchemy_store import SqlStore
 
 log = logging.getLogger("deis.platform")
@@ -418,5 +419,6 @@ def build_worker_app(settings: Settings, primary_socket: Path) -> Any:
         max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan,
     )
-    forwarder = ToPrimary(api, api.router.routes, primary_socket)
+    several_writers = not is_sqlite(settings.effective_database_url)
+    forwarder = ToPrimary(api, api.router.routes, primary_socket, writes=several_writers)
     return forwarder

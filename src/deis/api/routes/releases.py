@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from deis.api import serialize
 from deis.api.deps import Ctx, Me, Paging
-from deis.api.placement import any_process
+from deis.api.placement import any_process, any_process_writing
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
@@ -78,7 +78,7 @@ def get_config(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 @router.post("/config", status_code=201, responses=responses(ConfigOut, 201))
 @blocking
-@any_process
+@any_process_writing
 def set_config(app_id: str, body: ConfigIn, ctx: Ctx, me: Me) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     return JSONResponse(
