@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from deis.platform.forwarding import CLIENT_HEADER, SCHEME_HEADER, FromWorkers
+from deis.api.placement import FORWARDED_CLIENT, FORWARDED_SCHEME
+from deis.platform.forwarding import FromWorkers
 from tests.coroutines import run
 
-CLAIMED = [(CLIENT_HEADER, b"203.0.113.7:4242"), (SCHEME_HEADER, b"https")]
+CLAIMED = [(FORWARDED_CLIENT, b"203.0.113.7:4242"), (FORWARDED_SCHEME, b"https")]
 
 
 def seen_by_the_app(server: Any, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -36,6 +37,6 @@ def test_over_tcp_the_headers_are_ignored() -> None:
 
 
 def test_a_malformed_address_or_scheme_is_ignored() -> None:
-    bad = [(CLIENT_HEADER, b"no-port"), (SCHEME_HEADER, b"gopher")]
+    bad = [(FORWARDED_CLIENT, b"no-port"), (FORWARDED_SCHEME, b"gopher")]
     seen = seen_by_the_app(("/state/api.sock", None), bad)
     assert seen["client"] == ("127.0.0.1", 5000) and seen["scheme"] == "http"

@@ -22,9 +22,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 MARK = "deis_any_process"
 READS, WRITES = "reads", "writes"
-# The routes an extra API process calls on the primary over `STATE/api.sock`
-# (`deis.api.routes.workers`); no client request reaches them.
-INTERNAL_PREFIX = "/internal/"
 # Set by an extra API process on every client request it hands to the primary.
 FORWARDED_CLIENT = b"x-deis-forwarded-client"
 FORWARDED_SCHEME = b"x-deis-forwarded-scheme"
@@ -43,21 +40,36 @@ def any_process_writing(endpoint: F) -> F:
     return endpoint
 
 
+def _mark(route: BaseRoute) -> str | None:
+    mark: str | None = getattr(getattr(route, "endpoint", None), MARK, None)
+    return mark
+
+
 def is_any_process(route: BaseRoute) -> bool:
-    return getattr(getattr(route, "endpoint", None), MARK, None) in (READS, WRITES)
+    return _mark(route) in (READS, WRITES)
+
+
+def _answered(route: BaseRoute, writes: bool) -> bool:
+    """With `writes` false (a database of one writer at a time, SQLite, gains nothing
+    from more writing processes), only the routes that read."""
+    mark = _mark(route)
+    return mark == READS or (writes and mark == WRITES)
+
+
+def methods_answered_anywhere(routes: list[BaseRoute], *, writes: bool) -> set[str]:
+    """The methods of the routes any process answers: a request of another method is
+    handed on without matching every route."""
+    return {m for r in routes if _answered(r, writes) for m in getattr(r, "methods", ())}
 
 
 def answered_anywhere(routes: list[BaseRoute], scope: Scope, *, writes: bool) -> bool:
-    """Whether the route this request goes to is one that any process answers; with
-    `writes` false (a database of one writer at a time, SQLite, gains nothing from more
-    writing processes), only those that read."""
+    """Whether the route this request goes to is one that any process answers."""
     if scope["type"] != "http":
         return False
     for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            mark = getattr(getattr(route, "endpoint", None), MARK, None)
-            return mark == READS or (writes and mark == WRITES)
+            return _answered(route, writes)
     return False
 
 

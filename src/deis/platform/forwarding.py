@@ -26,16 +26,14 @@ from deis.api.middleware import reply_json
 from deis.api.placement import (
     FORWARDED_CLIENT,
     FORWARDED_SCHEME,
-    INTERNAL_PREFIX,
     answered_anywhere,
+    methods_answered_anywhere,
     over_unix_socket,
 )
 from deis.platform.relay import ClientGone, PrimaryUnreachable, Relay, Request
 
 log = logging.getLogger("deis.platform")
 
-CLIENT_HEADER = FORWARDED_CLIENT
-SCHEME_HEADER = FORWARDED_SCHEME
 # Headers of one connection, not of the request: never passed on.
 HOP_BY_HOP = {
     b"connection",
@@ -47,8 +45,8 @@ HOP_BY_HOP = {
     b"transfer-encoding",
     b"upgrade",
     b"expect",
-    CLIENT_HEADER,
-    SCHEME_HEADER,
+    FORWARDED_CLIENT,
+    FORWARDED_SCHEME,
 }
 # What a WebSocket client library sets itself for its own handshake.
 HANDSHAKE = {
@@ -82,9 +80,9 @@ class InPrimaryOnly:
 
 def _client_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     client = scope.get("client")
-    added = [(SCHEME_HEADER, str(scope.get("scheme", "http")).encode())]
+    added = [(FORWARDED_SCHEME, str(scope.get("scheme", "http")).encode())]
     if client:
-        added.append((CLIENT_HEADER, f"{client[0]}:{client[1]}".encode()))
+        added.append((FORWARDED_CLIENT, f"{client[0]}:{client[1]}".encode()))
     return added
 
 
@@ -104,6 +102,7 @@ class ToPrimary:
         self.api = api
         self.routes = routes
         self.writes = writes  # answer the routes marked @any_process_writing too
+        self.methods = methods_answered_anywhere(routes, writes=writes)
         self.socket_path = socket_path
         self.relay = Relay(socket_path, CONNECT_TIMEOUT_S)
 
@@ -112,11 +111,10 @@ class ToPrimary:
         return getattr(self.api, "state", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(INTERNAL_PREFIX):
-            # Only this process may call them, over the socket: never a client's request.
-            await reply_json(send, 404, {"detail": "Not Found"})
-        elif scope["type"] == "lifespan" or answered_anywhere(
-            self.routes, scope, writes=self.writes
+        if scope["type"] == "lifespan" or (
+            scope["type"] == "http"
+            and scope["method"] in self.methods
+            and answered_anywhere(self.routes, scope, writes=self.writes)
         ):
             await self.api(scope, receive, send)
         elif scope["type"] == "http":
@@ -232,10 +230,10 @@ class FromWorkers:
 def _as_the_worker_saw_it(scope: Scope) -> Scope:
     changed = dict(scope)
     for name, value in scope["headers"]:
-        if name == CLIENT_HEADER:
+        if name == FORWARDED_CLIENT:
             host, _, port = value.decode("latin-1").rpartition(":")
             if host and port.isdigit():
                 changed["client"] = (host, int(port))
-        elif name == SCHEME_HEADER and value in (b"http", b"https", b"ws", b"wss"):
+        elif name == FORWARDED_SCHEME and value in (b"http", b"https", b"ws", b"wss"):
             changed["scheme"] = value.decode()
     return changed

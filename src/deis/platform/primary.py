@@ -17,6 +17,7 @@ from deis.api.routes.workers import FOLLOW_UP_PATH
 from deis.domain import errors
 from deis.domain.releases import Released
 from deis.http_status import STATUS
+from deis.platform.forwarding import CONNECT_TIMEOUT_S
 
 NOT_CARRIED_OUT = (
     "The new release is saved, but the platform's primary API process did not answer to"
@@ -42,7 +43,7 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class PrimaryOverSocket:
-    def __init__(self, socket_path: Path, connect_timeout: float = 10.0) -> None:
+    def __init__(self, socket_path: Path, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
         self.socket_path = socket_path
         self.connect_timeout = connect_timeout
 

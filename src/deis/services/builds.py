@@ -10,11 +10,12 @@ from deis.domain.attempts import BuildAttempt, id_prefix, matching
 from deis.domain.errors import Invalid, NotFound, Unavailable
 from deis.domain.procfile import validate_procfile
 from deis.domain.records import Build, Release, User
+from deis.domain.releases import Released
 from deis.ports import BuildOutputs, UnitOfWork
-from deis.services import deploys
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
+from deis.services.followups import follow_up
 from deis.services.releases import new_release
 
 MAX_IMAGE_LENGTH = 512
@@ -100,8 +101,7 @@ def create_from_image(
         ctx.artifacts.fetch_image(image, dict(config.registry))
     with ctx.store.transaction(write=True) as uow:
         build, release = record_build(ctx, uow, actor, app_id, image=image, procfile=procfile_dict)
-    ctx.logs.write(build.app, "controller", release.summary)
-    deploys.deploy_latest(ctx, build.app)
+    follow_up(ctx, Released(build.app, release.summary, deploy=True))
     return build
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from deis.domain import releases as rules
 from deis.domain.errors import Conflict, NotFound
 from deis.domain.records import App, Build, Config, Release, User
+from deis.domain.releases import Released
 from deis.ports import UnitOfWork
-from deis.services import deploys, routes
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
+from deis.services.followups import follow_up
 
 MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the database
 
@@ -91,8 +92,6 @@ def rollback(ctx: Context, actor: User, app_id: str, version: int | None) -> Rel
             summary=rules.rollback_summary(actor.username, target_version),
             latest=latest,
         )
-    ctx.logs.write(app.id, "controller", release.summary)
-    routes.publish(ctx, app.id)  # the config rolled back may hold other router limits
-    if build is not None:  # a release without a build has nothing to run
-        deploys.deploy_latest(ctx, app.id)
+    # publish: the config rolled back may hold other router limits
+    follow_up(ctx, Released(app.id, release.summary, publish=True, deploy=build is not None))
     return release

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from deis.api.deps import Ctx
-from deis.api.placement import INTERNAL_PREFIX, from_another_api_process
+from deis.api.placement import from_another_api_process
 from deis.api.routing import SlashRouter
 from deis.domain.errors import NotFound
 from deis.domain.releases import Released
@@ -18,7 +18,7 @@ from deis.threads import blocking
 
 router = SlashRouter()
 
-FOLLOW_UP_PATH = INTERNAL_PREFIX + "follow-up"
+FOLLOW_UP_PATH = "/internal/follow-up"
 
 
 class FollowUpIn(BaseModel):
