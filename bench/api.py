@@ -155,10 +155,11 @@ class CpuMeter:
         return total
 
     @staticmethod
-    def _machine() -> tuple[int, int]:
+    def _machine() -> tuple[int, int, int]:
         values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         idle = values[3] + values[4]  # idle + iowait
-        return sum(values), idle
+        steal = values[7] if len(values) > 7 else 0  # taken by the hypervisor for others
+        return sum(values), idle, steal
 
     def start(self) -> None:
         self.t0 = time.monotonic()
@@ -168,11 +169,14 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         elapsed = time.monotonic() - self.t0
         process = self._process_seconds() - self.p0
-        total, idle = self._machine()
+        total, idle, steal = self._machine()
         busy = (total - self.m0[0]) - (idle - self.m0[1])
         return {
             "server_cpu_percent": round(100 * process / elapsed, 1),  # 100 = one core
             "machine_cpu_percent": round(100 * busy / max(total - self.m0[0], 1), 1),  # all cores
+            # Of the machine's time, the share its virtual CPUs waited for real ones: the
+            # figures of a run with much of it measure the host's other guests too.
+            "steal_percent": round(100 * (steal - self.m0[2]) / max(total - self.m0[0], 1), 1),
         }
 
 
@@ -641,7 +645,8 @@ def bench_backend(
                 f"p50 {run.ms('p50'):7.2f} ms  p99 {run.ms('p99'):7.2f} ms  "
                 f"{run.rps:7.1f} req/s  server CPU {run.cpu['server_cpu_percent']:5.1f}% "
                 f"({run.cpu_ms_per_request:.1f} ms/req)  "
-                f"machine CPU {run.cpu['machine_cpu_percent']:5.1f}%"
+                f"machine CPU {run.cpu['machine_cpu_percent']:5.1f}% "
+                f"(steal {run.cpu['steal_percent']:.1f}%)"
                 + ("" if run.valid else f"  INVALID: {'; '.join(run.problems)}")
             )
             result["_runs"].append(run)
@@ -692,6 +697,7 @@ def summarize(result: dict[str, Any], latency_c: int, throughput_c: int) -> list
                 "rps_at_latency_connections": round(lat.rps, 1),
                 "rps": round(thr.rps, 1),
                 "p99_ms_at_throughput_connections": thr.ms("p99"),
+                "steal_percent": max(lat.cpu["steal_percent"], thr.cpu["steal_percent"]),
                 "target": target,
                 "target_met": bool(met and valid),
                 "valid": valid,
@@ -703,7 +709,7 @@ def summarize(result: dict[str, Any], latency_c: int, throughput_c: int) -> list
 def print_table(rows: list[dict[str, Any]], latency_c: int, throughput_c: int) -> None:
     head = (
         f"{'backend':10} {'request':30} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{f'req/s@{throughput_c}':>10}  target met?"
+        f"{f'req/s@{throughput_c}':>10} {'steal %':>7}  target met?"
     )
     print(f"\nlatency with {latency_c} connections, requests/s with {throughput_c}")
     print(head)
@@ -712,7 +718,7 @@ def print_table(rows: list[dict[str, Any]], latency_c: int, throughput_c: int) -
         verdict = ("yes" if r["target_met"] else "NO") if r["valid"] else "INVALID (errors)"
         print(
             f"{r['backend']:10} {r['request']:30} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-            f"{r['rps']:10.1f}  {verdict} ({r['target']})"
+            f"{r['rps']:10.1f} {r['steal_percent']:7.1f}  {verdict} ({r['target']})"
         )
 
 

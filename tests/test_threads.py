@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.testclient import TestClient
 
 from deis import threads
-from deis.platform.wiring import build_app
+from deis.platform.wiring import BACKGROUND_THREADS, build_app, make_store
 from deis.settings import SettingsError, from_env
 from deis.store.migrate import upgrade
+from deis.store.sqlalchemy_store import SqlStore
 from tests.api.conftest import LIGHT
 
 
@@ -120,3 +121,17 @@ def test_the_platform_caps_its_default_threads(tmp_path: Path) -> None:
 def test_thread_and_worker_counts_must_be_positive(var: str) -> None:
     with pytest.raises(SettingsError, match=f"{var} must be at least 1"):
         from_env({var: "0"})
+
+
+def test_the_database_keeps_a_connection_for_every_api_thread(tmp_path: Path) -> None:
+    settings = from_env(
+        {"DEIS_API_THREADS": "3", "DEIS_API_BLOCKING_THREADS": "20"},
+        state_dir=tmp_path / "state",
+        **LIGHT,
+    )
+    store = make_store(settings)
+    assert isinstance(store, SqlStore)
+    try:
+        assert store.engine.pool.size() == 3 + 20 + BACKGROUND_THREADS  # type: ignore[attr-defined]
+    finally:
+        store.close()

@@ -61,8 +61,14 @@ def container_logs(settings: Settings) -> Path:
     return settings.state_dir / "logs" / "containers"
 
 
+# Threads of a platform process that may use the database besides the API's (the
+# runtime's supervisor, the log collector, the autoscaler), with room to spare.
+BACKGROUND_THREADS = 8
+
+
 def make_store(settings: Settings) -> Store:
-    return SqlStore(settings.effective_database_url)
+    threads = settings.api_threads + settings.api_blocking_threads + BACKGROUND_THREADS
+    return SqlStore(settings.effective_database_url, threads=threads)
 
 
 def make_objects(settings: Settings) -> Objects:

@@ -27,7 +27,14 @@ from sqlalchemy import Connection, Engine
 
 from deis import ports
 from deis.store import repos
-from deis.store.engine import WRITE, is_sqlite, make_engine, normalize_url, sqlite_lock_path
+from deis.store.engine import (
+    SQLITE_POOL_SIZE,
+    WRITE,
+    is_sqlite,
+    make_engine,
+    normalize_url,
+    sqlite_lock_path,
+)
 
 
 class SqlUnitOfWork:
@@ -129,9 +136,10 @@ class _Kept:
 class SqlStore:
     """Implements `deis.ports.Store`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, threads: int = SQLITE_POOL_SIZE) -> None:
+        """`threads`: how many threads may use the store at once (see make_engine)."""
         self.url = normalize_url(url)
-        self.engine: Engine = make_engine(self.url)
+        self.engine: Engine = make_engine(self.url, threads=threads)
         self._reads: Engine = (
             self.engine
             if is_sqlite(self.url)  # a read transaction is one snapshot: keep BEGIN
