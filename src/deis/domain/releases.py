@@ -11,14 +11,15 @@ from deis.domain.records import Build, Config
 
 @dataclass(frozen=True)
 class Released:
-    """What a committed release sets off outside the database: the controller's line in
-    the app's log, the router's view when a routing setting changed, and a deploy when
-    the release has a build to run."""
+    """What a committed release sets off outside the database: its line in the app's
+    log (from `source`), the router's view when a routing setting changed, and a deploy
+    when the release has a build to run."""
 
     app_id: str
     summary: str
     publish: bool = False
     deploy: bool = False
+    source: str = "controller"
 
 
 def _join(parts: list[str]) -> str:

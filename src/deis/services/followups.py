@@ -16,7 +16,7 @@ def follow_up(ctx: Context, released: Released) -> None:
     if ctx.primary is not None:
         ctx.primary.follow_up(released)
         return
-    ctx.logs.write(released.app_id, "controller", released.summary)
+    ctx.logs.write(released.app_id, released.source, released.summary)
     if released.publish:
         routes.publish(ctx, released.app_id)
     if released.deploy:  # a release without a build has nothing to run

@@ -8,12 +8,13 @@ import re
 from deis.domain.errors import Invalid, NotFound
 from deis.domain.procfile import validate_procfile
 from deis.domain.records import Config, Key, User
+from deis.domain.releases import Released
 from deis.ports import UnitOfWork
-from deis.services import deploys
 from deis.services.access import app_for
 from deis.services.builds import record_build, validate_image
 from deis.services.context import Context
 from deis.services.current import current
+from deis.services.followups import follow_up
 from deis.services.paging import every
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -86,6 +87,5 @@ def record_push(ctx: Context, data: dict[str, object]) -> int:
             ctx, uow, user, str(data.get("receive_repo")), image=image, sha=sha,
             procfile=procfile, dockerfile=dockerfile, uuid=uuid,
         )  # fmt: skip
-    ctx.logs.write(build.app, "builder", release.summary)
-    deploys.deploy_latest(ctx, build.app)
+    follow_up(ctx, Released(build.app, release.summary, deploy=True, source="builder"))
     return release.version

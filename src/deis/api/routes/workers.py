@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from deis.api.deps import Ctx
 from deis.api.placement import from_another_api_process
@@ -21,18 +20,11 @@ router = SlashRouter()
 FOLLOW_UP_PATH = "/internal/follow-up"
 
 
-class FollowUpIn(BaseModel):
-    app_id: str
-    summary: str
-    publish: bool = False
-    deploy: bool = False
-
-
 @router.post(FOLLOW_UP_PATH, status_code=204, include_in_schema=False)
 @blocking
-def follow_up(body: FollowUpIn, request: Request, ctx: Ctx) -> Response:
+def follow_up(body: Released, request: Request, ctx: Ctx) -> Response:
     """The log line, router update and deploy of a release a worker made."""
     if not from_another_api_process(request.scope):
         raise NotFound("Not Found")
-    followups.follow_up(ctx, Released(**body.model_dump()))
+    followups.follow_up(ctx, body)
     return Response(status_code=204)
