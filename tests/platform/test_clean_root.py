@@ -44,3 +44,29 @@ def test_install_sh_gives_a_minimal_debian_root_all_the_doctor_checks(tmp_path: 
     assert "ok      nginx loads the Lua balancer: nginx -t passed" in said
     assert "ok      a container starts like a replica" in said
     assert "This machine has everything the platform needs." in said
+
+
+# What the test suite itself runs, on the same root: the programs, Chromium rendering a
+# page headless (the dashboard's browser tests), and a PostgreSQL cluster answering.
+TEST_TOOLS = (
+    "for t in wrk curl ssh ssh-keygen psql pg_ctlcluster chromium debootstrap git; do"
+    "  command -v $t >/dev/null || echo missing-program-$t; done; "
+    "chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
+    " --disable-background-networking --user-data-dir=/tmp/chromium"
+    " --dump-dom 'data:text/html,<p>rendered-by-chromium</p>' 2>/dev/null; "
+    # a network namespace of its own: the port cannot be taken
+    "pg_createcluster -p 5439 15 clean >/dev/null && pg_ctlcluster 15 clean start && "
+    "su postgres -c \"psql -p 5439 -Atc 'select 6 * 7'\""
+)
+
+
+@pytest.mark.skipif(missing_tools() is not None, reason=str(missing_tools()))
+def test_install_sh_gives_a_minimal_debian_root_what_the_tests_run(tmp_path: Path) -> None:
+    done = run_inside(
+        installed_root(REPO), REPO, dependency_wheels(REPO), tmp_path / "scratch", TEST_TOOLS
+    )
+    said = done.stdout + done.stderr
+    assert "missing-program-" not in said
+    assert "<p>rendered-by-chromium</p>" in done.stdout, said
+    assert done.stdout.strip().endswith("42"), said
+    assert done.returncode == 0, said
