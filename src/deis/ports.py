@@ -14,6 +14,8 @@ from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from deis.domain.artifacts import Garbage
 from deis.domain.attempts import BuildAttempt
+from deis.domain.cron import Job as CronJob
+from deis.domain.cron import Run as CronRun
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.records import (
     TLS,
@@ -167,6 +169,21 @@ class TLSSettings(Protocol):
     def add(self, tls: TLS) -> None: ...
 
 
+class CronRuns(Protocol):
+    def last(self, app_id: str) -> dict[str, CronRun]:
+        """The last run of each job of the app, by job name."""
+
+    def record(self, run: CronRun) -> None:
+        """Keep `run` as its job's last run (replacing the one before)."""
+
+
+class CronRunner(Protocol):
+    """Runs scheduled jobs in the background (the platform's scheduler)."""
+
+    def start(self, app_id: str, job: CronJob, trigger: str) -> bool:
+        """Start a run of the job unless one is running (False then)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Committed when its block ends without an error, else rolled back."""
 
@@ -183,6 +200,7 @@ class UnitOfWork(Protocol):
     certs: Certificates
     settings: Settings
     tls: TLSSettings
+    cron_runs: CronRuns
 
 
 class Store(Protocol):
@@ -226,7 +244,10 @@ class Runtime(Protocol):
     def restart(
         self, app_id: str, proc_type: str | None = None, name: str | None = None
     ) -> list[Pod]: ...
-    def run(self, desired: DesiredApp, command: str) -> RunResult: ...
+    def run(self, desired: DesiredApp, command: str, timeout: float | None = None) -> RunResult:
+        """A one-off command in the release's image; stopped after `timeout` seconds (the
+        runtime's own limit when None), with exit code 124 then."""
+
     def terminal(self, desired: DesiredApp, opening: Opening) -> Terminal:
         """Start a one-off command with a pseudo-terminal (`deis run bash`). Raises
         Unavailable when this runtime cannot give one."""
@@ -267,8 +288,9 @@ class Logs(Protocol):
     ) -> Iterator[str]:
         """The last lines, then new ones as they come; "" now and then while idle."""
 
-    def write(self, app_id: str, source: str, message: str) -> None:
-        """Record a platform event about the app as a log line."""
+    def write(self, app_id: str, source: str, message: str, *, by_app: bool = False) -> None:
+        """Record a platform event about the app as a log line (`deis[SOURCE]: ...`), or
+        with by_app=True, what the app's own process printed (`APP[SOURCE]: ...`)."""
 
     def remove(self, app_id: str) -> None: ...
 

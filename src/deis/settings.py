@@ -68,6 +68,9 @@ class Settings:
     # span CPU is averaged over), and the scale-down stabilization window
     autoscale_interval: float = 15.0
     autoscale_down_window: float = 300.0
+    # `deis cron`: a run missed while the platform was down runs once at start if it was
+    # due less than this many seconds ago (0: no catch-up)
+    cron_catch_up: float = 0.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -130,6 +133,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_ARGON2_MEMORY_KIB": ("argon2_memory_kib", int),
     "DEIS_AUTOSCALE_INTERVAL": ("autoscale_interval", float),
     "DEIS_AUTOSCALE_DOWN_WINDOW": ("autoscale_down_window", float),
+    "DEIS_CRON_CATCH_UP": ("cron_catch_up", float),
 }
 
 

@@ -43,6 +43,8 @@ EXPECTED = {
     "/v2/apps/{app_id}/settings",
     "/v2/apps/{app_id}/whitelist",
     "/v2/apps/{app_id}/tls",
+    "/v2/apps/{app_id}/cron",
+    "/v2/apps/{app_id}/cron/{name}",
     "/v2/certs",
     "/v2/certs/{name}",
     "/v2/keys",
@@ -90,6 +92,8 @@ def test_every_any_process_route_answers_in_a_worker_from_the_database(
         ec.generate_private_key(ec.SECP256R1()), "any.example.com", ["any.example.com"]
     )
     alice.post("/v2/certs/", {"name": "anycert", "certificate": pair.certificate, "key": pair.key})
+    job = {"name": "anycert", "schedule": "@daily", "command": "true"}  # {name} of both
+    assert alice.post("/v2/apps/anywhere/cron/", job).status_code == 201
     values = {
         "app_id": "anywhere",
         "build_uuid": build["uuid"],

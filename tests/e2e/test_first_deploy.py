@@ -159,7 +159,9 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
     info = d.deis("info")  # the router's count of the app's requests
     assert f"=== {app} Requests" in info and "2xx: " in info
 
+    run_a_cron_job(d, app)
     stop_everything_then_start_again(d, app)
+    assert "--- hello: * * * * *" in d.deis("cron")  # the schedule outlives a restart
 
     unknown_branch = d.run("git", "push", "deis", "master:feature", check=False)
     assert "master" in unknown_branch and "main" in unknown_branch
@@ -169,6 +171,26 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
     while d.curl(app)[0] != 404 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert d.curl(app)[0] == 404
+
+
+def run_a_cron_job(d: Deployment, app: str) -> None:
+    """`deis cron:add` then `cron:run`: the job runs in the release's image with the app's
+    config; its output reaches `deis logs` as app[cron.NAME], its exit code `deis cron`."""
+    added = d.deis("cron:add", "hello", "* * * * *", "--", "echo", "cron says $GREETING_CRON")
+    assert "Adding cron job hello" in added and "next run: " in added
+    d.deis("config:set", "GREETING_CRON=hi")
+    assert "Starting cron job hello" in d.deis("cron:run", "hello")
+    deadline = time.monotonic() + 60
+    listing = d.deis("cron")
+    while "exit 0" not in listing and time.monotonic() < deadline:
+        time.sleep(0.5)
+        listing = d.deis("cron")
+    assert "exit 0 in " in listing, listing
+    logs = d.deis("logs", "-n", "1000")
+    cron_lines = [line for line in logs.splitlines() if "[cron.hello]" in line]
+    assert any(line.endswith(f"{app}[cron.hello]: cron says hi") for line in cron_lines), logs
+    assert any("deis[cron.hello]: exited 0 after" in line for line in cron_lines), logs
+    assert "dev added cron job hello" in d.deis("releases")
 
 
 def stop_everything_then_start_again(d: Deployment, app: str) -> None:

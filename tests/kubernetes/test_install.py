@@ -157,7 +157,7 @@ class Events:
     def follow(self, app_id: str, lines: int) -> Any:
         raise NotImplementedError
 
-    def write(self, app_id: str, source: str, message: str) -> None:
+    def write(self, app_id: str, source: str, message: str, *, by_app: bool = False) -> None:
         self.lines.append(f"2000-01-01T00:00:00Z {app_id}[{source}]: {message}")
 
     def remove(self, app_id: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from deis.domain.cron import Run as CronRun
 from deis.store.dump import FORMAT, DumpError, dump, load
 from deis.store.migrate import current, head, upgrade
 from deis.store.models import metadata
@@ -37,6 +38,8 @@ def fill(url: str, make: Factory) -> None:
             make.cert(uow, "www", domains=["www.example.com"])
             make.settings(uow, "web")
             make.tls(uow, "web")
+            started = make.now()
+            uow.cron_runs.record(CronRun("web", "backup", started, "schedule", started, 0))
             uow.users.delete("bob")  # rows whose owner is gone (NULL) travel too
     finally:
         store.close()

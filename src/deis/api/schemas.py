@@ -83,6 +83,17 @@ class DomainIn(Body):
     domain: str
 
 
+class CronJobIn(Body):
+    """Extension (`deis cron:add`): the core checks every field and names the wrong one."""
+
+    name: Any = None
+    schedule: Any = None
+    command: Any = None
+    tz: Any = None
+    timeout: Any = None
+    memory: Any = None
+
+
 class SettingsIn(Body):
     maintenance: bool | None = None
     routable: bool | None = None
@@ -187,6 +198,27 @@ class ConfigOut(Stamped):
     tags: dict[str, str]
     registry: dict[str, str]
     healthcheck: dict[str, dict[str, Any]]
+
+
+class CronRunOut(BaseModel):
+    started: str
+    finished: str | None
+    exit_code: int | None
+    duration: float | None
+    trigger: str
+
+
+class CronJobOut(BaseModel):
+    name: str
+    schedule: str
+    command: str
+    tz: str
+    timeout: int
+    memory: str | None
+    suspended: bool
+    source: str
+    next_run: str | None
+    last_run: CronRunOut | None
 
 
 class ReleaseOut(Stamped):

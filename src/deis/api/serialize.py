@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from deis.domain import cron
 from deis.domain.attempts import BuildAttempt
 from deis.domain.desired import Pod
 from deis.domain.records import (
@@ -191,4 +192,27 @@ def pod(p: Pod) -> dict[str, Any]:
         "type": p.type,
         "release": p.release,
         "started": timestamp(p.started),
+    }
+
+
+def cron_job(job: cron.Job, next_run: datetime | None, last: cron.Run | None) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "schedule": job.schedule,
+        "command": job.command,
+        "tz": job.tz,
+        "timeout": job.timeout,
+        "memory": job.memory,
+        "suspended": job.suspended,
+        "source": job.source,
+        "next_run": timestamp(next_run),
+        "last_run": None
+        if last is None
+        else {
+            "started": timestamp(last.started),
+            "finished": timestamp(last.finished),
+            "exit_code": last.exit_code,
+            "duration": last.duration,
+            "trigger": last.trigger,
+        },
     }

@@ -63,6 +63,8 @@ class Config:
     healthcheck: dict[str, dict[str, JSON]]
     created: datetime
     updated: datetime
+    # scheduled jobs (deis.domain.cron): part of the config, so of every release
+    cron: dict[str, dict[str, JSON]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

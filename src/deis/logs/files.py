@@ -47,10 +47,13 @@ class FileLogs:
     def previous(self, app_id: str) -> Path:
         return self.directory / f"{app_id}.log.1"
 
-    def write(self, app_id: str, source: str, message: str) -> None:
-        """A platform event about the app: `deis[controller]: alice deployed v3`."""
-        lines = [log_line(datetime.now(UTC), "deis", source, part) for part in message.splitlines()]
-        self.append(app_id, lines or [log_line(datetime.now(UTC), "deis", source, "")])
+    def write(self, app_id: str, source: str, message: str, *, by_app: bool = False) -> None:
+        """A platform event about the app: `deis[controller]: alice deployed v3`; by_app:
+        what a process of the app printed (a cron job's output: `shop[cron.backup]: ...`)."""
+        who = app_id if by_app else "deis"
+        now = datetime.now(UTC)
+        lines = [log_line(now, who, source, part) for part in message.splitlines()]
+        self.append(app_id, lines or [log_line(now, who, source, "")])
 
     def append(self, app_id: str, lines: Iterable[str]) -> None:
         """Lines already formatted (the collector formats replicas' lines)."""

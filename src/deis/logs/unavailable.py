@@ -21,7 +21,7 @@ class UnavailableLogs:
     ) -> Iterator[str]:
         raise Unavailable(NO_LOGS)
 
-    def write(self, app_id: str, source: str, message: str) -> None:
+    def write(self, app_id: str, source: str, message: str, *, by_app: bool = False) -> None:
         """Platform events have nowhere to go yet; they are dropped, not invented."""
 
     def remove(self, app_id: str) -> None:

@@ -30,6 +30,7 @@ from deis.logs.files import FileLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
 from deis.platform.artifacts import LocalArtifacts
+from deis.platform.cron import CronLoop
 from deis.platform.forwarding import FromWorkers, InPrimaryOnly, ToPrimary
 from deis.platform.primary import PrimaryOverSocket
 from deis.ports import (
@@ -241,7 +242,8 @@ def build_context(
     runtime = make_runtime(settings, router, objects, logs)
     logs = with_pod_logs(settings, logs, runtime)
     outputs = FileBuildOutputs(settings.state_dir / "logs" / "builds", settings.build_log_retention)
-    return Context(
+    scheduler = CronLoop(catch_up=settings.cron_catch_up)
+    context = Context(
         store=store or make_store(settings),
         runtime=runtime,
         artifacts=make_artifacts(settings, runtime, objects),
@@ -249,8 +251,11 @@ def build_context(
         router=router,
         build_outputs=outputs,
         app_removers=[outputs.remove],
+        cron_runner=scheduler,
         **platform_settings(settings),
     )
+    scheduler.context = context
+    return context
 
 
 def worker_context(settings: Settings, primary_socket: Path) -> Context:
@@ -335,6 +340,9 @@ class Platform:
                 self.started.append(part.stop)
         count = routes.publish_all(self.context)
         log.info("published the routes of %d apps", count)
+        if isinstance(self.context.cron_runner, CronLoop):  # `deis cron` jobs, last
+            self.context.cron_runner.begin()
+            self.started.append(self.context.cron_runner.stop)
 
     def stop(self) -> None:
         while self.started:

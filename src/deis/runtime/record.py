@@ -55,7 +55,7 @@ class RecordingRuntime:
     ) -> list[Pod]:
         raise Unavailable(NO_PROCESSES)
 
-    def run(self, desired: DesiredApp, command: str) -> RunResult:
+    def run(self, desired: DesiredApp, command: str, timeout: float | None = None) -> RunResult:
         raise Unavailable(NO_PROCESSES)
 
     def terminal(self, desired: DesiredApp, opening: Opening) -> Terminal:

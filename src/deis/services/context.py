@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 
 from deis.domain.artifacts import DEFAULT_KEEP
-from deis.ports import Artifacts, BuildOutputs, Logs, Primary, Router, Runtime, Store
+from deis.ports import (
+    Artifacts,
+    BuildOutputs,
+    CronRunner,
+    Logs,
+    Primary,
+    Router,
+    Runtime,
+    Store,
+)
 
 
 def utc_now() -> datetime:
@@ -51,6 +60,8 @@ class Context:
     # In an extra API process, the primary one, which carries out what a release sets
     # off (services.followups); None in the primary itself.
     primary: Primary | None = None
+    # The scheduler of `deis cron` jobs (in the primary process; None elsewhere).
+    cron_runner: CronRunner | None = None
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -195,6 +196,22 @@ class ConfigRow(Base):
     healthcheck: Mapped[dict[str, Any]]
     created: Mapped[datetime]
     updated: Mapped[datetime]
+    cron: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+
+
+class CronRunRow(Base):
+    """The last run of each scheduled job of an app (deis.domain.cron.Run)."""
+
+    __tablename__ = "cron_runs"
+
+    app_id: Mapped[str] = mapped_column(
+        String(APP_ID_LEN), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(APP_ID_LEN), primary_key=True)
+    started: Mapped[datetime]
+    trigger: Mapped[str] = mapped_column(String(16))
+    finished: Mapped[datetime | None]
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ReleaseRow(Base):

@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from deis.domain.cron import Run as CronRun
 from deis.domain.errors import Conflict, NotFound
 from deis.domain.records import (
     TLS,
@@ -67,6 +68,7 @@ certs_t = m.table_of(m.CertificateRow)
 cert_domains_t = m.table_of(m.CertDomainRow)
 settings_t = m.table_of(m.AppSettingsRow)
 tls_t = m.table_of(m.TLSRow)
+cron_runs_t = m.table_of(m.CronRunRow)
 
 
 def new_id() -> str:
@@ -541,6 +543,7 @@ def to_config(row: Row[Any]) -> Config:
         healthcheck=dict(row.healthcheck or {}),
         created=row.created,
         updated=row.updated,
+        cron=dict(row.cron or {}),
     )
 
 
@@ -560,6 +563,7 @@ class SqlConfigs(Repo):
             healthcheck=config.healthcheck,
             created=config.created,
             updated=config.updated,
+            cron=config.cron,
         )
         duplicate = Conflict("Config with this uuid already exists.", "uuid")
         self._insert(configs_t, values, duplicate, savepoint=False, owner=config.owner)
@@ -942,3 +946,34 @@ class SqlTLS(Repo):
         )
         duplicate = Conflict("TLS settings with this uuid already exist.")
         self._insert(tls_t, values, duplicate, owner=tls.owner)
+
+
+def to_cron_run(row: Row[Any]) -> CronRun:
+    return CronRun(
+        app=row.app_id,
+        name=row.name,
+        started=row.started,
+        trigger=row.trigger,
+        finished=row.finished,
+        exit_code=row.exit_code,
+    )
+
+
+class SqlCronRuns(Repo):
+    def last(self, app_id: str) -> dict[str, CronRun]:
+        stmt = select(cron_runs_t).where(cron_runs_t.c.app_id == app_id)
+        return {run.name: run for run in self._all(stmt, to_cron_run)}
+
+    def record(self, run: CronRun) -> None:
+        where = (cron_runs_t.c.app_id == run.app) & (cron_runs_t.c.name == run.name)
+        self.conn.execute(delete(cron_runs_t).where(where))
+        self.conn.execute(
+            insert(cron_runs_t).values(
+                app_id=run.app,
+                name=run.name,
+                started=run.started,
+                trigger=run.trigger,
+                finished=run.finished,
+                exit_code=run.exit_code,
+            )
+        )

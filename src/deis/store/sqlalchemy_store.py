@@ -55,6 +55,7 @@ class SqlUnitOfWork:
         self.certs: ports.Certificates = repos.SqlCertificates(conn, ids)
         self.settings: ports.Settings = repos.SqlSettings(conn, ids)
         self.tls: ports.TLSSettings = repos.SqlTLS(conn, ids)
+        self.cron_runs: ports.CronRuns = repos.SqlCronRuns(conn, ids)
 
 
 class WriterLock:

@@ -16,6 +16,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
@@ -170,14 +171,17 @@ class KubernetesRuntime:
         ]
 
     @_unavailable
-    def run(self, desired: DesiredApp, command: str) -> RunResult:
+    def run(self, desired: DesiredApp, command: str, timeout: float | None = None) -> RunResult:
         if desired.image is None:
             raise Unavailable("Cannot run the command: the release has no build.")
         self._ensure_namespace(desired.app)
         self._apply_release_inputs(desired)
         name = naming.run_name(desired.app)
+        options = self.options
+        if timeout is not None:
+            options = replace(options, run_deadline_seconds=max(int(timeout), 1))
         try:
-            pod = manifests.run_pod(desired, name, command, self.options)
+            pod = manifests.run_pod(desired, name, command, options)
         except manifests.NotRunnable as error:
             raise Unavailable(f"Cannot run the command: {error}") from None
         try:
@@ -186,7 +190,7 @@ class KubernetesRuntime:
             if error.status != 409:  # 409: a retried create whose first attempt landed
                 raise
         try:
-            deadline = self.clock() + self.options.run_deadline_seconds + 30
+            deadline = self.clock() + options.run_deadline_seconds + 30
             code: int | None = None
             while code is None:
                 live = self.kube.get("v1", "Pod", name, desired.app)

@@ -52,8 +52,8 @@ class KubernetesLogs:
             known.update(fresh)
             yield "".join(f"{line}\n" for line in fresh)
 
-    def write(self, app_id: str, source: str, message: str) -> None:
-        self.events.write(app_id, source, message)
+    def write(self, app_id: str, source: str, message: str, *, by_app: bool = False) -> None:
+        self.events.write(app_id, source, message, by_app=by_app)
 
     def remove(self, app_id: str) -> None:
         self.events.remove(app_id)

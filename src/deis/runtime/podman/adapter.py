@@ -203,14 +203,15 @@ class PodmanRuntime:
             targets.append(container.name)
         return targets
 
-    def run(self, desired: DesiredApp, command: str) -> RunResult:
+    def run(self, desired: DesiredApp, command: str, timeout: float | None = None) -> RunResult:
+        limit = self.run_timeout if timeout is None else timeout
         container, namespace = self._one_off(desired, command)
         try:
             path = self._isolated(namespace)
             outcome = self.podman.run_attached(
                 ["--rm", *spec.run_args(container, path)],
                 spec.podman_env(container),
-                timeout=self.run_timeout,
+                timeout=limit,
             )
         finally:
             self.podman.remove([container.name])
@@ -218,7 +219,7 @@ class PodmanRuntime:
         if outcome.timed_out:
             return RunResult(
                 exit_code=124,
-                output=outcome.output + f"\n(stopped after {self.run_timeout:g} seconds)\n",
+                output=outcome.output + f"\n(stopped after {limit:g} seconds)\n",
             )
         return RunResult(exit_code=outcome.code, output=outcome.output)
 
