@@ -123,3 +123,30 @@ def test_the_scheduler_runs_what_is_due_once_and_records_it(api: Api, alice: Use
     now[0] += timedelta(seconds=20)  # same minute: not again
     loop.look()
     assert loop.running() == set()
+
+
+BUILDER = {"X-Deis-Builder-Auth": "test-builder-key"}
+
+
+def push(api: Api, app: str, cron: object, sha: str = "a" * 40) -> int:
+    build = {
+        "receive_user": "alice", "receive_repo": app, "sha": sha,
+        "image": f"127.0.0.1:5000/{app}:git-{sha[:7]}", "procfile": {"web": "python app.py"},
+        "dockerfile": "", "cron": cron,
+    }  # fmt: skip
+    return api.client.post("/v2/hooks/build", json=build, headers=BUILDER).status_code
+
+
+def test_app_json_jobs_come_with_each_push(api: Api, alice: User) -> None:
+    alice.create_app("aj")
+    alice.post("/v2/apps/aj/cron/", {"name": "mine", "schedule": "@hourly", "command": "true"})
+    declared = [{"name": "clean", "schedule": "@daily", "command": "python clean.py"}]
+    assert push(api, "aj", declared) == 200
+    jobs = {j["name"]: j for j in alice.get("/v2/apps/aj/cron/").json()["results"]}
+    assert jobs["clean"]["source"] == "app.json" and jobs["mine"]["source"] == "cli"
+    releases = alice.get("/v2/apps/aj/releases/").json()["results"]
+    assert releases[0]["summary"] == "alice deployed aaaaaaa"  # one release: the deploy
+    assert push(api, "aj", [], sha="b" * 40) == 200  # app.json no longer declares it
+    assert [j["name"] for j in alice.get("/v2/apps/aj/cron/").json()["results"]] == ["mine"]
+    bad = push(api, "aj", [{"schedule": "nope", "command": "x"}], sha="c" * 40)
+    assert bad == 400

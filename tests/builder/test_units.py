@@ -277,3 +277,22 @@ def test_filesystem_objects(tmp_path: Path) -> None:
     for bad in ("", "/abs", "a/../b", "a//b", "a/.hidden/..", "../x"):
         with pytest.raises(InvalidKey):
             store.path(bad)
+
+
+def test_app_json_cron_is_read_and_checked_before_the_build(tmp_path: Path) -> None:
+    from deis.builder.pipeline import BuildRefused, app_json_cron
+
+    assert app_json_cron(tmp_path) == []  # no app.json
+    (tmp_path / "app.json").write_text('{"name": "x"}')
+    assert app_json_cron(tmp_path) == []  # no cron section
+    (tmp_path / "app.json").write_text(
+        '{"cron": [{"command": "python clean.py", "schedule": "@daily"}]}'
+    )
+    [job] = app_json_cron(tmp_path)
+    assert job["name"] == "app-json-1" and job["source"] == "app.json"
+    (tmp_path / "app.json").write_text('{"cron": [{"command": "x", "schedule": "99 * * * *"}]}')
+    with pytest.raises(BuildRefused, match="app.json: app.json cron entry 1: minute"):
+        app_json_cron(tmp_path)
+    (tmp_path / "app.json").write_text("{not json")
+    with pytest.raises(BuildRefused, match="app.json is not valid JSON"):
+        app_json_cron(tmp_path)

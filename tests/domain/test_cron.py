@@ -135,3 +135,16 @@ def test_due_between() -> None:
     every_minute = cron.parse_schedule("* * * * *")
     assert cron.due_between(every_minute, at("2026-12-06 10:00:00"), at("2026-12-06 10:01:00"))
     assert not cron.due_between(every_minute, at("2026-12-06 10:00:00"), at("2026-12-06 10:00:59"))
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("* * * * *", "* * * * *"),
+        ("@daily", "0 0 * * *"),
+        ("*/20 9-11 * jan,jul mon-fri", "0,20,40 9,10,11 * 1,7 1,2,3,4,5"),
+        ("0 0 13 * 7", "0 0 13 * 0"),
+    ],
+)
+def test_normalized_schedules_for_other_crons(text: str, plain: str) -> None:
+    assert cron.normalized(cron.parse_schedule(text)) == plain

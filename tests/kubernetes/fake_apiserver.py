@@ -74,6 +74,7 @@ RESOURCES = [
     Kind("apps/v1", "replicasets", "ReplicaSet", True, True),
     Kind("apps/v1", "statefulsets", "StatefulSet", True, True),
     Kind("autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, True),
+    Kind("batch/v1", "cronjobs", "CronJob", True, True),
     Kind("networking.k8s.io/v1", "ingresses", "Ingress", True, True),
     Kind("networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", True),
     Kind("rbac.authorization.k8s.io/v1", "roles", "Role", True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,35 @@ def test_without_the_kubernetes_extra_the_error_says_how_to_install_it(
     with pytest.raises(platform_wiring.UnknownAdapter) as raised:
         platform_wiring.kubernetes_wiring()
     assert "pip install 'deis-platform[kubernetes]'" in str(raised.value)
+
+
+def test_a_release_writes_its_cron_jobs_as_cronjobs(tmp_path: Path) -> None:
+    """Each deploy applies the release's jobs as CronJobs and deletes those of removed
+    jobs (the cluster then runs them; the controller's scheduler does not)."""
+    from .kubelet import Kubelet
+
+    fake = FakeApiServer(gateway=True).start()
+    try:
+        env = {"DEIS_KUBECONFIG": str(fake.kubeconfig(tmp_path))}
+        settings = wiring.KubernetesSettings.from_env(env)
+        kube = wiring.connect(settings)
+        kubelet = Kubelet(kube, fake).start()
+        runtime = wiring.make_runtime(settings, kube)
+        runtime.poll_interval = 0.05
+        app = new_app()
+        job = {"schedule": "@hourly", "command": "echo hi", "tz": "UTC", "timeout": 60,
+               "memory": None, "suspended": False, "source": "cli"}  # fmt: skip
+        desired = DesiredApp(app=app, version=1, image="i", kind="image", sha="",
+                             procfile={}, structure={"web": 1}, env={},
+                             cron={"hourly": job, "other": job})  # fmt: skip
+        runtime.deploy(desired)
+        names = sorted(c["metadata"]["name"] for c in fake.all("CronJob", app))
+        assert names == ["cron-hourly", "cron-other"]
+        live = fake.all("CronJob", app)[0]
+        assert live["spec"]["schedule"] == "0 * * * *"
+        runtime.deploy(replace(desired, version=2, cron={"hourly": job}))
+        assert [c["metadata"]["name"] for c in fake.all("CronJob", app)] == ["cron-hourly"]
+        kubelet.stop()
+        kube.close()
+    finally:
+        fake.stop()

@@ -305,3 +305,33 @@ def test_the_cached_validator_agrees_with_kubernetes_validate() -> None:
         kubernetes_validate.validate(bad, VERSION, strict=True)
     with pytest.raises(kubernetes_validate.ValidationError):
         validate(bad)
+
+
+CRON = {
+    "backup": {"schedule": "0 3 * * *", "command": "python backup.py", "tz": "Europe/Paris",
+               "timeout": 600, "memory": "256M", "suspended": False, "source": "cli"},
+    "tick": {"schedule": "*/5 * * * 7", "command": "echo tick", "tz": "UTC",
+             "timeout": 3600, "memory": None, "suspended": True, "source": "app.json"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("desired", [make(cron=CRON), replace(BUILDPACK, cron=CRON)])
+def test_cron_jobs_are_valid_cronjobs_of_the_release(desired: DesiredApp, options: Options) -> None:
+    jobs = manifests.cron_jobs(desired, options)
+    validate_all(jobs)
+    backup, tick = jobs
+    assert backup["metadata"]["name"] == "cron-backup"
+    assert backup["metadata"]["labels"]["cron"] == "backup"
+    spec = backup["spec"]
+    assert spec["schedule"] == "0 3 * * *" and spec["timeZone"] == "Europe/Paris"
+    assert spec["concurrencyPolicy"] == "Forbid" and spec["suspend"] is False
+    job = spec["jobTemplate"]["spec"]
+    assert job["activeDeadlineSeconds"] == 600 and job["backoffLimit"] == 0
+    pod = job["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    container = pod["containers"][0]
+    assert container["resources"]["limits"]["memory"] == "256Mi"
+    assert "python backup.py" in " ".join(container.get("args", []) + container.get("command", []))
+    assert tick["spec"]["suspend"] is True and "timeZone" not in tick["spec"]
+    assert tick["spec"]["schedule"] == "0,5,10,15,20,25,30,35,40,45,50,55 * * * 0"

@@ -110,7 +110,7 @@ def test_least_privilege() -> None:
     resources = {r for rule in rules for r in rule["resources"]}
     assert resources == {
         "namespaces", "secrets", "services", "pods", "pods/log", "deployments",
-        "horizontalpodautoscalers", "httproutes", "referencegrants",
+        "horizontalpodautoscalers", "cronjobs", "httproutes", "referencegrants",
     }  # fmt: skip
     assert all("*" not in rule["verbs"] and "*" not in rule["resources"] for rule in rules)
     assert "ingresses" in {r for rule in controller_rules(replace(BASE, routing="ingress"))

@@ -133,6 +133,7 @@ class HookBuildIn(Body):
     image: str
     procfile: dict[str, str] | None = None
     dockerfile: str | None = None
+    cron: list[Any] | None = None  # app.json's cron entries (checked by the core)
 
 
 # Responses (documentation and schema checks; the routes build plain dicts).

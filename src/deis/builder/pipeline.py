@@ -8,6 +8,7 @@ sent to `emit` as soon as it is written; it reaches the `git push` terminal as `
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -24,6 +25,7 @@ from deis.builder.errors import BuildFailed, BuildRefused
 from deis.builder.locks import BuildLocks
 from deis.builder.output import BuildOutput
 from deis.builder.snapshot import archive, directory_size, slugignore, too_large, unpack
+from deis.domain import cron as cron_rules
 from deis.domain.attempts import BuildAttempt
 from deis.domain.errors import DeployFailed, DomainError, Invalid
 from deis.domain.procfile import parse_procfile
@@ -63,6 +65,22 @@ def chosen_commit(refs: list[tuple[str, str, str]]) -> str:
             raise BuildRefused(f"Deleting {branch} is refused.")
         sha = new
     return sha
+
+
+def app_json_cron(source: Path) -> list[dict[str, object]]:
+    """The `cron` section of the app's app.json (Dokku's form), checked now so that a
+    bad entry stops the push before the build; [] without app.json or the section."""
+    path = source / "app.json"
+    if not path.is_file() or path.is_symlink():
+        return []
+    try:
+        document = json.loads(path.read_text(errors="replace"))
+        jobs = cron_rules.app_json_jobs(document)
+    except ValueError as exc:
+        raise BuildRefused(f"app.json is not valid JSON: {exc}") from None
+    except Invalid as exc:
+        raise BuildRefused(f"app.json: {exc.message}") from None
+    return [{"name": job.name, **job.to_json()} for job in jobs]
 
 
 def procfile_types(procfile: dict[str, str]) -> str:
@@ -151,12 +169,14 @@ class Pipeline:
             config = await asyncio.to_thread(hooks.push_config, self.ctx, push.user, app)
             values = dict(config.values)
             procfile = self._procfile(source)
+            cron = app_json_cron(source)
             dockerfile = source / "Dockerfile"
             record: dict[str, object] = {
                 "receive_user": push.user,
                 "receive_repo": app,
                 "sha": sha,
                 "uuid": attempt,
+                "cron": cron,
             }
             if dockerfile.is_file() and not dockerfile.is_symlink():
                 result = await self.build_image(

@@ -135,6 +135,26 @@ def parse_schedule(text: str) -> Schedule:
     )
 
 
+def normalized(schedule: Schedule) -> str:
+    """The schedule as five fields of plain numbers (Sunday is 0), `*` where the text had
+    one: what other cron implementations (Kubernetes CronJobs) read the same way."""
+
+    def field(values: frozenset[int], low: int, high: int, star: bool) -> str:
+        if star or values == frozenset(range(low, high + 1)):
+            return "*"
+        return ",".join(str(v) for v in sorted(values))
+
+    return " ".join(
+        [
+            field(schedule.minutes, 0, 59, False),
+            field(schedule.hours, 0, 23, False),
+            "*" if schedule.any_day else field(schedule.days, 1, 31, False),
+            field(schedule.months, 1, 12, False),
+            "*" if schedule.any_weekday else field(schedule.weekdays, 0, 6, False),
+        ]
+    )
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)

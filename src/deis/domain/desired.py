@@ -27,6 +27,9 @@ class DesiredApp:
     registry: dict[str, str] = field(default_factory=dict)
     # process type -> {min, max, cpu_percent}: the app's autoscale settings
     autoscale: dict[str, dict[str, int]] = field(default_factory=dict)
+    # name -> the job (deis.domain.cron.Job.to_json): runtimes that schedule jobs
+    # themselves (Kubernetes CronJobs) run them; the others leave them to the platform
+    cron: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,4 +80,5 @@ def desired_state(
         tags=dict(config.tags),
         registry=dict(config.registry),
         autoscale={t: dict(rule) for t, rule in (autoscale or {}).items()},
+        cron={name: dict(job) for name, job in config.cron.items()},
     )

@@ -35,9 +35,13 @@ class CronLoop:
         catch_up: float = 0.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         tick: float = TICK,
+        scheduled: bool = True,
     ) -> None:
+        """scheduled=False: the runtime schedules the jobs itself (Kubernetes CronJobs);
+        this only runs them on demand (`deis cron:run`)."""
         self.context: Context | None = None  # set once the context exists (it holds us)
         self.catch_up = catch_up
+        self.scheduled = scheduled
         self.clock = clock
         self._running: set[tuple[str, str]] = set()
         self._threads: list[threading.Thread] = []
@@ -74,7 +78,9 @@ class CronLoop:
     # --- the loop ---------------------------------------------------------------------------
 
     def begin(self) -> None:
-        """Start looking (Supervised.start)."""
+        """Start looking at the clock (unless the runtime schedules the jobs)."""
+        if not self.scheduled:
+            return
         now = self.clock()
         self._looked_until = now - timedelta(seconds=self.catch_up)
         self._loop.start()

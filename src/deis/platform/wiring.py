@@ -242,7 +242,10 @@ def build_context(
     runtime = make_runtime(settings, router, objects, logs)
     logs = with_pod_logs(settings, logs, runtime)
     outputs = FileBuildOutputs(settings.state_dir / "logs" / "builds", settings.build_log_retention)
-    scheduler = CronLoop(catch_up=settings.cron_catch_up)
+    # On Kubernetes the jobs are CronJobs of the app's namespace: the cluster runs them.
+    scheduler = CronLoop(
+        catch_up=settings.cron_catch_up, scheduled=settings.runtime != "kubernetes"
+    )
     context = Context(
         store=store or make_store(settings),
         runtime=runtime,

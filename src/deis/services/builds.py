@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from deis.domain import cron as cron_rules
 from deis.domain import formation
 from deis.domain import releases as summaries
 from deis.domain.attempts import BuildAttempt, id_prefix, matching
@@ -58,12 +59,27 @@ def record_build(
     procfile: dict[str, str] | None = None,
     dockerfile: str = "",
     uuid: str | None = None,
+    app_json_cron: list[cron_rules.Job] | None = None,
 ) -> tuple[Build, Release]:
     """A Build and the release it makes, in the caller's write transaction. `uuid`: the
-    builder's attempt id, so that the build's output is found by the build's uuid."""
+    builder's attempt id, so that the build's output is found by the build's uuid.
+    app_json_cron: the jobs the pushed app.json declares (a push): they replace the jobs
+    an earlier app.json declared, in the release's config."""
     app = app_for(uow, actor, app_id, lock=True)
     _, _, config = current(uow, app.id)
     now = ctx.clock()
+    if app_json_cron is not None:
+        jobs = cron_rules.with_app_json(cron_rules.jobs_of(config.cron), app_json_cron)
+        if cron_rules.as_config(jobs) != config.cron:
+            config = replace(
+                config,
+                uuid=ctx.make_uuid(),
+                owner=actor.username,
+                created=now,
+                updated=now,
+                cron=cron_rules.as_config(jobs),
+            )
+            uow.configs.add(config)
     build = Build(
         uuid=uuid or ctx.make_uuid(),
         app=app.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from deis.domain import cron as cron_rules
 from deis.domain.errors import Invalid, NotFound
 from deis.domain.procfile import validate_procfile
 from deis.domain.records import Config, Key, User
@@ -81,11 +82,12 @@ def record_push(ctx: Context, data: dict[str, object]) -> int:
     uuid = data.get("uuid") or None
     if uuid is not None and not (isinstance(uuid, str) and UUID_RE.fullmatch(uuid)):
         raise Invalid("Must be the build attempt's uuid.", field="uuid")
+    declared = cron_rules.app_json_jobs({"cron": data.get("cron") or []})
     with ctx.store.transaction(write=True) as uow:
         user = _user(uow, data.get("receive_user"))
         build, release = record_build(
             ctx, uow, user, str(data.get("receive_repo")), image=image, sha=sha,
-            procfile=procfile, dockerfile=dockerfile, uuid=uuid,
+            procfile=procfile, dockerfile=dockerfile, uuid=uuid, app_json_cron=declared,
         )  # fmt: skip
     follow_up(ctx, Released(build.app, release.summary, deploy=True, source="builder"))
     return release.version

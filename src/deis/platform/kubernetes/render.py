@@ -135,6 +135,7 @@ def controller_rules(o: InstallOptions) -> list[dict[str, Any]]:
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": list(RW)},
         {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": list(RW)},
+        {"apiGroups": ["batch"], "resources": ["cronjobs"], "verbs": list(RW)},
     ]  # fmt: skip
     if o.routing == "gateway":
         rules.append(

@@ -38,6 +38,7 @@ KEEP_SECRETS = 2  # release Secrets kept: the current one and the one before
 RESTART_ANNOTATION = "deis.io/restartedAt"
 RESTART_MANAGER = "deis-restart"
 HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
+CRON_JOB = ("batch/v1", "CronJob")
 DEPLOYMENT = ("apps/v1", "Deployment")
 NO_TERMINAL = (
     "Interactive runs (a command with a terminal) are not supported on the kubernetes "
@@ -118,6 +119,7 @@ class KubernetesRuntime:
             )
         for name in set(previous) - set(applied):
             self.kube.delete(*DEPLOYMENT, name, app)
+        self._apply_cron_jobs(desired)
         self._prune_secrets(app, desired.version)
 
     @_unavailable
@@ -341,6 +343,17 @@ class KubernetesRuntime:
                     self.kube.delete(*DEPLOYMENT, name, app)
             except ApiError as error:  # keep undoing the others
                 log.warning("undoing %s/%s failed: %s", app, name, error)
+
+    def _apply_cron_jobs(self, desired: DesiredApp) -> None:
+        """The release's `deis cron` jobs as CronJobs; those of removed jobs go."""
+        wanted = manifests.cron_jobs(desired, self.options)
+        for manifest in wanted:
+            self.kube.apply(manifest)
+        names = {m["metadata"]["name"] for m in wanted}
+        labels = {**manifests.app_labels(desired.app), manifests.LABEL_TYPE: manifests.CRON_TYPE}
+        for live in self.kube.list(*CRON_JOB, desired.app, labels):
+            if live["metadata"]["name"] not in names:
+                self.kube.delete(*CRON_JOB, live["metadata"]["name"], desired.app)
 
     def _prune_secrets(self, app: str, version: int) -> None:
         secrets = self.kube.list("v1", "Secret", app, manifests.app_labels(app))

@@ -48,6 +48,7 @@ RESOURCES: dict[tuple[str, str], Resource] = {
     ("apps/v1", "ReplicaSet"): Resource("replicasets", True),
     ("apps/v1", "StatefulSet"): Resource("statefulsets", True),
     ("autoscaling/v2", "HorizontalPodAutoscaler"): Resource("horizontalpodautoscalers", True),
+    ("batch/v1", "CronJob"): Resource("cronjobs", True),
     ("networking.k8s.io/v1", "Ingress"): Resource("ingresses", True),
     ("networking.k8s.io/v1", "NetworkPolicy"): Resource("networkpolicies", True),
     ("rbac.authorization.k8s.io/v1", "Role"): Resource("roles", True),

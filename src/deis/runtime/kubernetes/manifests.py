@@ -19,9 +19,10 @@ import base64
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from deis.domain import cron
 from deis.domain.config import cpu_millicores, limit_part, memory_bytes, request_part
 from deis.domain.desired import DesiredApp
 from deis.runtime import policy, spec
@@ -489,6 +490,52 @@ def run_pod(desired: DesiredApp, name: str, line: str, options: Options) -> Mani
         "metadata": _meta(name, desired.app, pod_labels(desired.app, RUN_TYPE, desired.version)),
         "spec": body,
     }
+
+
+CRON_TYPE = "cron"
+LABEL_CRON = "cron"
+
+
+def cron_job_name(job_name: str) -> str:
+    return f"cron-{job_name}"[:52]  # a CronJob's name leaves 11 characters to its Jobs
+
+
+def cron_job(desired: DesiredApp, job: cron.Job, options: Options) -> Manifest:
+    """One `deis cron` job as a batch/v1 CronJob of the release: its image, config (the
+    release's env Secret) and limits, never two runs at once, stopped at its timeout."""
+    with_memory = desired
+    if job.memory:
+        with_memory = replace(desired, memory={**desired.memory, RUN_TYPE: job.memory})
+    body = pod_spec(with_memory, RUN_TYPE, options, run=job.command)
+    body["restartPolicy"] = "Never"
+    labels = {**pod_labels(desired.app, CRON_TYPE, desired.version), LABEL_CRON: job.name}
+    spec: dict[str, Any] = {
+        "schedule": cron.normalized(cron.parse_schedule(job.schedule)),
+        "concurrencyPolicy": "Forbid",
+        "suspend": job.suspended,
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "activeDeadlineSeconds": job.timeout,
+                "backoffLimit": 0,
+                "template": {"metadata": {"labels": labels}, "spec": body},
+            },
+        },
+    }
+    if job.tz != "UTC":
+        spec["timeZone"] = job.tz
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": _meta(cron_job_name(job.name), desired.app, labels),
+        "spec": spec,
+    }
+
+
+def cron_jobs(desired: DesiredApp, options: Options) -> list[Manifest]:
+    return [cron_job(desired, job, options) for job in cron.jobs_of(desired.cron)]
 
 
 def runnable_types(desired: DesiredApp, options: Options) -> list[str]:
