@@ -17,7 +17,7 @@ from dataclasses import replace
 from deis.domain.desired import DesiredApp
 from deis.domain.errors import DeployFailed
 from deis.runtime import spec
-from deis.runtime.plan import pod_state
+from deis.runtime.plan import ROUTABLE_TYPES, pod_state
 from deis.runtime.podman.engine import Engine, Observed
 from deis.runtime.podman.images import ImagePullError
 from deis.runtime.podman.podman import PodmanError
@@ -98,7 +98,7 @@ def converge(
         observed = _observe(engine, desired, replaced)
         try:
             decided = engine.step(  # old replicas drain and stop in the background
-                desired.app, desired, observed, time.time(), batch, wait_stops=False
+                desired.app, desired, observed, time.time(), batch, wait_stops=False, rolling=True
             )
         except (PodmanError, OSError, spec.NotRunnable, SlugError, ImagePullError) as exc:
             raise Failed(str(exc)) from None
@@ -123,12 +123,25 @@ def roll_back(engine: Engine, failed: DesiredApp, previous: DesiredApp | None) -
     """Stop what the failed state started and plan the previous state again."""
     app = failed.app
     if previous is None or previous.version != failed.version:
-        doomed = [
+        doomed = {
             c.name
             for c in engine.containers(app)
             if c.labels.get(spec.LABEL_VERSION) == str(failed.version)
+        }
+        now = time.time()
+        observed = engine.observe(app, previous, engine.containers(app), now)
+        serving = [
+            (o.replica.name, o.port)
+            for o in observed
+            if o.replica.type in ROUTABLE_TYPES
+            and o.replica.ready
+            and o.replica.running
+            and not o.replica.terminating
+            and o.replica.name not in doomed
         ]
-        engine.stop(doomed, wait=True)
+        if serving:  # out of the router first: what they were sent finishes (the drain)
+            engine.set_peers(app, serving)
+        engine.stop(sorted(doomed), wait=True)
     now = time.time()
     observed = engine.probe(engine.observe(app, previous, engine.containers(app), now), now)
     batch = engine.options.default_batch

@@ -243,9 +243,9 @@ class Engine:
         )
         return replace(item, replica=replace(replica, ready=ready))
 
-    def policy(self, now: float, batch: int | None) -> Policy:
+    def policy(self, now: float, batch: int | None, rolling: bool = False) -> Policy:
         with self._lock:
-            return Policy(now=now, batch=batch, restart_at=dict(self._restart_at))
+            return Policy(now=now, batch=batch, restart_at=dict(self._restart_at), rolling=rolling)
 
     # --- acting --------------------------------------------------------------------------
 
@@ -258,9 +258,11 @@ class Engine:
         batch: int | None,
         *,
         wait_stops: bool,
+        rolling: bool = False,
     ) -> Plan:
-        """Plan once and carry it out: traffic first, then stops, restarts and starts."""
-        decided = plan(desired, [o.replica for o in observed], self.policy(now, batch))
+        """Plan once and carry it out: traffic first, then stops, restarts and starts.
+        `rolling`: a deploy or restart is under way (see `Policy.rolling`)."""
+        decided = plan(desired, [o.replica for o in observed], self.policy(now, batch, rolling))
         ports = {o.replica.name: o.port for o in observed}
         self.set_peers(app, [(name, ports[name]) for name in decided.peers])
         self.stop(decided.stop, wait=wait_stops)
