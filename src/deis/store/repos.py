@@ -592,6 +592,7 @@ RELEASE = (
 )
 NEWEST_FIRST = with_owner(releases_t).where(OF_APP).order_by(releases_t.c.version.desc())
 LATEST_RELEASE = NEWEST_FIRST.limit(1)
+CURRENT_RELEASE = NEWEST_FIRST.where(releases_t.c.failed.is_(False)).limit(1)
 RELEASES_PAGE = paged(NEWEST_FIRST)
 RELEASES_COUNT = counted(releases_t, OF_APP)
 
@@ -617,6 +618,9 @@ class SqlReleases(Repo):
 
     def latest(self, app_id: str) -> Release | None:
         return self._prepared_one(LATEST_RELEASE, {"app_id": app_id}, to_release)
+
+    def current(self, app_id: str) -> Release | None:
+        return self._prepared_one(CURRENT_RELEASE, {"app_id": app_id}, to_release)
 
     def latest_of(self, app_ids: Sequence[str]) -> dict[str, Release]:
         if not app_ids:
