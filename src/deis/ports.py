@@ -127,7 +127,10 @@ class Releases(Protocol):
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
         """Newest (highest version) first."""
 
-    def set_failed(self, app_id: str, version: int, failed: bool, updated: datetime) -> None: ...
+    def set_failed(
+        self, app_id: str, version: int, failed: bool, updated: datetime, failure: str = ""
+    ) -> None:
+        """Mark a release failed (or not), with what its deploy said."""
 
 
 class Keys(Protocol):

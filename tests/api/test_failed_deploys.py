@@ -57,8 +57,8 @@ def test_a_failed_scale_leaves_the_formation_and_the_release_as_they_were(
     failed = alice.post("/v2/apps/fs/scale/", {"clock": 1})
     assert failed.status_code == 409
     assert failed.json()["detail"] == (
-        "Scaling to clock=1 failed: app-clock-0004 keeps crashing (exit code 1);"
-        " the formation stays clock=0 and v2 keeps running"
+        "Scaling to clock=1 failed, the formation stays clock=0 and v2 keeps running:"
+        " app-clock-0004 keeps crashing (exit code 1)"
     )
     assert alice.get("/v2/apps/fs/").json()["structure"] == {"web": 1, "clock": 0}
     assert releases(alice, "fs") == [(2, False), (1, False)]  # the serving one is not failed
@@ -77,10 +77,13 @@ def test_a_failed_config_change_is_not_recorded_as_current(
     failed = alice.post("/v2/apps/fc/config/", {"values": {"BREAK": "1", "KEEP": "x"}})
     assert failed.status_code == 409
     assert failed.json()["detail"] == (
-        "Release v3 could not be deployed: app-clock-0004 keeps crashing (exit code 1);"
-        " v2 keeps running"
+        "Release v3 could not be deployed, v2 keeps running:"
+        " app-clock-0004 keeps crashing (exit code 1)"
     )
     assert releases(alice, "fc") == [(3, True), (2, False), (1, False)]
+    v3 = alice.get("/v2/apps/fc/releases/v3/").json()
+    assert v3["failure"] == "app-clock-0004 keeps crashing (exit code 1)"
+    assert alice.get("/v2/apps/fc/releases/v2/").json()["failure"] == ""
     assert alice.get("/v2/apps/fc/config/").json()["values"] == {}  # v2's
     # the next change is made from what runs (v2), not from the failed v3
     assert alice.post("/v2/apps/fc/config/", {"values": {"OTHER": "2"}}).status_code == 201
@@ -118,7 +121,7 @@ def test_a_failed_first_deploy_leaves_no_counts(
     body = {"image": "x/y:1", "procfile": {"web": "./web"}}
     failed = alice.post("/v2/apps/ff/builds/", body)
     assert failed.status_code == 409
-    assert failed.json()["detail"].endswith("; nothing runs yet")
+    assert "could not be deployed, nothing runs yet: " in failed.json()["detail"]
     assert alice.get("/v2/apps/ff/").json()["structure"] == {}
     breaking(lambda d: False)
     assert alice.post("/v2/apps/ff/builds/", body).status_code == 201

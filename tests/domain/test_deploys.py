@@ -12,8 +12,8 @@ def test_a_failed_scale_fails_no_release_and_puts_the_counts_back() -> None:
     undo = undo_failed_deploy(attempted, V4, attempted.structure)
     assert undo == Undo(failed=None, structure={"web": 1, "clock": 0}, running=V4)
     assert undo.explain(attempted, "clock keeps crashing") == (
-        "Scaling to clock=1 failed: clock keeps crashing;"
-        " the formation stays clock=0 and v4 keeps running"
+        "Scaling to clock=1 failed, the formation stays clock=0 and v4 keeps running:"
+        " clock keeps crashing"
     )
 
 
@@ -22,7 +22,7 @@ def test_a_failed_release_is_failed_and_the_counts_stand() -> None:
     undo = undo_failed_deploy(attempted, V4, attempted.structure)
     assert undo == Undo(failed=5, structure=None, running=V4)
     assert undo.explain(attempted, "web did not become ready") == (
-        "Release v5 could not be deployed: web did not become ready; v4 keeps running"
+        "Release v5 could not be deployed, v4 keeps running: web did not become ready"
     )
 
 
@@ -39,7 +39,9 @@ def test_a_first_push_that_fails_leaves_no_counts() -> None:
     attempted = Deployed(2, {"web": 1})
     undo = undo_failed_deploy(attempted, None, {"web": 1})
     assert undo == Undo(failed=2, structure={}, running=None)
-    assert undo.explain(attempted, "crashed").endswith("; nothing runs yet")
+    assert undo.explain(attempted, "crashed") == (
+        "Release v2 could not be deployed, nothing runs yet: crashed"
+    )
 
 
 def test_a_push_that_drops_a_type_and_fails_gets_the_type_back() -> None:

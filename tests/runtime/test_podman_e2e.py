@@ -510,3 +510,27 @@ def test_listing_replicas_reuses_the_last_ps_of_every_app_until_a_replica_change
     assert len(listed) == 1 and ps_of_this_app == []
     restarted = runtime.restart(app_name)  # a change: the last ps is stale now
     assert up(runtime, app_name) == [restarted[0].name]
+
+
+def test_a_replica_that_crashes_on_start_says_what_it_printed(
+    runtime: Any, make_desired: Make, app_name: str
+) -> None:
+    """Issue 18: the push showed only the exit code; the app's own words (a SyntaxError)
+    say what is wrong."""
+    runtime.deploy(make_desired(app_name, 1))
+    crash = (
+        'echo "Traceback (most recent call last):"; echo "  File \\"app.py\\", line 3";'
+        ' echo "SyntaxError: invalid syntax" >&2; exit 1'
+    )
+    with pytest.raises(DeployFailed) as failed:
+        runtime.deploy(make_desired(app_name, 2, procfile={"web": crash}))
+    message = failed.value.message
+    assert "keeps crashing (exit code 1); its last output:\n" in message, message
+    assert message.endswith(
+        '\n    Traceback (most recent call last):\n      File "app.py", line 3'
+        "\n    SyntaxError: invalid syntax"
+    ), message
+    with pytest.raises(DeployFailed) as missing:
+        runtime.deploy(make_desired(app_name, 3, procfile={"web": "exec ./server"}))
+    assert "cannot run its command (exit code 127); its last output:\n" in missing.value.message
+    assert "./server" in missing.value.message

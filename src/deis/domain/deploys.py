@@ -28,9 +28,10 @@ class Undo:
     running: Deployed | None  # what runs now
 
     def explain(self, attempted: Deployed, reason: str) -> str:
-        """What failed, why, and what runs instead, e.g. "Release v5 could not be
-        deployed: ...; v4 keeps running" or "Scaling to clock=1 failed: ...; the
-        formation stays clock=0 and v4 keeps running"."""
+        """What failed, what runs instead, and why (last: it may end in the lines a
+        replica printed), e.g. "Release v5 could not be deployed, v4 keeps running: ..."
+        or "Scaling to clock=1 failed, the formation stays clock=0 and v4 keeps running:
+        ..."."""
         undone = sorted(
             t for t in {*(self.structure or {}), *attempted.structure}
             if self.structure is not None
@@ -44,12 +45,12 @@ class Undo:
         else:
             what = f"Deploying v{attempted.version} failed"
         if self.running is None:
-            return f"{what}: {reason}; nothing runs yet"
+            return f"{what}, nothing runs yet: {reason}"
         stays = ""
         if undone and self.structure is not None:
             stays = " ".join(f"{t}={self.structure.get(t, 0)}" for t in undone)
             stays = f"the formation stays {stays} and "
-        return f"{what}: {reason}; {stays}v{self.running.version} keeps running"
+        return f"{what}, {stays}v{self.running.version} keeps running: {reason}"
 
 
 def undo_failed_deploy(

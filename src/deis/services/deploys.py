@@ -69,7 +69,7 @@ def deploy_latest(ctx: Context, app_id: str) -> None:
             try:
                 ctx.runtime.deploy(desired)
             except DeployFailed as failure:
-                undo = _record_failure(ctx, app_id, target)
+                undo = _record_failure(ctx, app_id, target, failure.message)
                 message = undo.explain(target, failure.message)
                 ctx.logs.write(app_id, "runtime", message)
                 first = first or DeployFailed(message)
@@ -81,7 +81,7 @@ def deploy_latest(ctx: Context, app_id: str) -> None:
             raise first
 
 
-def _record_failure(ctx: Context, app_id: str, attempted: Deployed) -> Undo:
+def _record_failure(ctx: Context, app_id: str, attempted: Deployed, reason: str) -> Undo:
     running = ctx.runtime.deployed(app_id)
     with ctx.store.transaction(write=True) as uow:
         app = uow.apps.lock(app_id)
@@ -89,7 +89,7 @@ def _record_failure(ctx: Context, app_id: str, attempted: Deployed) -> Undo:
             return Undo(failed=None, structure=None, running=running)
         undo = undo_failed_deploy(attempted, running, app.structure)
         if undo.failed is not None:
-            uow.releases.set_failed(app_id, undo.failed, True, ctx.clock())
+            uow.releases.set_failed(app_id, undo.failed, True, ctx.clock(), reason)
         if undo.structure is not None:
             uow.apps.update(replace(app, structure=undo.structure, updated=ctx.clock()))
         return undo

@@ -31,6 +31,7 @@ HOPELESS_EXIT_CODES = (125, 126, 127)
 # a new replica that has crashed this many times while deploying fails the deploy at once
 CRASHES_ALLOWED = 3
 RESTARTING = -1  # the version given to replicas being replaced by a rolling restart
+OUTPUT_LINES = 10  # lines of a crashed replica's output a failed deploy shows
 
 
 class Failed(Exception):
@@ -71,15 +72,28 @@ def _why(pending: Sequence[Observed]) -> str:
     return "; ".join(parts)
 
 
+def last_output(engine: Engine, item: Observed) -> str:
+    """ "; its last output:" and the lines the replica printed in its last run, indented
+    (a crash's traceback)."""
+    name = item.replica.name
+    text = engine.last_output(name, OUTPUT_LINES).rstrip()
+    if not text:  # clocks apart, or nothing in this run: what the runs before printed
+        text = engine.last_output(name, OUTPUT_LINES, last_run=False).rstrip()
+    if not text:
+        return "; it printed nothing"
+    lines = [line.rstrip() for line in text.splitlines()[-OUTPUT_LINES:]]
+    return "; its last output:\n" + "\n".join(f"    {line}" for line in lines)
+
+
 def _fatal(engine: Engine, pending: Sequence[Observed]) -> str | None:
     for item in pending:
         if not item.replica.dead:
             continue
-        code = item.container.exit_code
+        name, code = item.replica.name, item.container.exit_code
         if code in HOPELESS_EXIT_CODES:
-            return f"{item.replica.name} cannot run its command (exit code {code})"
-        if engine.restart_count(item.replica.name) >= CRASHES_ALLOWED:
-            return f"{item.replica.name} keeps crashing (exit code {code})"
+            return f"{name} cannot run its command (exit code {code})" + last_output(engine, item)
+        if engine.restart_count(name) >= CRASHES_ALLOWED:
+            return f"{name} keeps crashing (exit code {code})" + last_output(engine, item)
     return None
 
 

@@ -529,6 +529,15 @@ class Engine:
                 self.cpu.record(container.name, at, usage)
         self.cpu.keep_only(c.name for c in running)
 
+    def last_output(self, name: str, lines: int, last_run: bool = True) -> str:
+        """What a replica printed last (in its last run): its crash, say; "" when it
+        cannot be read."""
+        try:
+            return self.podman.logs(name, lines, last_run)
+        except Exception:  # a report: never let it hide the failure it explains
+            log.exception("reading the output of %s failed", name)
+            return ""
+
     def restart_count(self, name: str) -> int:
         with self._lock:
             return self._restarts.get(name, 0)
