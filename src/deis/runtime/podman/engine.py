@@ -18,6 +18,7 @@ from deis.domain.desired import DesiredApp, Pod
 from deis.domain.errors import Invalid
 from deis.domain.logs import replica_label
 from deis.runtime import naming, spec
+from deis.runtime.listening import parse_proc_net_tcp
 from deis.runtime.plan import (
     STARTING_STATES,
     Plan,
@@ -528,6 +529,22 @@ class Engine:
             if usage is not None:
                 self.cpu.record(container.name, at, usage)
         self.cpu.keep_only(c.name for c in running)
+
+    @staticmethod
+    def listening(pid: int) -> list[tuple[str, int]] | None:
+        """The TCP sockets listening in the network namespace of the process `pid` (a
+        replica's init), as (address, port); None when they cannot be read."""
+        if pid <= 0:
+            return None
+        found: list[tuple[str, int]] = []
+        for table in ("tcp", "tcp6"):
+            try:
+                found += parse_proc_net_tcp(Path(f"/proc/{pid}/net/{table}").read_text())
+            except FileNotFoundError:
+                continue  # no IPv6 in the namespace
+            except OSError:
+                return None
+        return sorted(set(found))
 
     def last_output(self, name: str, lines: int, last_run: bool = True) -> str:
         """What a replica printed last (in its last run): its crash, say; "" when it
