@@ -32,7 +32,10 @@ from tests.runtime.conftest import build_image_tarball, podman_missing
 pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
-WEB = "mkdir -p /tmp/www; echo ok > /tmp/www/index.html; exec httpd -f -p $PORT -h /tmp/www"
+WEB = (
+    'if [ -n "$SLOW" ]; then sleep "$SLOW"; fi;'  # a release that takes a while to be ready
+    " mkdir -p /tmp/www; echo ok > /tmp/www/index.html; exec httpd -f -p $PORT -h /tmp/www"
+)
 CLOCK = (
     'if [ -n "$BREAK" ]; then echo "  File \\"clock.py\\", line 3"; echo "SyntaxError: invalid'
     ' syntax"; exit 1; fi; exec sleep 100000'
@@ -55,6 +58,7 @@ class Platform:
     app: str
     router_port: int
     api_port: int
+    up: list[str] = field(default_factory=list)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(  # noqa: S603 - an argument list
@@ -139,7 +143,7 @@ def platform() -> Iterator[Platform]:
     }
     state = root / "state"
     p = Platform(root, env, f"fail-{secrets.token_hex(3)}", free_port(), free_port())
-    up = [
+    p.up = up = [
         str(BIN / "deisctl"), "up", "--state-dir", str(state), "--api-port", str(p.api_port),
         "--runtime", "podman", "--router", "nginx", "--router-port", str(p.router_port),
         "--router-https-port", str(free_port()), "--builder", "none",
@@ -225,3 +229,41 @@ def test_a_failed_scale_leaves_the_formation_and_the_releases_as_they_were(
     assert f"{p.app}-bad-" not in pods and f"{p.app}-web-" in pods
     p.deis("config:set", "AFTER=1")  # used to fail until `deis scale bad=0`
     assert releases(p)[0] == (before[0][0] + 1, False)
+
+
+def test_a_platform_killed_in_the_middle_of_a_deploy_converges_when_it_starts_again(
+    platform: Platform,
+) -> None:
+    """The records went ahead (the release is saved), the runtime did not finish: at its
+    next start the platform deploys what the records say, and the app serves throughout."""
+    from deis.runtime.podman import load_instance_id
+    from deis.runtime.podman.podman import Podman
+    from deis.stack.podman_conf import paths_for
+
+    p = platform
+    state = p.root / "state"
+    podman = Podman(paths_for(state, load_instance_id(state)))
+    version = releases(p)[0][0] + 1
+    pid = int((state / "platform.pid").read_text())
+    with Load(p.router_port, f"{p.app}.localhost") as load:
+        changing = subprocess.Popen(  # noqa: S603
+            [str(BIN / "deis"), "config:set", "SLOW=4", "-a", p.app], env=p.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not any(f"-web-{version:04d}" in c.name for c in podman.ps({})):
+            assert time.monotonic() < deadline, "the new release never started"
+            time.sleep(0.2)
+        os.kill(pid, 9)  # the platform dies in the middle of the deploy
+        changing.wait(30)
+        p.run(*p.up)
+        desired = state / "runtime" / "desired" / f"{p.app}.json"
+        deadline = time.monotonic() + 60
+        while json.loads(desired.read_text())["version"] != version:
+            assert time.monotonic() < deadline, "the runtime never ran the saved release"
+            time.sleep(0.5)
+        time.sleep(1)
+    assert releases(p)[0] == (version, False)
+    assert "SLOW" in p.deis("config").stdout
+    assert load.counts["200"] > 100, load.counts
+    assert load.failed == {}, load.counts
