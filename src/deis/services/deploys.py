@@ -73,6 +73,8 @@ def deploy_latest(ctx: Context, app_id: str) -> None:
                 message = undo.explain(target, failure.message)
                 ctx.logs.write(app_id, "runtime", message)
                 first = first or DeployFailed(message)
+                if undo.failed is None and undo.structure is None:
+                    break  # the records say what they said: another try would fail alike
                 continue
             if first is None:
                 artifacts.collect(ctx, app_id)
