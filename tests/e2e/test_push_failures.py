@@ -103,7 +103,8 @@ def test_a_web_process_on_another_port_is_told_within_seconds(deployment: Deploy
     assert "-----> Launching..." in out
     assert re.search(r"v2 not ready after \d+s \(timeout 120s\): web\.\S+: starting: web listens"
                      r" on 3000, but \$PORT is 5000", out), out  # fmt: skip
-    assert re.search(r"is not ready: web listens on 3000, but \$PORT is 5000", out), out
+    assert re.search(r" !     Release v2 could not be deployed, nothing runs yet: \S+-web-\S+ is"
+                     r" not ready: web listens on 3000, but \$PORT is 5000", out), out  # fmt: skip
     assert waited < 60, waited  # not the 120 s timeout (Heroku's R10: 60 s)
 
 

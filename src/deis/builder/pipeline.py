@@ -220,10 +220,8 @@ class Pipeline:
             await emit("-----> Launching...")
             try:
                 version = await self._launch(app, record, emit)
-            except DeployFailed as exc:
-                raise BuildFailed(
-                    f"The release was made but did not start: {exc.message}"
-                ) from None
+            except DeployFailed as exc:  # it says what failed, what runs, and why
+                raise BuildFailed(exc.message) from None
             await emit(f"       Done, {app}:v{version} deployed to Deis")
             await emit("")
             await emit(f"       http://{self.ctx.app_url(app)}")
