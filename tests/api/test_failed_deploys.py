@@ -6,6 +6,7 @@ the deploys these tests choose, as a runtime that cannot start a type would."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -148,3 +149,25 @@ def test_at_start_apps_whose_records_say_other_than_what_runs_are_deployed(
     assert releases(alice, "rs")[:2] == [(4, True), (3, False)]
     assert ctx.runtime.deployed("rs") == Deployed(3, {"web": 1, "clock": 0})
     assert deploys.converge_all(ctx) == []  # they agree now
+
+
+def test_at_start_the_release_that_runs_is_never_left_failed(
+    api: Api, alice: User, breaking: Callable[[Breaks], None]
+) -> None:
+    """Records left by the earlier bug: a failed `scale clock=1` marked the serving v2
+    failed and left clock=1; a later config change (v3) failed too. The platform must not
+    roll the app back to v1 (the latest release not failed): v2 runs, so v2 it is."""
+    from deis.domain.deploys import Deployed
+    from deis.services import deploys
+
+    ctx = api.client.app.state.context  # type: ignore[attr-defined]
+    pulled(alice, "old")
+    breaking(clock_scaled)
+    with ctx.store.transaction(write=True) as uow:
+        app = uow.apps.get("old")
+        uow.apps.update(replace(app, structure={"web": 1, "clock": 1}))
+        uow.releases.set_failed("old", 2, True, ctx.clock())
+    assert deploys.converge_all(ctx) == ["old"]  # clock=1 fails again, then is undone
+    assert releases(alice, "old") == [(2, False), (1, False)]
+    assert alice.get("/v2/apps/old/").json()["structure"] == {"web": 1, "clock": 0}
+    assert ctx.runtime.deployed("old") == Deployed(2, {"web": 1, "clock": 0})

@@ -9,6 +9,7 @@ from dataclasses import replace
 from deis.domain.deploys import Deployed, Undo, agrees, undo_failed_deploy
 from deis.domain.desired import DesiredApp, desired_state
 from deis.domain.errors import Conflict, DeployFailed, NotFound
+from deis.ports import UnitOfWork
 from deis.services import artifacts
 from deis.services.context import Context
 from deis.services.current import current
@@ -83,12 +84,23 @@ def deploy_latest(ctx: Context, app_id: str) -> None:
             raise first
 
 
+def _trust_what_runs(ctx: Context, uow: UnitOfWork, app_id: str, running: Deployed | None) -> None:
+    """The release the runtime runs did run: it is not failed (earlier versions of the
+    platform marked the serving release failed when a scale failed)."""
+    if running is None:
+        return
+    release = uow.releases.get(app_id, running.version)
+    if release is not None and release.failed:
+        uow.releases.set_failed(app_id, running.version, False, ctx.clock())
+
+
 def _record_failure(ctx: Context, app_id: str, attempted: Deployed, reason: str) -> Undo:
     running = ctx.runtime.deployed(app_id)
     with ctx.store.transaction(write=True) as uow:
         app = uow.apps.lock(app_id)
         if app is None:  # destroyed meanwhile
             return Undo(failed=None, structure=None, running=running)
+        _trust_what_runs(ctx, uow, app_id, running)
         undo = undo_failed_deploy(attempted, running, app.structure)
         if undo.failed is not None:
             uow.releases.set_failed(app_id, undo.failed, True, ctx.clock(), reason)
@@ -100,17 +112,23 @@ def _record_failure(ctx: Context, app_id: str, attempted: Deployed, reason: str)
 def converge_all(ctx: Context) -> list[str]:
     """At platform start: deploy every app whose records say other than what runs (a
     platform stopped in the middle of a deploy, a release whose deploy never began).
-    Answers the apps deployed; a failure is recorded as for any deploy."""
+    The release that runs is never left marked failed. Answers the apps deployed; a
+    failure is recorded as for any deploy."""
     with ctx.store.transaction() as uow:
         app_ids = [app.id for app in every(uow.apps.list)]
     deployed = []
     for app_id in app_ids:
         try:
+            running = ctx.runtime.deployed(app_id)
+            with ctx.store.transaction(write=True) as uow:
+                if uow.apps.lock(app_id) is None:
+                    continue
+                _trust_what_runs(ctx, uow, app_id, running)
             desired = desired_for(ctx, app_id)
             if desired.image is None:
                 continue
             target = Deployed(desired.version, dict(desired.structure))
-            if agrees(target, ctx.runtime.deployed(app_id)):
+            if agrees(target, running):
                 continue
             log.info("%s runs other than its records say: deploying v%d", app_id, desired.version)
             deployed.append(app_id)
