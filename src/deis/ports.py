@@ -16,6 +16,7 @@ from deis.domain.artifacts import Garbage
 from deis.domain.attempts import BuildAttempt
 from deis.domain.cron import Job as CronJob
 from deis.domain.cron import Run as CronRun
+from deis.domain.deploys import Deployed
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.records import (
     TLS,
@@ -116,14 +117,22 @@ class Configs(Protocol):
 class Releases(Protocol):
     def add(self, release: Release) -> None: ...
     def get(self, app_id: str, version: int) -> Release | None: ...
-    def latest(self, app_id: str) -> Release | None: ...
+    def latest(self, app_id: str) -> Release | None:
+        """The highest version, failed or not (the next release numbers from it)."""
+
+    def current(self, app_id: str) -> Release | None:
+        """The latest release not marked failed: the one the app runs."""
+
     def latest_of(self, app_ids: builtins.list[str]) -> dict[str, Release]:
         """The latest release of each app that has one, in one query (the apps list)."""
 
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Release], int]:
         """Newest (highest version) first."""
 
-    def set_failed(self, app_id: str, version: int, failed: bool, updated: datetime) -> None: ...
+    def set_failed(
+        self, app_id: str, version: int, failed: bool, updated: datetime, failure: str = ""
+    ) -> None:
+        """Mark a release failed (or not), with what its deploy said."""
 
 
 class Keys(Protocol):
@@ -239,6 +248,10 @@ class Runtime(Protocol):
 
     def remove(self, app_id: str) -> None:
         """Remove everything the app runs."""
+
+    def deployed(self, app_id: str) -> Deployed | None:
+        """What the app runs: the release and the counts of its last successful deploy
+        (after a failed one, those it went back to); None when nothing was deployed."""
 
     def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]: ...
     def restart(

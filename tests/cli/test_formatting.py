@@ -104,6 +104,16 @@ def test_releases() -> None:
         "myapp", {"version": 2, "build": "b-uuid", "config": "c", "owner": "alice"}
     )
     assert info.splitlines()[:3] == ["=== myapp Release v2", "build:    b-uuid", "config:   c"]
+    failed = releases.format_release(
+        "myapp",
+        {"version": 3, "failed": True, "failure": "web.1 keeps crashing; its last output:\n"
+         "    SyntaxError: invalid syntax"},
+    )  # fmt: skip
+    assert failed.endswith(
+        "failed:   true\n"
+        "failure:  web.1 keeps crashing; its last output:\n"
+        "              SyntaxError: invalid syntax\n"
+    )
     assert releases.rollback_message(None) == "Rolling back one release..."
     assert releases.rollback_message(3) == "Rolling back to v3..."
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from deis.domain.deploys import Deployed
 from deis.domain.desired import DesiredApp
 from deis.domain.errors import DeployFailed, NotFound, Unavailable
 from deis.domain.terminal import Opening
@@ -46,6 +47,7 @@ def test_deploy_runs_each_type_with_its_scale(cluster: Cluster, app: str) -> Non
     assert sorted((p.type, p.release, p.state) for p in pods) == [
         ("web", "v1", "up"), ("web", "v1", "up"), ("worker", "v1", "up")
     ]  # fmt: skip
+    assert runtime.deployed(app) == Deployed(1, {"web": 2, "worker": 1})
     for pod in pods:  # the shape the Deis client parses
         match = POD_NAME.match(pod.name)
         assert match and match["app"] == app and match["type"] == pod.type, pod.name
@@ -127,6 +129,7 @@ def test_a_release_that_cannot_become_ready_is_undone(cluster: Cluster, app: str
     assert sorted(p.name for p in runtime.pods(app)) == serving
     web = cluster.kube.get("apps/v1", "Deployment", f"{app}-web", app)
     assert web is not None and web["metadata"]["labels"]["version"] == "v1"
+    assert runtime.deployed(app) == Deployed(1, {"web": 2, "worker": 1})  # what runs
 
 
 def test_a_first_release_that_fails_leaves_nothing_running(cluster: Cluster, app: str) -> None:
@@ -135,6 +138,7 @@ def test_a_first_release_that_fails_leaves_nothing_running(cluster: Cluster, app
     with pytest.raises(DeployFailed):
         runtime.deploy(bad)
     assert runtime.pods(app) == []
+    assert runtime.deployed(app) is None
 
 
 def test_a_type_the_release_cannot_run_fails_before_anything_changes(

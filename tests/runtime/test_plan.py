@@ -213,6 +213,67 @@ def test_cmd_type_is_routable() -> None:
     assert p.peers == ("c",)
 
 
+# --- a deploy rolling forward: nothing old stops before every new type is ready --------
+
+ROLLING = Policy(now=1000.0, rolling=True)
+
+
+def test_rolling_old_web_keeps_serving_while_another_new_type_is_not_ready() -> None:
+    """Issue 18: web=1 and a second type that crashes on start; the old web replica must
+    not lose traffic (nor stop) because the new web replica is ready."""
+    replicas = [
+        rep("o-web", 2), rep("o-clock", 2, type="clock"),
+        rep("n-web", 3), rep("n-clock", 3, type="clock", state="exited", ready=False),
+    ]  # fmt: skip
+    p = plan(desired(3, web=1, clock=1), replicas, ROLLING)
+    assert p.stop == ()
+    assert p.peers == ("o-web",)  # the new release gets no traffic before it has taken over
+    assert p.restart == ("n-clock",) and not p.converged
+
+
+def test_rolling_switches_once_every_type_is_ready() -> None:
+    replicas = [
+        rep("o-web", 2), rep("o-clock", 2, type="clock"),
+        rep("n-web", 3), rep("n-clock", 3, type="clock"),
+    ]  # fmt: skip
+    p = plan(desired(3, web=1, clock=1), replicas, ROLLING)
+    assert set(p.stop) == {"o-web", "o-clock"}
+    assert p.peers == ("n-web",)
+
+
+def test_rolling_holds_for_a_new_type_the_old_release_did_not_run() -> None:
+    replicas = [rep("o-web", 2), rep("n-web", 3), rep("n-clock", 3, type="clock", ready=False)]
+    p = plan(desired(3, web=1, clock=1), replicas, ROLLING)
+    assert p.stop == () and p.peers == ("o-web",)
+
+
+def test_rolling_waits_for_every_new_replica_without_batches() -> None:
+    replicas = [rep("o1"), rep("o2"), rep("n1", 3), rep("n2", 3, ready=False)]
+    p = plan(desired(3, web=2), replicas, ROLLING)
+    assert p.stop == () and p.peers == ("o1", "o2")
+
+
+def test_rolling_with_batches_waits_for_the_first_batch_of_each_type() -> None:
+    olds = [rep(f"o{i}") for i in range(4)]
+    policy = replace(ROLLING, batch=1)
+    p = plan(desired(3, web=4), [*olds, rep("n1", 3)], policy)
+    assert len(p.stop) == 1 and "n1" in p.peers
+
+
+def test_rolling_first_deploy_routes_the_ready_web_replicas() -> None:
+    """Nothing old serves: the new web replicas get traffic as soon as they are ready."""
+    replicas = [rep("n-web", 3), rep("n-clock", 3, type="clock", ready=False)]
+    p = plan(desired(3, web=1, clock=1), replicas, ROLLING)
+    assert p.peers == ("n-web",)
+
+
+def test_rolling_scale_is_not_held() -> None:
+    """A scale of the same release has no old replicas to hold."""
+    replicas = [rep("w1"), rep("c1", type="clock", state="exited", ready=False)]
+    p = plan(desired(2, web=1, clock=1), replicas, ROLLING)
+    assert p.peers == ("w1",) and p.restart == ("c1",)
+
+
 # --- crash and backoff -------------------------------------------------------------------
 
 

@@ -510,3 +510,64 @@ def test_listing_replicas_reuses_the_last_ps_of_every_app_until_a_replica_change
     assert len(listed) == 1 and ps_of_this_app == []
     restarted = runtime.restart(app_name)  # a change: the last ps is stale now
     assert up(runtime, app_name) == [restarted[0].name]
+
+
+def test_a_replica_that_crashes_on_start_says_what_it_printed(
+    runtime: Any, make_desired: Make, app_name: str
+) -> None:
+    """Issue 18: the push showed only the exit code; the app's own words (a SyntaxError)
+    say what is wrong."""
+    runtime.deploy(make_desired(app_name, 1))
+    crash = (
+        'echo "Traceback (most recent call last):"; echo "  File \\"app.py\\", line 3";'
+        ' echo "SyntaxError: invalid syntax" >&2; exit 1'
+    )
+    with pytest.raises(DeployFailed) as failed:
+        runtime.deploy(make_desired(app_name, 2, procfile={"web": crash}))
+    message = failed.value.message
+    assert "keeps crashing (exit code 1); its last output:\n" in message, message
+    assert message.endswith(
+        '\n    Traceback (most recent call last):\n      File "app.py", line 3'
+        "\n    SyntaxError: invalid syntax"
+    ), message
+    with pytest.raises(DeployFailed) as missing:
+        runtime.deploy(make_desired(app_name, 3, procfile={"web": "exec ./server"}))
+    assert "cannot run its command (exit code 127); its last output:\n" in missing.value.message
+    assert "./server" in missing.value.message
+
+
+def test_a_web_replica_on_another_port_fails_fast_and_says_where_it_listens(
+    runtime: Any,
+    make_desired: Make,
+    app_name: str,
+    event_log: EventLog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 18: nothing was said for 120 s, then "did not become ready" with no hint."""
+    from deis.runtime.podman import converge
+
+    monkeypatch.setattr(converge, "PROGRESS_SECONDS", 1.0)
+    monkeypatch.setattr(converge, "WRONG_PORT_SECONDS", 3.0)
+    runtime.deploy(make_desired(app_name, 1))
+    wrong = make_desired(app_name, 2, procfile={"web": "exec httpd -f -p 3000 -h /"})
+    began = time.monotonic()
+    with pytest.raises(
+        DeployFailed, match=r"is not ready: web listens on 3000, but \$PORT is 5000"
+    ):
+        runtime.deploy(wrong)
+    assert time.monotonic() - began < 10  # not the 20 s timeout
+    progress = [e for e in event_log.of(app_name) if e.startswith("v2 not ready after")]
+    assert progress and "web listens on 3000, but $PORT is 5000" in progress[0], progress
+    loopback = make_desired(app_name, 3, procfile={"web": "exec httpd -f -p 127.0.0.1:$PORT -h /"})
+    with pytest.raises(DeployFailed, match=r"web listens on 127.0.0.1:5000 only"):
+        runtime.deploy(loopback)
+    nowhere = make_desired(
+        app_name, 4, procfile={"web": "exec sleep 1000"}, env={"DEIS_DEPLOY_TIMEOUT": "3"}
+    )
+    with pytest.raises(DeployFailed) as failed:
+        runtime.deploy(nowhere)
+    assert "did not become ready within 3s" in failed.value.message
+    assert "web listens on no TCP port yet (it must listen on $PORT, 5000)" in failed.value.message
+    progress = [e for e in event_log.of(app_name) if e.startswith("v4 not ready after")]
+    assert progress and "listens on no TCP port yet" in progress[0], progress
+    assert up(runtime, app_name)  # v1 kept serving throughout

@@ -22,3 +22,18 @@ def test_latest_of_many_apps(store: SqlStore, make: Factory) -> None:
         }
         assert uow.releases.latest_of(["a"]) == {"a": uow.releases.latest("a")}
         assert uow.releases.latest_of([]) == {}
+
+
+def test_current_is_the_latest_release_not_marked_failed(store: SqlStore, make: Factory) -> None:
+    with store.transaction(write=True) as uow:
+        make.user(uow, "alice")
+        make.app(uow, "a")
+        make.release(uow, "a", 1)
+        serving = make.release(uow, "a", 2)
+        make.release(uow, "a", 3)
+        uow.releases.set_failed("a", 3, True, serving.updated)
+    with store.transaction() as uow:
+        assert uow.releases.current("a") == serving
+        latest = uow.releases.latest("a")
+        assert latest is not None and latest.version == 3 and latest.failed
+        assert uow.releases.current("missing") is None

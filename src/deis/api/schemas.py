@@ -229,6 +229,9 @@ class ReleaseOut(Stamped):
     config: str
     summary: str
     failed: bool
+    failure: str = Field(
+        "", description="Extension: why the release's deploy failed (what the app printed)."
+    )
 
 
 class KeyOut(Stamped):

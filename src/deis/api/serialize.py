@@ -113,6 +113,7 @@ def release(r: Release) -> dict[str, Any]:
         "config": r.config,
         "summary": r.summary,
         "failed": r.failed,
+        "failure": r.failure,  # ext: what the failed deploy said
         "created": timestamp(r.created),
         "updated": timestamp(r.updated),
     }

@@ -38,6 +38,8 @@ log = logging.getLogger("deis.builder")
 Emit = Callable[[str], Awaitable[None]]
 ZERO = "0" * 40
 BUILD_BRANCHES = ("refs/heads/master", "refs/heads/main")
+RUNTIME_MARK = " deis[runtime]: "  # the runtime's events in an app's log
+PROGRESS_POLL_SECONDS = 1.0  # how often a push waiting for its deploy relays them
 
 
 @dataclass(frozen=True)
@@ -237,11 +239,9 @@ class Pipeline:
                 record |= {"image": key, "procfile": merged, "dockerfile": ""}
             await emit("-----> Launching...")
             try:
-                version = await asyncio.to_thread(hooks.record_push, self.ctx, record)
-            except DeployFailed as exc:
-                raise BuildFailed(
-                    f"The release was made but did not start: {exc.message}"
-                ) from None
+                version = await self._launch(app, record, emit)
+            except DeployFailed as exc:  # it says what failed, what runs, and why
+                raise BuildFailed(exc.message) from None
             await emit(f"       Done, {app}:v{version} deployed to Deis")
             await emit("")
             await emit(f"       http://{self.ctx.app_url(app)}")
@@ -249,6 +249,28 @@ class Pipeline:
             return version
         finally:
             self._discard(work)
+
+    async def _launch(self, app: str, record: dict[str, object], emit: Emit) -> int:
+        """Record the build, which releases and deploys it; meanwhile, what the runtime
+        says about the app (replicas not ready yet and why, crashes) reaches the push."""
+        seen = set(await asyncio.to_thread(self._runtime_lines, app))
+        task = asyncio.ensure_future(asyncio.to_thread(hooks.record_push, self.ctx, record))
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=PROGRESS_POLL_SECONDS)
+            if done:
+                return task.result()
+            for line in await asyncio.to_thread(self._runtime_lines, app):
+                if line not in seen:
+                    seen.add(line)
+                    await emit("       " + line.split(RUNTIME_MARK, 1)[1])
+
+    def _runtime_lines(self, app: str) -> list[str]:
+        """The runtime's last events about the app, as its log holds them."""
+        try:
+            text = self.ctx.logs.tail(app, 50, lambda line: RUNTIME_MARK in line)
+        except DomainError:  # no log store: nothing to relay
+            return []
+        return text.splitlines()
 
     async def drain(self) -> None:
         """Wait for the background removal of work folders (on shutdown)."""

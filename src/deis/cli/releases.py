@@ -38,6 +38,11 @@ def format_release(app: str, release: dict[str, Any]) -> str:
         lines.append(f"{(label + ':').ljust(9)} {release.get(label, '')}")
     if release.get("failed"):
         lines.append("failed:   true")
+        failure = str(release.get("failure") or "").rstrip()
+        if failure:
+            first, *rest = failure.splitlines()
+            lines.append(f"failure:  {first}")
+            lines.extend(f"          {line}" for line in rest)
     return "\n".join(lines) + "\n"
 
 

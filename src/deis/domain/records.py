@@ -79,6 +79,7 @@ class Release:
     failed: bool
     created: datetime
     updated: datetime
+    failure: str = ""  # why its deploy failed (a crashed replica's last output, say)
 
 
 @dataclass(frozen=True)

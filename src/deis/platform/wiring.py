@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import secrets
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from deis.ports import (
 )
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
-from deis.services import routes
+from deis.services import deploys, routes
 from deis.services.context import Context
 from deis.settings import Settings
 from deis.store.engine import is_sqlite
@@ -335,7 +336,9 @@ class Platform:
     def start(self) -> None:
         """The registry first (builds push to it, the runtime pulls from it), then the
         router (it must hold every route before replicas are announced), then the runtime
-        (adopting what runs), then every app's route; the autoscaler last."""
+        (adopting what runs), then every app's route; the autoscaler last. Then, in the
+        background, every app whose records say other than what its runtime runs (the
+        platform stopped in the middle of a deploy) is deployed."""
         parts = (self.registry, self.context.router, self.context.runtime, self.context.logs)
         for part in (*parts, self.autoscaler):
             if isinstance(part, Supervised):
@@ -343,6 +346,9 @@ class Platform:
                 self.started.append(part.stop)
         count = routes.publish_all(self.context)
         log.info("published the routes of %d apps", count)
+        threading.Thread(
+            target=deploys.converge_all, args=(self.context,), name="deis-converge", daemon=True
+        ).start()
         if isinstance(self.context.cron_runner, CronLoop):  # `deis cron` jobs, last
             self.context.cron_runner.begin()
             self.started.append(self.context.cron_runner.stop)

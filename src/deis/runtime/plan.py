@@ -6,6 +6,9 @@ desired state; the deploy loop and the supervisor call it again and again until 
 
 - new release: start replicas of the new version (at most `batch` not yet ready at a
   time), keep as many old replicas as the new ones cannot serve yet, stop the rest;
+  while a deploy rolls (`Policy.rolling`), every old replica keeps serving until the
+  first batch of every type of the new release is ready: a type that cannot start
+  fails the deploy before the old replicas of any type lose traffic;
 - scale up or down (same version): start the missing replicas, stop the extra ones;
 - crash: restart an exited replica once its backoff allows;
 - failed rollout: the deploy loop stops the new release's replicas and plans again
@@ -53,6 +56,10 @@ class Policy:
     now: float = 0.0
     batch: int | None = None  # new replicas not yet ready at a time; None: all at once
     restart_at: Mapping[str, float] = field(default_factory=dict)  # backoff, per replica
+    # a deploy is rolling forward: old replicas keep serving (and running) until the new
+    # release is ready in every type (its first batch of each); off for the supervisor,
+    # which stops strays of other releases at once
+    rolling: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,12 @@ def _revive(kept: Iterable[Replica], policy: Policy, step: _Step) -> None:
 
 
 def _plan_type(
-    proc_type: str, want: int, version: int | None, replicas: list[Replica], policy: Policy
+    proc_type: str,
+    want: int,
+    version: int | None,
+    replicas: list[Replica],
+    policy: Policy,
+    hold_old: bool,
 ) -> _Step:
     step = _Step()
     current = [r for r in replicas if r.version == version]
@@ -122,12 +134,28 @@ def _plan_type(
     start = max(0, min(missing, batch - pending)) if old else missing
     if start:
         step.start.append(Start(proc_type, start))
-    kept_old, stopped_old = _split(old, want - len(ready))
+    kept_old, stopped_old = _split(old, len(old) if hold_old else want - len(ready))
     step.stop.extend(r.name for r in stopped_old)
     _revive(kept_old, policy, step)
     if extra or old or missing or pending:
         step.converged = False
     return step
+
+
+def rollout_ready(
+    structure: Mapping[str, int], version: int | None, live: Iterable[Replica], batch: int | None
+) -> bool:
+    """Whether the new release may take over: each type has its first batch of new
+    replicas (all of them without batches) ready and running."""
+    ready: dict[str, int] = {}
+    for r in live:
+        if r.version == version and r.ready and r.running:
+            ready[r.type] = ready.get(r.type, 0) + 1
+    return all(
+        ready.get(proc_type, 0) >= min(want, batch or want)
+        for proc_type, want in structure.items()
+        if want > 0
+    )
 
 
 def plan(desired: DesiredApp | None, observed: Iterable[Replica], policy: Policy) -> Plan:
@@ -136,11 +164,12 @@ def plan(desired: DesiredApp | None, observed: Iterable[Replica], policy: Policy
     structure = desired.structure if desired else {}
     version = desired.version if desired else None
     types = sorted({*structure, *(r.type for r in live)})
+    hold_old = policy.rolling and not rollout_ready(structure, version, live, policy.batch)
     total = _Step()
     for proc_type in types:
         want = max(structure.get(proc_type, 0), 0)
         step = _plan_type(
-            proc_type, want, version, [r for r in live if r.type == proc_type], policy
+            proc_type, want, version, [r for r in live if r.type == proc_type], policy, hold_old
         )
         total.start += step.start
         total.restart += step.restart
@@ -148,13 +177,15 @@ def plan(desired: DesiredApp | None, observed: Iterable[Replica], policy: Policy
         total.waiting += step.waiting
         total.converged = total.converged and step.converged
     stopping = set(total.stop)
-    peers = tuple(
-        sorted(
-            r.name
-            for r in live
-            if r.type in ROUTABLE_TYPES and r.ready and r.running and r.name not in stopping
-        )
-    )
+    serving = [
+        r
+        for r in live
+        if r.type in ROUTABLE_TYPES and r.ready and r.running and r.name not in stopping
+    ]
+    if hold_old and any(r.version != version for r in serving):
+        # the new release gets traffic once it has taken over (or when nothing else serves)
+        serving = [r for r in serving if r.version != version]
+    peers = tuple(sorted(r.name for r in serving))
     return Plan(
         start=tuple(total.start),
         restart=tuple(total.restart),

@@ -8,6 +8,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from deis.domain.deploys import Deployed
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.errors import Unavailable
 from deis.domain.terminal import Opening
@@ -46,6 +47,10 @@ class RecordingRuntime:
 
     def remove(self, app_id: str) -> None:
         self.path(app_id).unlink(missing_ok=True)
+
+    def deployed(self, app_id: str) -> Deployed | None:
+        desired = self.desired(app_id)
+        return None if desired is None else Deployed(desired.version, dict(desired.structure))
 
     def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]:
         raise Unavailable(NO_PROCESSES)

@@ -58,7 +58,7 @@ def set_config(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) 
     """
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, lock=True)
-        latest, build, old = current(uow, app.id)
+        _, build, old = current(uow, app.id)
         fields = merged(old, changes)
         if all(getattr(old, name) == value for name, value in fields.items()):
             return old
@@ -68,9 +68,7 @@ def set_config(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) 
         )
         uow.configs.add(config)
         summary = summaries.config_change_summary(actor.username, old, config)
-        new_release(
-            ctx, uow, app, actor, build=build, config=config, summary=summary, latest=latest
-        )
+        new_release(ctx, uow, app, actor, build=build, config=config, summary=summary)
     publish = any(old.values.get(k) != config.values.get(k) for k in ROUTER_KEYS)
     follow_up(ctx, Released(app.id, summary, publish=publish, deploy=build is not None))
     return config

@@ -66,7 +66,7 @@ def _change(
     config and release, deployed like any config change."""
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, lock=True)
-        latest, build, old = current(uow, app.id)
+        _, build, old = current(uow, app.id)
         jobs, done = change(rules.jobs_of(old.cron))
         now = ctx.clock()
         config = replace(
@@ -79,9 +79,7 @@ def _change(
         )
         uow.configs.add(config)
         summary = f"{actor.username} {done}"
-        new_release(
-            ctx, uow, app, actor, build=build, config=config, summary=summary, latest=latest
-        )
+        new_release(ctx, uow, app, actor, build=build, config=config, summary=summary)
     follow_up(ctx, Released(app.id, summary, deploy=build is not None))
     return jobs
 

@@ -8,7 +8,9 @@ from deis.ports import UnitOfWork
 
 
 def current(uow: UnitOfWork, app_id: str) -> tuple[Release, Build | None, Config]:
-    release = uow.releases.latest(app_id)
+    """The release the app runs (the latest one not marked failed: a release whose deploy
+    failed changed nothing), its build and its config."""
+    release = uow.releases.current(app_id)
     if release is None:
         raise NotFound(f"App {app_id} has no release.")
     build = uow.builds.get(app_id, release.build) if release.build else None

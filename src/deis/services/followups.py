@@ -7,6 +7,7 @@ API process that made a release in the database hands its follow-up to the prima
 
 from __future__ import annotations
 
+from deis.domain.errors import DeployFailed
 from deis.domain.releases import Released
 from deis.services import deploys, routes
 from deis.services.context import Context
@@ -20,4 +21,9 @@ def follow_up(ctx: Context, released: Released) -> None:
     if released.publish:
         routes.publish(ctx, released.app_id)
     if released.deploy:  # a release without a build has nothing to run
-        deploys.deploy_latest(ctx, released.app_id)
+        try:
+            deploys.deploy_latest(ctx, released.app_id)
+        except DeployFailed:
+            if released.publish:  # back to the routing settings of the release that runs
+                routes.publish(ctx, released.app_id)
+            raise

@@ -24,11 +24,10 @@ def new_release(
     build: Build | None,
     config: Config,
     summary: str,
-    latest: Release | None = None,
 ) -> Release:
-    """Add the next release of an app. The caller holds the app's lock; it may pass the
-    latest release when it has read it already."""
-    latest = latest or uow.releases.latest(app.id)
+    """Add the next release of an app (numbered after the latest, failed ones included).
+    The caller holds the app's lock."""
+    latest = uow.releases.latest(app.id)
     now = ctx.clock()
     release = Release(
         uuid=ctx.make_uuid(),
@@ -90,7 +89,6 @@ def rollback(ctx: Context, actor: User, app_id: str, version: int | None) -> Rel
             build=build,
             config=config,
             summary=rules.rollback_summary(actor.username, target_version),
-            latest=latest,
         )
     # publish: the config rolled back may hold other router limits
     follow_up(ctx, Released(app.id, release.summary, publish=True, deploy=build is not None))

@@ -10,8 +10,8 @@ from deis.services.paging import every
 
 
 def _config_values(uow: UnitOfWork, app_id: str) -> dict[str, str]:
-    """The latest release's config values (the router's keys among them)."""
-    release = uow.releases.latest(app_id)
+    """The current release's config values (the router's keys among them)."""
+    release = uow.releases.current(app_id)
     config = uow.configs.get(release.config) if release is not None else None
     return config.values if config is not None else {}
 

@@ -232,6 +232,7 @@ class ReleaseRow(Base):
     failed: Mapped[bool] = mapped_column(Boolean)
     created: Mapped[datetime]
     updated: Mapped[datetime]
+    failure: Mapped[str] = mapped_column(Text, server_default="")  # why it failed
 
 
 class KeyRow(Base):

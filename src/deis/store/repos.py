@@ -363,6 +363,7 @@ RELEASE_COLUMNS = (
     "failed",
     "created",
     "updated",
+    "failure",
 )
 if tuple(apps_t.c.keys()) != APP_COLUMNS or tuple(releases_t.c.keys()) != RELEASE_COLUMNS:
     raise RuntimeError("the apps or releases columns changed: update to_app and to_release")
@@ -573,8 +574,8 @@ class SqlConfigs(Repo):
 
 
 def to_release(row: Row[Any]) -> Release:
-    uuid, app_id, _, version, build, config, summary, failed, created, updated, owner = cast(
-        Sequence[Any], row
+    uuid, app_id, _, version, build, config, summary, failed, created, updated, failure, owner = (
+        cast(Sequence[Any], row)
     )
     return Release(
         uuid=uuid,
@@ -587,6 +588,7 @@ def to_release(row: Row[Any]) -> Release:
         failed=failed,
         created=created,
         updated=updated,
+        failure=failure or "",
     )
 
 
@@ -596,6 +598,7 @@ RELEASE = (
 )
 NEWEST_FIRST = with_owner(releases_t).where(OF_APP).order_by(releases_t.c.version.desc())
 LATEST_RELEASE = NEWEST_FIRST.limit(1)
+CURRENT_RELEASE = NEWEST_FIRST.where(releases_t.c.failed.is_(False)).limit(1)
 RELEASES_PAGE = paged(NEWEST_FIRST)
 RELEASES_COUNT = counted(releases_t, OF_APP)
 
@@ -612,6 +615,7 @@ class SqlReleases(Repo):
             failed=release.failed,
             created=release.created,
             updated=release.updated,
+            failure=release.failure,
         )
         duplicate = Conflict(f"Release v{release.version} of {release.app} already exists.")
         self._insert(releases_t, values, duplicate, savepoint=False, owner=release.owner)
@@ -621,6 +625,9 @@ class SqlReleases(Repo):
 
     def latest(self, app_id: str) -> Release | None:
         return self._prepared_one(LATEST_RELEASE, {"app_id": app_id}, to_release)
+
+    def current(self, app_id: str) -> Release | None:
+        return self._prepared_one(CURRENT_RELEASE, {"app_id": app_id}, to_release)
 
     def latest_of(self, app_ids: Sequence[str]) -> dict[str, Release]:
         if not app_ids:
@@ -641,11 +648,13 @@ class SqlReleases(Repo):
         params = {"app_id": app_id}
         return self._prepared_page(RELEASES_COUNT, RELEASES_PAGE, params, offset, limit, to_release)
 
-    def set_failed(self, app_id: str, version: int, failed: bool, updated: datetime) -> None:
+    def set_failed(
+        self, app_id: str, version: int, failed: bool, updated: datetime, failure: str = ""
+    ) -> None:
         self.conn.execute(
             update(releases_t)
             .where(releases_t.c.app_id == app_id, releases_t.c.version == version)
-            .values(failed=failed, updated=updated)
+            .values(failed=failed, updated=updated, failure=failure if failed else "")
         )
 
 

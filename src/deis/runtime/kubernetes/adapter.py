@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
+from deis.domain.deploys import Deployed
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.errors import DeployFailed, NotFound, Unavailable
 from deis.domain.terminal import Opening
@@ -121,6 +122,19 @@ class KubernetesRuntime:
             self.kube.delete(*DEPLOYMENT, name, app)
         self._apply_cron_jobs(desired)
         self._prune_secrets(app, desired.version)
+
+    @_unavailable
+    def deployed(self, app_id: str) -> Deployed | None:
+        """From the app's Deployments: the release their pods run and their replicas."""
+        versions, structure = set(), {}
+        for deployment in self._deployments(app_id):
+            labels = deployment["spec"]["template"]["metadata"].get("labels") or {}
+            version = str(labels.get(manifests.LABEL_VERSION, "")).removeprefix("v")
+            if version.isdigit():
+                versions.add(int(version))
+            proc_type = str(labels.get(manifests.LABEL_TYPE, ""))
+            structure[proc_type] = int(deployment["spec"].get("replicas") or 0)
+        return Deployed(max(versions), structure) if versions else None
 
     @_unavailable
     def remove(self, app_id: str) -> None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from deis.domain.deploys import Deployed
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.errors import NotFound, Unavailable
 from deis.domain.terminal import Opening, Watch
@@ -161,6 +162,9 @@ class PodmanRuntime:
                     self.engine.ipam.release(allocation)
             slugs.remove_app(self.state_dir, app_id)
             self.engine.forget_peers(app_id)
+
+    def deployed(self, app_id: str) -> Deployed | None:
+        return self.desired_store.deployed(app_id)
 
     def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]:
         desired = self.desired_store.desired(app_id)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from deis.domain.desired import DesiredApp
 from deis.domain.errors import DeployFailed
 from deis.runtime import spec
-from deis.runtime.plan import pod_state
+from deis.runtime.listening import Diagnosis, diagnose
+from deis.runtime.plan import ROUTABLE_TYPES, pod_state
 from deis.runtime.podman.engine import Engine, Observed
 from deis.runtime.podman.images import ImagePullError
 from deis.runtime.podman.podman import PodmanError
@@ -31,6 +32,12 @@ HOPELESS_EXIT_CODES = (125, 126, 127)
 # a new replica that has crashed this many times while deploying fails the deploy at once
 CRASHES_ALLOWED = 3
 RESTARTING = -1  # the version given to replicas being replaced by a rolling restart
+OUTPUT_LINES = 10  # lines of a crashed replica's output a failed deploy shows
+PROGRESS_SECONDS = 5.0  # a deploy waiting for its replicas says so this often
+# a new web replica that listens, but not where the router reaches it (another port,
+# the loopback only), fails the deploy after this long (an app may open another port
+# first); one that listens nowhere yet is waited for until the deploy's timeout
+WRONG_PORT_SECONDS = 10.0
 
 
 class Failed(Exception):
@@ -61,25 +68,93 @@ def _observe(engine: Engine, desired: DesiredApp, replaced: Collection[str]) -> 
     ]
 
 
-def _why(pending: Sequence[Observed]) -> str:
+def _why(pending: Sequence[Observed], diagnoses: Mapping[str, Diagnosis]) -> str:
     parts = []
     for item in pending:
         state = pod_state(item.replica)
         if state == "crashed":
             state += f" (exit code {item.container.exit_code})"
+        if found := diagnoses.get(item.replica.name):
+            state += f": {found.message}"
         parts.append(f"{item.replica.name}: {state}")
     return "; ".join(parts)
+
+
+class Watch:
+    """What the new replicas of a deploy wait for, said while waiting: an event in the
+    app's log every PROGRESS_SECONDS (a push shows them), with what the replica listens
+    on when the router cannot reach it; a replica that listens where the router cannot
+    reach it fails the deploy after WRONG_PORT_SECONDS, instead of at the timeout."""
+
+    def __init__(self, engine: Engine, desired: DesiredApp, timeout: float) -> None:
+        self.engine, self.desired, self.timeout = engine, desired, timeout
+        self.began = time.monotonic()
+        self.next_report = self.began + PROGRESS_SECONDS
+        self.wrong_since: dict[str, float] = {}
+
+    def diagnoses(self, pending: Sequence[Observed]) -> dict[str, Diagnosis]:
+        """Of the running web (or cmd) replicas with the default readiness check: why
+        the router cannot reach them, from the sockets of their network namespace."""
+        found = {}
+        for item in pending:
+            replica = item.replica
+            custom = (self.desired.healthcheck.get(replica.type) or {}).get("readinessProbe")
+            if replica.type not in ROUTABLE_TYPES or not replica.running or custom:
+                continue
+            sockets = self.engine.listening(item.container.pid)
+            if sockets is not None and (said := diagnose(replica.type, item.port, sockets)):
+                found[replica.name] = said
+        return found
+
+    def check(self, pending: Sequence[Observed]) -> dict[str, Diagnosis]:
+        """Report progress when due; Failed when a replica has listened where the router
+        cannot reach it for too long. Answers the diagnoses."""
+        now = time.monotonic()
+        found = self.diagnoses(pending)
+        for name in list(self.wrong_since):
+            if name not in found or not found[name].wrong:
+                del self.wrong_since[name]
+        for name, said in sorted(found.items()):
+            if said.wrong and now - self.wrong_since.setdefault(name, now) >= WRONG_PORT_SECONDS:
+                raise Failed(f"{name} is not ready: {said.message}")
+        if pending and now >= self.next_report:
+            self.next_report = now + PROGRESS_SECONDS
+            app, waited = self.desired.app, now - self.began
+            labelled = [
+                replace(o, replica=replace(o.replica, name=self.engine.label(app, o.replica.name)))
+                for o in pending
+            ]
+            named = {self.engine.label(app, name): said for name, said in found.items()}
+            self.engine.event(
+                app,
+                f"v{self.desired.version} not ready after {waited:.0f}s"
+                f" (timeout {self.timeout:g}s): {_why(labelled, named)}",
+            )
+        return found
+
+
+def last_output(engine: Engine, item: Observed) -> str:
+    """ "; its last output:" and the lines the replica printed in its last run, indented
+    (a crash's traceback)."""
+    name = item.replica.name
+    text = engine.last_output(name, OUTPUT_LINES).rstrip()
+    if not text:  # clocks apart, or nothing in this run: what the runs before printed
+        text = engine.last_output(name, OUTPUT_LINES, last_run=False).rstrip()
+    if not text:
+        return "; it printed nothing"
+    lines = [line.rstrip() for line in text.splitlines()[-OUTPUT_LINES:]]
+    return "; its last output:\n" + "\n".join(f"    {line}" for line in lines)
 
 
 def _fatal(engine: Engine, pending: Sequence[Observed]) -> str | None:
     for item in pending:
         if not item.replica.dead:
             continue
-        code = item.container.exit_code
+        name, code = item.replica.name, item.container.exit_code
         if code in HOPELESS_EXIT_CODES:
-            return f"{item.replica.name} cannot run its command (exit code {code})"
-        if engine.restart_count(item.replica.name) >= CRASHES_ALLOWED:
-            return f"{item.replica.name} keeps crashing (exit code {code})"
+            return f"{name} cannot run its command (exit code {code})" + last_output(engine, item)
+        if engine.restart_count(name) >= CRASHES_ALLOWED:
+            return f"{name} keeps crashing (exit code {code})" + last_output(engine, item)
     return None
 
 
@@ -94,11 +169,12 @@ def converge(
     """Step until the plan says converged; Failed when the new replicas do not get ready."""
     best = -1
     deadline = time.monotonic() + timeout
+    watch = Watch(engine, desired, timeout)
     while True:
         observed = _observe(engine, desired, replaced)
         try:
             decided = engine.step(  # old replicas drain and stop in the background
-                desired.app, desired, observed, time.time(), batch, wait_stops=False
+                desired.app, desired, observed, time.time(), batch, wait_stops=False, rolling=True
             )
         except (PodmanError, OSError, spec.NotRunnable, SlugError, ImagePullError) as exc:
             raise Failed(str(exc)) from None
@@ -111,10 +187,11 @@ def converge(
             best, deadline = ready, time.monotonic() + timeout
         if fatal := _fatal(engine, pending):
             raise Failed(fatal)
+        diagnoses = watch.check(pending)
         if time.monotonic() > deadline:
             raise Failed(
                 f"v{desired.version} did not become ready within {timeout:g}s"
-                + (f": {_why(pending)}" if pending else "")
+                + (f": {_why(pending, diagnoses)}" if pending else "")
             )
         time.sleep(PASS_SECONDS)
 
@@ -123,12 +200,25 @@ def roll_back(engine: Engine, failed: DesiredApp, previous: DesiredApp | None) -
     """Stop what the failed state started and plan the previous state again."""
     app = failed.app
     if previous is None or previous.version != failed.version:
-        doomed = [
+        doomed = {
             c.name
             for c in engine.containers(app)
             if c.labels.get(spec.LABEL_VERSION) == str(failed.version)
+        }
+        now = time.time()
+        observed = engine.observe(app, previous, engine.containers(app), now)
+        serving = [
+            (o.replica.name, o.port)
+            for o in observed
+            if o.replica.type in ROUTABLE_TYPES
+            and o.replica.ready
+            and o.replica.running
+            and not o.replica.terminating
+            and o.replica.name not in doomed
         ]
-        engine.stop(doomed, wait=True)
+        if serving:  # out of the router first: what they were sent finishes (the drain)
+            engine.set_peers(app, serving)
+        engine.stop(sorted(doomed), wait=True)
     now = time.time()
     observed = engine.probe(engine.observe(app, previous, engine.containers(app), now), now)
     batch = engine.options.default_batch

@@ -18,6 +18,7 @@ from deis.domain.desired import DesiredApp, Pod
 from deis.domain.errors import Invalid
 from deis.domain.logs import replica_label
 from deis.runtime import naming, spec
+from deis.runtime.listening import parse_proc_net_tcp
 from deis.runtime.plan import (
     STARTING_STATES,
     Plan,
@@ -243,9 +244,9 @@ class Engine:
         )
         return replace(item, replica=replace(replica, ready=ready))
 
-    def policy(self, now: float, batch: int | None) -> Policy:
+    def policy(self, now: float, batch: int | None, rolling: bool = False) -> Policy:
         with self._lock:
-            return Policy(now=now, batch=batch, restart_at=dict(self._restart_at))
+            return Policy(now=now, batch=batch, restart_at=dict(self._restart_at), rolling=rolling)
 
     # --- acting --------------------------------------------------------------------------
 
@@ -258,9 +259,11 @@ class Engine:
         batch: int | None,
         *,
         wait_stops: bool,
+        rolling: bool = False,
     ) -> Plan:
-        """Plan once and carry it out: traffic first, then stops, restarts and starts."""
-        decided = plan(desired, [o.replica for o in observed], self.policy(now, batch))
+        """Plan once and carry it out: traffic first, then stops, restarts and starts.
+        `rolling`: a deploy or restart is under way (see `Policy.rolling`)."""
+        decided = plan(desired, [o.replica for o in observed], self.policy(now, batch, rolling))
         ports = {o.replica.name: o.port for o in observed}
         self.set_peers(app, [(name, ports[name]) for name in decided.peers])
         self.stop(decided.stop, wait=wait_stops)
@@ -526,6 +529,31 @@ class Engine:
             if usage is not None:
                 self.cpu.record(container.name, at, usage)
         self.cpu.keep_only(c.name for c in running)
+
+    @staticmethod
+    def listening(pid: int) -> list[tuple[str, int]] | None:
+        """The TCP sockets listening in the network namespace of the process `pid` (a
+        replica's init), as (address, port); None when they cannot be read."""
+        if pid <= 0:
+            return None
+        found: list[tuple[str, int]] = []
+        for table in ("tcp", "tcp6"):
+            try:
+                found += parse_proc_net_tcp(Path(f"/proc/{pid}/net/{table}").read_text())
+            except FileNotFoundError:
+                continue  # no IPv6 in the namespace
+            except OSError:
+                return None
+        return sorted(set(found))
+
+    def last_output(self, name: str, lines: int, last_run: bool = True) -> str:
+        """What a replica printed last (in its last run): its crash, say; "" when it
+        cannot be read."""
+        try:
+            return self.podman.logs(name, lines, last_run)
+        except Exception:  # a report: never let it hide the failure it explains
+            log.exception("reading the output of %s failed", name)
+            return ""
 
     def restart_count(self, name: str) -> int:
         with self._lock:

@@ -142,6 +142,23 @@ class Podman:
                 return int(number)
         return None
 
+    def logs(self, name: str, lines: int, last_run: bool = False) -> str:
+        """The last `lines` lines the container printed (stdout and stderr), of its last
+        run only with `last_run` (a restarted container keeps what every run printed);
+        "" if none."""
+        args = ["logs", "--tail", str(lines)]
+        if last_run:
+            inspected = self.call(
+                ["container", "inspect", "--format", "json", name], check=False,
+                merge_stderr=False,
+            )  # fmt: skip
+            try:  # RFC 3339 with nanoseconds: the runs of a crash loop are a second apart
+                args += ["--since", json.loads(inspected.output)[0]["State"]["StartedAt"]]
+            except (ValueError, LookupError, TypeError):
+                pass
+        outcome = self.call([*args, name], check=False)
+        return outcome.output if outcome.code == 0 else ""
+
     def image_exists(self, image: str) -> bool:
         return self.call(["image", "exists", image], check=False).code == 0
 
