@@ -140,6 +140,9 @@ class Domains(Protocol):
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Domain], int]:
         """Oldest first, so the first is the app's default domain."""
 
+    def under(self, parent: str) -> builtins.list[Domain]:
+        """Every app's domains that are names below `parent` (`x.parent`, `*.parent`)."""
+
     def delete(self, domain: str) -> None: ...
 
 

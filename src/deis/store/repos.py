@@ -756,6 +756,15 @@ class SqlDomains(Repo):
         )
         return self._page(stmt, offset, limit, to_domain)
 
+    def under(self, parent: str) -> builtins.list[Domain]:
+        pattern = "%." + parent.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = (
+            with_owner(domains_t)
+            .where(domains_t.c.domain.like(pattern, escape="\\"))
+            .order_by(domains_t.c.domain)
+        )
+        return self._all(stmt, to_domain)
+
     def delete(self, domain: str) -> None:
         # A certificate attached to it is detached: ON DELETE CASCADE.
         self.conn.execute(delete(domains_t).where(domains_t.c.domain == domain))
