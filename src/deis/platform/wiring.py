@@ -185,11 +185,23 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
     return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
 
 
+def registry_hosts(settings: Settings) -> tuple[str, ...]:
+    """The platform's own registries (their images are apps' builds): the one this
+    instance runs, and on Kubernetes the cluster's (DEIS_REGISTRY_HOST)."""
+    hosts = [settings.local_registry] if settings.local_registry else []
+    if settings.runtime == "kubernetes":
+        from deis.platform.kubernetes import wiring as k8s
+
+        hosts.append(k8s.KubernetesSettings.from_env().builds.registry)
+    return tuple(hosts)
+
+
 def platform_settings(settings: Settings) -> dict[str, Any]:
     """The context's facts and policies, the same in every API process."""
     return {
         "keep_releases": settings.keep_releases,
         "platform_domain": settings.domain,
+        "registry_hosts": registry_hosts(settings),
         "router_port": settings.router_port,
         "registration_mode": settings.registration_mode,
         "login_failures_allowed": settings.login_failures_allowed,

@@ -30,6 +30,8 @@ class Context:
     logs: Logs
     router: Router
     platform_domain: str = "localhost"
+    # host:port of the platform's own image registries: their images are apps' builds
+    registry_hosts: tuple[str, ...] = ()
     router_port: int = 80
     registration_mode: str = "enabled"
     login_failures_allowed: int = 10

@@ -127,7 +127,7 @@ class Podman:
     def exposed_port(self, image: str) -> int | None:
         """The first TCP port the image exposes, if any."""
         outcome = self.call(
-            ["image", "inspect", "--format", "json", image], check=False, merge_stderr=False
+            ["image", "inspect", "--format", "json", "--", image], check=False, merge_stderr=False
         )
         if outcome.code != 0:
             return None
@@ -143,7 +143,7 @@ class Podman:
         return None
 
     def image_exists(self, image: str) -> bool:
-        return self.call(["image", "exists", image], check=False).code == 0
+        return self.call(["image", "exists", "--", image], check=False).code == 0
 
     # --- acting ------------------------------------------------------------------------
 
@@ -198,4 +198,4 @@ class Podman:
         self.call([*args, str(tarball), reference], timeout=300)
 
     def remove_image(self, reference: str) -> None:
-        self.call(["rmi", "-f", reference], check=False)
+        self.call(["rmi", "-f", "--", reference], check=False)
