@@ -37,6 +37,9 @@ Page = tuple[list, int]  # type: ignore[type-arg]
 
 class Users(Protocol):
     def get(self, username: str) -> User | None: ...
+    def get_ignoring_case(self, username: str) -> User | None:
+        """A user whose name equals `username` but for case (`Alice` for `alice`)."""
+
     def get_by_id(self, user_id: int) -> User | None: ...
     def add(
         self,

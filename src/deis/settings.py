@@ -24,6 +24,9 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+ROUTER_SOURCE = "127.0.0.2"  # on the loopback (127.0.0.0/8): only nginx binds it
+
+
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path = field(default_factory=default_state_dir)
@@ -85,6 +88,13 @@ class Settings:
         if self.runtime == "kubernetes" or (self.builder != "git" and self.runtime != "podman"):
             return ""
         return f"127.0.0.1:{self.registry_port}"
+
+    @property
+    def router_source(self) -> str | None:
+        """The address the router connects to the controller from, which nothing else on
+        the machine uses: the controller takes the client's address from X-Forwarded-For
+        only on connections from it. None when the API is bound to an IPv6 address."""
+        return None if ":" in self.bind else ROUTER_SOURCE
 
     @property
     def controller_url(self) -> str:

@@ -95,6 +95,7 @@ def make_router(settings: Settings) -> Router:
             https_port=settings.router_https_port,
             platform_domain=settings.domain,
             controller_address=f"{settings.bind}:{settings.api_port}",
+            controller_source=settings.router_source,
             listen_addresses=(settings.bind,),
             client_max_body_size=settings.router_body_size,
             max_body_size=settings.router_max_body_size,

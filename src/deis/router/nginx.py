@@ -72,6 +72,7 @@ class NginxRouter:
         proxy_read_timeout: int = 60,
         proxy_send_timeout: int = 60,
         controller_tls_enforce: bool = False,
+        controller_source: str | None = None,
         worker_processes: str = "auto",
         worker_user: str = "www-data",
         nginx_binary: str = "/usr/sbin/nginx",
@@ -116,6 +117,7 @@ class NginxRouter:
             proxy_read_timeout=proxy_read_timeout,
             proxy_send_timeout=proxy_send_timeout,
             controller_tls_enforce=controller_tls_enforce,
+            controller_source=controller_source,
         )
         self.config.validate()
         self.process = NginxProcess(self.dir, self.conf_path, nginx_binary, start_timeout)

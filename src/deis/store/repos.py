@@ -231,6 +231,10 @@ class SqlUsers(Repo):
     def get(self, username: str) -> User | None:
         return self._one(select(users_t).where(users_t.c.username == username), to_user)
 
+    def get_ignoring_case(self, username: str) -> User | None:
+        stmt = select(users_t).where(func.lower(users_t.c.username) == username.lower())
+        return self._one(stmt, to_user)
+
     def get_by_id(self, user_id: int) -> User | None:
         return self._one(select(users_t).where(users_t.c.id == user_id), to_user)
 
