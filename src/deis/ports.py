@@ -63,7 +63,9 @@ class Users(Protocol):
 
 class Tokens(Protocol):
     def add(self, user_id: int, digest: str, created: datetime) -> None: ...
-    def user_for(self, digest: str) -> User | None: ...
+    def user_for(self, digest: str, issued_after: datetime | None = None) -> User | None:
+        """The user of a token; with issued_after, only a token made after that time."""
+
     def revoke_all(self, user_id: int) -> None: ...
     def revoke(self, digest: str) -> None:
         """Remove one token (a dashboard session signing out); unknown digests are no-ops."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -74,3 +75,27 @@ def test_usernames_that_differ_only_in_case_are_refused(api: Api, admin: User) -
         )
         assert response.status_code == 400, response.text
         assert "usernames that differ only in case" in response.json()["username"][0]
+
+
+def test_logging_out_revokes_the_token(api: Api, alice: User) -> None:
+    assert alice.get("/v2/auth/whoami/").status_code == 200
+    other = api.client.post(
+        "/v2/auth/login/", json={"username": "alice", "password": "s3cret-pw"}
+    ).json()["token"]
+    out = alice.post("/v2/auth/logout/")
+    assert out.status_code == 204, out.text
+    assert alice.get("/v2/auth/whoami/").status_code == 401  # a copy is of no use now
+    assert alice.post("/v2/auth/logout").status_code == 401
+    still = api.client.get("/v2/auth/whoami", headers={"Authorization": f"token {other}"})
+    assert still.status_code == 200  # the user's other sessions stay signed in
+
+
+def test_tokens_expire_after_the_operators_lifetime(api: Api, alice: User) -> None:
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    assert alice.get("/v2/auth/whoami/").status_code == 200
+    object.__setattr__(context, "token_lifetime", timedelta(seconds=1))
+    time.sleep(1.1)
+    assert alice.get("/v2/auth/whoami/").status_code == 401
+    fresh = api.client.post("/v2/auth/login/", json={"username": "alice", "password": "s3cret-pw"})
+    headers = {"Authorization": f"token {fresh.json()['token']}"}
+    assert api.client.get("/v2/auth/whoami/", headers=headers).status_code == 200

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -206,6 +207,9 @@ def platform_settings(settings: Settings) -> dict[str, Any]:
         "router_port": settings.router_port,
         "registration_mode": settings.registration_mode,
         "login_failures_allowed": settings.login_failures_allowed,
+        "token_lifetime": (
+            timedelta(seconds=settings.token_lifetime) if settings.token_lifetime > 0 else None
+        ),
         "password_hasher": PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
         ),

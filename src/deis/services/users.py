@@ -170,8 +170,10 @@ def issue_token(uow: UnitOfWork, user: User, now: datetime) -> str:
 
 def authenticate(ctx: Context, token: str, *, keep: bool = False) -> User:
     """keep=True: the caller's next read continues this transaction (see Store)."""
+    lifetime = ctx.token_lifetime
+    issued_after = ctx.clock() - lifetime if lifetime else None
     with ctx.store.transaction(keep=keep) as uow:
-        user = uow.tokens.user_for(token_digest(token))
+        user = uow.tokens.user_for(token_digest(token), issued_after)
     if user is None or not user.is_active:
         raise NotAuthenticated("Invalid token.")
     return user

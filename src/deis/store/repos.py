@@ -311,14 +311,24 @@ USER_FOR_TOKEN = (
     .limit(1)
 )
 
+USER_FOR_FRESH_TOKEN = (
+    select(users_t)
+    .join(tokens_t, tokens_t.c.user_id == users_t.c.id)
+    .where(tokens_t.c.digest == bindparam("digest"), tokens_t.c.created > bindparam("after"))
+    .limit(1)
+)
+
 
 class SqlTokens(Repo):
     def add(self, user_id: int, digest: str, created: datetime) -> None:
         values = dict(id=new_id(), user_id=user_id, digest=digest, created=created)
         self._insert(tokens_t, values, Conflict("This token already exists."))
 
-    def user_for(self, digest: str) -> User | None:
-        return self._prepared_one(USER_FOR_TOKEN, {"digest": digest}, to_user)
+    def user_for(self, digest: str, issued_after: datetime | None = None) -> User | None:
+        if issued_after is None:
+            return self._prepared_one(USER_FOR_TOKEN, {"digest": digest}, to_user)
+        params = {"digest": digest, "after": issued_after}
+        return self._prepared_one(USER_FOR_FRESH_TOKEN, params, to_user)
 
     def revoke_all(self, user_id: int) -> None:
         self.conn.execute(delete(tokens_t).where(tokens_t.c.user_id == user_id))
