@@ -44,3 +44,49 @@ def test_a_deploy_does_not_stall_another_users_request(
         assert other.status_code == 201, other.text
         assert waited < STALL / 2, f"another user's request waited {waited:.1f} s for a deploy"
         assert changing.result(timeout=30).status_code == 201
+
+
+# The audit: the routes that stay on the shared quick threads read or write the database
+# and nothing else (no runtime, router, podman, registry or deploy). A new route must be
+# put on one side or the other here, by someone who checked what it waits on.
+QUICK_ROUTES = {
+    "apps.list_apps", "apps.get_app", "apps.transfer_app", "apps.list_perms", "apps.share",
+    "apps.unshare",
+    "auth.logout", "auth.whoami", "auth.cancel", "auth.tokens", "auth.list_users",
+    "auth.list_admins", "auth.grant_admin", "auth.revoke_admin",
+    "approuting.list_domains", "approuting.get_settings", "approuting.get_whitelist",
+    "approuting.get_tls",
+    "certs.list_certs", "certs.add_cert", "certs.get_cert",
+    "hooks.key_owner", "hooks.app_keys", "hooks.app_user_keys", "hooks.push_config",
+    "keys.list_keys", "keys.add_key", "keys.get_key", "keys.remove_key",
+    "meta.healthz", "meta.readiness", "meta.root", "meta.platform",
+    "releases.list_builds", "releases.get_build", "releases.build_log",
+    "releases.list_attempts", "releases.get_attempt", "releases.get_config",
+    "releases.list_releases", "releases.get_release",
+}  # fmt: skip
+
+
+def _routes() -> dict[str, bool]:
+    """Every route function of deis.api.routes: whether it is @blocking (or async)."""
+    import ast
+    from pathlib import Path
+
+    import deis.api.routes as package
+
+    found: dict[str, bool] = {}
+    for path in Path(package.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            names = [ast.unparse(d) for d in node.decorator_list]
+            if not any(n.startswith(("router.", "app.")) for n in names):
+                continue
+            quick = isinstance(node, ast.FunctionDef) and "blocking" not in names
+            found[f"{path.stem}.{node.name}"] = quick
+    return found
+
+
+def test_only_routes_that_wait_on_nothing_but_the_database_are_quick() -> None:
+    quick = {name for name, is_quick in _routes().items() if is_quick}
+    assert quick == QUICK_ROUTES

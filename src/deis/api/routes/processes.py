@@ -92,6 +92,7 @@ def metrics(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.get("/logs", response_class=PlainTextResponse, responses=responses())
+@blocking  # the log adapter may ask the Kubernetes API (DEIS_LOGS=kubernetes)
 def logs(
     app_id: str,
     ctx: Ctx,
