@@ -6,11 +6,15 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 from cryptography import x509
+from fastapi.testclient import TestClient
 
 from deis.domain.routing import AppRoute, TLSCertificate
-from tests.api.conftest import User
+from deis.platform.wiring import build_app
+from deis.settings import from_env
+from tests.api.conftest import LIGHT, Api, User
 from tests.router.helpers import make_cert
 from tests.security.conftest import RoutedPlatform
 
@@ -116,3 +120,33 @@ def test_an_apps_wildcard_certificate_never_serves_the_controller(
     )
     assert _served_subject(routed, "nobody.localhost") == "CN=*.localhost"
     assert _served_subject(routed, "deis.localhost") == "CN=localhost"  # the default one
+
+
+def test_wildcards_covering_the_controller_under_a_deeper_platform_domain(
+    database_url: str, tmp_path: Path
+) -> None:
+    """With DEIS_DOMAIN=apps.example.com, `*.example.com` covers deis.apps.example.com
+    (the router's wildcards match names at any depth): reserved like `*.apps.example.com`."""
+    settings = from_env(
+        {},
+        state_dir=tmp_path / "state",
+        database_url=database_url,
+        domain="apps.example.com",
+        **LIGHT,
+        logs="none",
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+    )
+    app = build_app(settings)
+    with TestClient(app) as client:
+        api = Api(client, settings.state_dir)
+        api.register("admin")
+        stranger = api.register("stranger")
+        stranger.create_app("evil")
+        for host in ("*.apps.example.com", "*.example.com", "deis.apps.example.com"):
+            refused = stranger.post("/v2/apps/evil/domains/", {"domain": host})
+            assert refused.status_code == 400, (host, refused.text)
+            assert "controller" in refused.json()["domain"][0], refused.text
+        allowed = stranger.post("/v2/apps/evil/domains/", {"domain": "*.evil.example.org"})
+        assert allowed.status_code == 201, allowed.text
+    app.state.context.store.close()
