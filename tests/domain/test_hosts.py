@@ -68,6 +68,7 @@ def test_names_under_hosts_of_the_same_owner_or_by_an_admin_are_allowed() -> Non
     check("x.foo.localhost", owner="owner")
     check("x.foo.localhost", admin=True)
     check("x.foo.localhost", app="foo", owner="someone")
+    check("foo.localhost", app="foo", owner="someone")  # its own default host, again
     check("bar.localhost")
     check("www.example.com")
 

@@ -150,3 +150,11 @@ def test_wildcards_covering_the_controller_under_a_deeper_platform_domain(
         allowed = stranger.post("/v2/apps/evil/domains/", {"domain": "*.evil.example.org"})
         assert allowed.status_code == 201, allowed.text
     app.state.context.store.close()
+
+
+def test_an_app_may_take_back_its_own_default_host_once(alice: User) -> None:
+    alice.create_app("mine")
+    same = alice.post("/v2/apps/mine/domains/", {"domain": "mine.localhost"})
+    assert same.status_code == 400 and "already a domain of mine" in same.text
+    assert alice.delete("/v2/apps/mine/domains/mine").status_code == 204
+    assert alice.post("/v2/apps/mine/domains/", {"domain": "mine"}).status_code == 201

@@ -102,9 +102,12 @@ def check_custom_host(
     admin: bool = False,
 ) -> None:
     """Raise Invalid (field "domain") unless app `app_id` (owned by `owner`) may add
-    `host`. `holder_of(name)` answers which app holds exactly that name, if any."""
+    `host`. `holder_of(name)` answers which app holds exactly that name, if any; the app
+    itself may (its default host again, after it removed it; the caller refuses a domain
+    the app already has)."""
     check_platform_reserved(host, platform_domain)
-    if holder_of(host) is not None:
+    holder = holder_of(host)
+    if holder is not None and holder.app != app_id:
         raise Invalid(f"Domain {host} is already in use by an application.", field="domain")
     for parent in parents(host):
         holder = holder_of(parent)

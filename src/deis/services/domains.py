@@ -31,8 +31,12 @@ def add(ctx: Context, actor: User, app_id: str, domain: object) -> Domain:
                 "A domain without a dot names the app itself; give a full domain name.",
                 field="domain",
             )
+        host = resolve_host(name, ctx.platform_domain)
+        own, _ = uow.domains.list(app.id, 0, 10_000)
+        if host in {resolve_host(d.domain, ctx.platform_domain) for d in own}:
+            raise Invalid(f"Domain {host} is already a domain of {app.id}.", field="domain")
         check_custom_host(
-            resolve_host(name, ctx.platform_domain),
+            host,
             app.id,
             app.owner,
             ctx.platform_domain,
