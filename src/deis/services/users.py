@@ -146,9 +146,12 @@ def login(ctx: Context, username: object, password: object, address: str) -> str
         user = uow.users.get(username)
         if user is None:
             # as long as a check of a real user's password: the time taken never tells
-            # whether a username exists
+            # whether a username exists (nor, below, whether its account is active)
             password_matches_dummy(ctx, password)
-        if user is None or not user.is_active or not password_matches(ctx, user, password):
+            matches = False
+        else:
+            matches = password_matches(ctx, user, password) and user.is_active
+        if user is None or not matches:
             uow.login_failures.prune(now - FAILURES_KEPT)
             uow.login_failures.add(username, address, now)
             failed = True
