@@ -372,7 +372,11 @@ def lifespan_of(platform: Platform) -> Callable[[FastAPI], Any]:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = platform.settings
         threads.use_threads(settings.api_threads, settings.api_blocking_threads)
-        await asyncio.to_thread(platform.start)
+        try:
+            await asyncio.to_thread(platform.start)
+        except BaseException:  # stop what did start (an nginx would be left serving)
+            await asyncio.to_thread(platform.stop)
+            raise
         if platform.builder is not None:
             await platform.builder.start(host=platform.settings.bind)
         try:
