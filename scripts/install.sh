@@ -3,6 +3,11 @@
 # Debian packages (apt-get update once, first, and only when a command is missing), then
 # the virtualenv at .venv with `pip install -e '.[dev]'` (again when pyproject.toml changed).
 #
+# Packages are installed with --no-install-recommends, so everything the platform runs is
+# named here, also what a package only recommends (podman: catatonit; git:
+# ca-certificates). `deisctl doctor` checks the same list from the platform's side, and
+# tests/platform/test_clean_root.py runs this script in a minimal Debian root to prove it.
+#
 #   scripts/install.sh            # both
 #   scripts/install.sh --system   # Debian packages only
 set -euo pipefail
@@ -32,7 +37,12 @@ PACKAGES=(
 FILES=(
     "/usr/lib/nginx/modules/ngx_http_lua_module.so:libnginx-mod-http-lua"
     "/usr/share/lua/5.1/resty/core.lua:lua-resty-core"
-    "/usr/share/doc/busybox-static:busybox-static"  # the runtime tests' tiny images
+    "/usr/share/doc/busybox-static:busybox-static"  # the self-test's and runtime tests' tiny images
+    # podman only recommends catatonit, yet every replica runs with --init: without it no
+    # app starts ("container-init binary not found on the host")
+    "/usr/libexec/podman/catatonit:catatonit"
+    # git only recommends it: the host's CA bundle, copied into the stack images
+    "/etc/ssl/certs/ca-certificates.crt:ca-certificates"
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -54,11 +54,34 @@ if [ -n "$EXAMPLE_APP" ]; then
         (cd "$checkout" && "$BIN/deis" create "$EXAMPLE_APP")
     fi
     echo "==> git push deis master (the example app, over SSH)"
-    GIT_SSH_COMMAND="ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i $key" \
-        git -C "$checkout" push -q deis master 2>&1 | grep -E "^remote: (----->|       Done|       http)" || true
+    push_log="$example/push.log"
+    if ! GIT_SSH_COMMAND="ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i $key" \
+        git -C "$checkout" push deis master >"$push_log" 2>&1; then
+        echo "!!! git push failed; what the builder said:" >&2
+        grep -v -E "^(Warning: Permanently added|To ssh://)" "$push_log" >&2 || true
+        echo "!!! See the app's log: $BIN/deis logs -a $EXAMPLE_APP" >&2
+        exit 1
+    fi
+    grep -E "^remote: (----->|       Done|       http)" "$push_log" || true
     app_url="http://$("$BIN/deis" apps:info -a "$EXAMPLE_APP" -o json | "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)["url"])')"
     echo "==> curl $app_url"
-    curl -sS -m 10 "$app_url"
+    answered=""
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        # -w: the status on a line of its own after the body; 000 when nothing answered
+        answered="$(curl -sS -m 10 -w '\n%{http_code}' "$app_url" 2>&1)" || true
+        case "${answered##*$'\n'}" in 200 | 4?? | 500) break ;; esac
+        sleep 1
+    done
+    status="${answered##*$'\n'}"
+    body="${answered%$'\n'*}"
+    if [ "$status" != 200 ]; then
+        echo "!!! $app_url answered ${status/#000/nothing}, not 200:" >&2
+        printf '%s\n' "$body" >&2
+        echo "!!! The app's last log lines ($BIN/deis logs -a $EXAMPLE_APP):" >&2
+        "$BIN/deis" logs -a "$EXAMPLE_APP" --lines 20 >&2 || true
+        exit 1
+    fi
+    printf '%s\n' "$body"
 fi
 cat <<TEXT
 

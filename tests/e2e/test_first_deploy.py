@@ -159,6 +159,8 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
     info = d.deis("info")  # the router's count of the app's requests
     assert f"=== {app} Requests" in info and "2xx: " in info
 
+    stop_everything_then_start_again(d, app)
+
     unknown_branch = d.run("git", "push", "deis", "master:feature", check=False)
     assert "master" in unknown_branch and "main" in unknown_branch
 
@@ -167,3 +169,31 @@ def test_push_serve_scale_configure_roll_back_and_destroy(deployment: Deployment
     while d.curl(app)[0] != 404 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert d.curl(app)[0] == 404
+
+
+def stop_everything_then_start_again(d: Deployment, app: str) -> None:
+    """`deisctl down --apps` stops the platform and the app and leaves nothing of the
+    instance running or mounted; the next `deisctl up` starts the app again."""
+    from deis.runtime.podman.purge import mounts_under
+
+    instance = (d.state / "runtime" / "instance-id").read_text().strip()
+    said = d.run(str(BIN / "deisctl"), "down", "--apps", "--state-dir", str(d.state))
+    assert "Removed this instance's containers, namespaces and addresses." in said
+    assert f"{d.state} can be removed" in said
+    assert mounts_under(d.state) == []
+    assert f"deis-{instance}-" not in d.run("ip", "netns", "list")
+    assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if _mentions(p, str(d.state))]
+    assert d.curl(app)[0] == 0  # nothing answers
+
+    d.run(str(BIN / "deisctl"), "up", "--state-dir", str(d.state), timeout=120)
+    deadline = time.monotonic() + 60
+    while d.curl(app)[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert d.curl(app)[0] == 200
+
+
+def _mentions(cmdline: Path, text: str) -> bool:
+    try:
+        return text.encode() in cmdline.read_bytes()
+    except OSError:
+        return False

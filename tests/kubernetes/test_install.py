@@ -195,3 +195,53 @@ def test_wired_adapters_work_together(tmp_path: Path) -> None:
         kube.close()
     finally:
         fake.stop()
+
+
+def test_deis_logs_kubernetes_wires_pod_logs_with_platform_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DEIS_LOGS=kubernetes, as `deisctl kubernetes render` sets it: the controller's logs
+    adapter reads the pods' logs and keeps its own events in files."""
+    from deis.platform import wiring as platform_wiring
+    from deis.runtime.kubernetes.logs import KubernetesLogs
+    from deis.settings import Settings
+
+    fake = FakeApiServer(gateway=True).start()
+    try:
+        monkeypatch.setenv("DEIS_KUBECONFIG", str(fake.kubeconfig(tmp_path)))
+        settings = Settings(
+            state_dir=tmp_path / "state",
+            runtime="kubernetes",
+            router="kubernetes",
+            logs="kubernetes",
+            builder="none",
+            database_url=f"sqlite:///{tmp_path / 'deis.db'}",
+        )
+        context = platform_wiring.build_context(settings)
+        assert isinstance(context.logs, KubernetesLogs)
+        context.logs.write("myapp", "deis", "deployed v1")
+        assert "deis[deis]: deployed v1" in context.logs.events.tail("myapp", 10)
+    finally:
+        fake.stop()
+
+
+def test_deis_logs_kubernetes_needs_the_kubernetes_runtime(tmp_path: Path) -> None:
+    from deis.platform import wiring as platform_wiring
+    from deis.settings import Settings
+
+    settings = Settings(state_dir=tmp_path, runtime="podman", logs="kubernetes")
+    with pytest.raises(platform_wiring.UnknownAdapter, match="needs DEIS_RUNTIME=kubernetes"):
+        platform_wiring.make_logs(settings)
+
+
+def test_without_the_kubernetes_extra_the_error_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from deis.platform import wiring as platform_wiring
+
+    monkeypatch.setitem(sys.modules, "kubernetes", None)  # as if it were not installed
+    with pytest.raises(platform_wiring.UnknownAdapter) as raised:
+        platform_wiring.kubernetes_wiring()
+    assert "pip install 'deis-platform[kubernetes]'" in str(raised.value)

@@ -164,8 +164,13 @@ def wait_until_up(
         time.sleep(0.1)
 
 
-def start(settings: Settings, timeout: float = START_TIMEOUT) -> Started:
-    """Start the platform of `settings` and wait for /healthz. Raises StateError if it cannot."""
+def start(
+    settings: Settings,
+    timeout: float = START_TIMEOUT,
+    preflight: Callable[[Settings], None] | None = None,
+) -> Started:
+    """Start the platform of `settings` and wait for /healthz. Raises StateError if it cannot.
+    preflight: checks this machine before anything starts (raises StateError to refuse)."""
     state = StateDir(settings.state_dir)
     prepare_state_dir(state)
     with control_lock(state):
@@ -174,6 +179,8 @@ def start(settings: Settings, timeout: float = START_TIMEOUT) -> Started:
             running = load_settings(state.root)  # its own settings, not this call's flags
             return Started(pid=pid, url=api_url(running), already_running=True)
         check_port_free(settings)
+        if preflight is not None:
+            preflight(settings)
         previous = _read_text(state.settings_file)
         save_settings(state, settings)
         log_start = file_size(state.platform_log)
@@ -192,8 +199,12 @@ def start(settings: Settings, timeout: float = START_TIMEOUT) -> Started:
         raise StateError(failure_message(log_tail, outcome, timeout, state))
 
 
-def stop(state: StateDir, grace: float = STOP_GRACE, purge: bool = False) -> list[str]:
-    """Stop the platform of this state dir if it runs. Returns what was done, line by line."""
+def stop(
+    state: StateDir, grace: float = STOP_GRACE, purge: bool = False, apps: bool = False
+) -> list[str]:
+    """Stop the platform of this state dir if it runs. Returns what was done, line by line.
+    purge: also remove what a crashed run left. apps: also stop the apps and remove every
+    container, namespace and mount of this instance (the state dir can then be removed)."""
     if not state.root.is_dir():
         return [f"No platform uses {state.root} (the directory does not exist)."]
     done: list[str] = []
@@ -210,7 +221,7 @@ def stop(state: StateDir, grace: float = STOP_GRACE, purge: bool = False) -> lis
             done.append("The platform is not running.")
             stale = read_pid(state) if state.pid_file.exists() else None
             if state.pid_file.exists():
-                if purge:
+                if purge or apps:
                     remove_pid_file(state)
                     done.append(f"Removed the stale pid file ({_pid_text(stale)}).")
                 else:
@@ -218,9 +229,24 @@ def stop(state: StateDir, grace: float = STOP_GRACE, purge: bool = False) -> lis
                         f"A stale pid file remains ({_pid_text(stale)}):"
                         " `deisctl down --purge` removes it."
                     )
-        if purge:
+        if purge or apps:
             done.extend(purge_leftovers(state))
+        if apps:
+            done.extend(report_apps_stopped(state))
     return done
+
+
+def report_apps_stopped(state: StateDir) -> list[str]:
+    from deis.runtime.podman.purge import mounts_under
+
+    left = mounts_under(state.root)
+    if left:
+        return [f"Still mounted under {state.root}: {', '.join(left)} (unmount by hand)."]
+    return [
+        "Apps stopped. Kept: the database, releases, config, images and logs;"
+        " `deisctl up` starts the apps again.",
+        f"Nothing of this instance runs or is mounted now: {state.root} can be removed.",
+    ]
 
 
 def purge_leftovers(state: StateDir) -> list[str]:

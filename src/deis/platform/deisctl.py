@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from deis.platform import backup as backups
-from deis.platform import control, service_unit, tls
+from deis.platform import control, doctor, service_unit, tls
 from deis.platform.state import (
     StateDir,
     StateError,
@@ -189,7 +189,7 @@ def up(
     if cert is not None:
         tls.install(settings, cert)
     try:
-        started = control.start(settings, timeout)
+        started = control.start(settings, timeout, preflight=machine_ready)
     except StateError:
         previous.restore(settings)  # a failed `up` changes nothing
         raise
@@ -206,6 +206,42 @@ def up(
     if settings.tls_enforce and settings.router == "nginx":
         _report_enforced(settings)
     click.echo(f"State and logs: {settings.state_dir}")
+
+
+def machine_ready(settings: Settings) -> None:
+    """What `deisctl doctor` checks, before `up` starts anything: refuse when a piece is
+    missing, with what it is and how to install it; warn about what can wait."""
+    click.echo("Checking this machine (deisctl doctor)...")
+    report = doctor.check(settings)
+    for warning in report.warnings:
+        click.echo(warning.line().replace("MISSING", "Warning:", 1), err=True)
+    if not report.ok:
+        raise StateError(doctor.failure_text(report))
+
+
+@cli.command("doctor")
+@state_dir_option
+@click.option(
+    "--static",
+    is_flag=True,
+    help="Only look for the programs and files; start no container and no nginx.",
+)
+@reported
+def doctor_command(state_dir: Path, static: bool) -> None:
+    """Check that this machine has everything the platform will use (exit 1 if not).
+
+    Looks for every program, file and Python module the configured adapters run, loads
+    the router's Lua module with `nginx -t`, and starts one real container the way an
+    app's replica starts. `deisctl up` runs the same checks first."""
+    root = resolve(state_dir)
+    prepare_state_dir(StateDir(root))
+    settings = load_settings(root)
+    report = doctor.check(settings, live=not static)
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        raise click.ClickException(doctor.failure_text(report))
+    click.echo("This machine has everything the platform needs.")
 
 
 def _report_enforced(settings: Settings) -> None:
@@ -287,6 +323,12 @@ def certs_unset(state_dir: Path) -> None:
     "--purge", is_flag=True, help="Also remove what a crashed run left (a stale pid file)."
 )
 @click.option(
+    "--apps",
+    is_flag=True,
+    help="Also stop every app and remove this instance's containers, network namespaces"
+    " and mounts (kept: database, releases, config, images; `up` starts the apps again).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0),
     default=control.STOP_GRACE,
@@ -294,9 +336,9 @@ def certs_unset(state_dir: Path) -> None:
     help="Seconds to wait after SIGTERM before SIGKILL.",
 )
 @reported
-def down(state_dir: Path, purge: bool, timeout: float) -> None:
-    """Stop the platform."""
-    for line in control.stop(StateDir(resolve(state_dir)), timeout, purge):
+def down(state_dir: Path, purge: bool, apps: bool, timeout: float) -> None:
+    """Stop the platform (apps keep running unless --apps)."""
+    for line in control.stop(StateDir(resolve(state_dir)), timeout, purge, apps):
         click.echo(line)
 
 

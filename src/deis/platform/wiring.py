@@ -27,6 +27,7 @@ from deis import dashboard, threads
 from deis.api.app import create_app
 from deis.logs.builds import FileBuildOutputs
 from deis.logs.collector import CollectingLogs
+from deis.logs.files import FileLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
 from deis.platform.artifacts import LocalArtifacts
@@ -55,6 +56,23 @@ log = logging.getLogger("deis.platform")
 
 class UnknownAdapter(ValueError):
     pass
+
+
+KUBERNETES_EXTRA = "pip install 'deis-platform[kubernetes]'"
+
+
+def kubernetes_wiring() -> Any:
+    """deis.platform.kubernetes.wiring, or a clear UnknownAdapter when the `kubernetes`
+    extra is not installed (instead of "No module named 'kubernetes'" at the first call)."""
+    try:
+        import kubernetes  # noqa: F401 - the adapters import it lazily; fail here, clearly
+    except ImportError as exc:
+        raise UnknownAdapter(
+            f"the Kubernetes adapters need the Python module 'kubernetes': {KUBERNETES_EXTRA}"
+        ) from exc
+    from deis.platform.kubernetes import wiring as k8s
+
+    return k8s
 
 
 def container_logs(settings: Settings) -> Path:
@@ -106,10 +124,9 @@ def make_router(settings: Settings) -> Router:
             controller_tls_enforce=settings.tls_enforce,
         )
     if settings.router == "kubernetes":
-        from deis.platform.kubernetes import wiring as k8s
-
+        k8s = kubernetes_wiring()
         kube_settings = k8s.KubernetesSettings.from_env()
-        return k8s.make_router(kube_settings, k8s.connect(kube_settings))
+        return cast(Router, k8s.make_router(kube_settings, k8s.connect(kube_settings)))
     raise UnknownAdapter(f"unknown router {settings.router!r} (known: nginx, kubernetes, none)")
 
 
@@ -133,10 +150,9 @@ def make_runtime(
             on_event=None if logs is None else runtime_events(logs),
         )
     if settings.runtime == "kubernetes":
-        from deis.platform.kubernetes import wiring as k8s
-
+        k8s = kubernetes_wiring()
         kube_settings = k8s.KubernetesSettings.from_env()
-        return k8s.make_runtime(kube_settings, k8s.connect(kube_settings))
+        return cast(Runtime, k8s.make_runtime(kube_settings, k8s.connect(kube_settings)))
     raise UnknownAdapter(
         f"unknown runtime {settings.runtime!r} (known: podman, kubernetes, record)"
     )
@@ -150,6 +166,8 @@ def runtime_events(logs: Logs) -> Callable[[str, str], None]:
 
 
 def make_logs(settings: Settings) -> Logs:
+    """The logs adapter; for "kubernetes", the file store of the platform's own events about
+    apps, which with_pod_logs merges with what the pods print once the runtime exists."""
     if settings.logs == "none":
         return UnavailableLogs()
     if settings.logs == "file":
@@ -158,7 +176,22 @@ def make_logs(settings: Settings) -> Logs:
             settings.log_retention,
             container_logs(settings),
         )
-    raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file)")
+    if settings.logs == "kubernetes":
+        if settings.runtime != "kubernetes":
+            raise UnknownAdapter(
+                "DEIS_LOGS=kubernetes reads the pods' logs from the cluster:"
+                " it needs DEIS_RUNTIME=kubernetes (on one machine use DEIS_LOGS=file)"
+            )
+        return FileLogs(settings.state_dir / "logs" / "apps", settings.log_retention)
+    raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file, kubernetes)")
+
+
+def with_pod_logs(settings: Settings, logs: Logs, runtime: Runtime) -> Logs:
+    """With DEIS_LOGS=kubernetes, `deis logs` shows what the app's pods wrote (read from the
+    cluster) merged by time with the platform's events."""
+    if settings.logs != "kubernetes":
+        return logs
+    return cast(Logs, kubernetes_wiring().make_logs(runtime, logs))
 
 
 def wants_registry(settings: Settings) -> bool:
@@ -223,6 +256,7 @@ def build_context(
     objects = objects or make_objects(settings)
     logs = make_logs(settings)
     runtime = make_runtime(settings, router, objects, logs)
+    logs = with_pod_logs(settings, logs, runtime)
     outputs = FileBuildOutputs(settings.state_dir / "logs" / "builds", settings.build_log_retention)
     return Context(
         store=store or make_store(settings),
@@ -354,9 +388,7 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
         platform.builder = Builder(context, settings, objects=objects)
         context.app_removers.append(platform.builder.forget_app)
         if settings.runtime == "kubernetes":  # builds run as pods in the cluster
-            from deis.platform.kubernetes import wiring as k8s
-
-            k8s.use_cluster_builds(platform.builder.pipeline, objects)
+            kubernetes_wiring().use_cluster_builds(platform.builder.pipeline, objects)
     elif settings.builder != "none":
         raise UnknownAdapter(f"unknown builder {settings.builder!r} (known: git, none)")
     if isinstance(context.artifacts, LocalArtifacts):

@@ -298,3 +298,19 @@ def ensure(force: bool = False, log: Log = _stderr) -> dict[str, str]:
             _import(s, log)
             log(f"       {s.kind} stack ready in {time.monotonic() - started:.0f}s")
     return {s.kind: s.image for s in STACKS.values()}
+
+
+def base_rootfs(log: Log = _stderr) -> Path:
+    """The base stack's root filesystem as a tarball (debootstrap minbase of bookworm, with
+    the host's CA bundle): made once per machine, kept in STACK_CACHE."""
+    base = STACKS["base"]
+    if base.rootfs_tarball.exists():
+        return base.rootfs_tarball
+    if os.geteuid() != 0:
+        raise StackError("making the base root filesystem needs root (debootstrap)")
+    with _locked():
+        STACK_CACHE.mkdir(parents=True, exist_ok=True)
+        if not base.rootfs_tarball.exists():
+            log(f"-----> Making the base stack rootfs ({base.hash})")
+            _debootstrap(base, log)
+    return base.rootfs_tarball
