@@ -40,6 +40,9 @@ Page = tuple[list, int]  # type: ignore[type-arg]
 
 class Users(Protocol):
     def get(self, username: str) -> User | None: ...
+    def get_ignoring_case(self, username: str) -> User | None:
+        """A user whose name equals `username` but for case (`Alice` for `alice`)."""
+
     def get_by_id(self, user_id: int) -> User | None: ...
     def add(
         self,
@@ -63,7 +66,9 @@ class Users(Protocol):
 
 class Tokens(Protocol):
     def add(self, user_id: int, digest: str, created: datetime) -> None: ...
-    def user_for(self, digest: str) -> User | None: ...
+    def user_for(self, digest: str, issued_after: datetime | None = None) -> User | None:
+        """The user of a token; with issued_after, only a token made after that time."""
+
     def revoke_all(self, user_id: int) -> None: ...
     def revoke(self, digest: str) -> None:
         """Remove one token (a dashboard session signing out); unknown digests are no-ops."""
@@ -150,6 +155,9 @@ class Domains(Protocol):
     def get(self, domain: str) -> Domain | None: ...
     def list(self, app_id: str, offset: int, limit: int) -> tuple[list[Domain], int]:
         """Oldest first, so the first is the app's default domain."""
+
+    def under(self, parent: str) -> builtins.list[Domain]:
+        """Every app's domains that are names below `parent` (`x.parent`, `*.parent`)."""
 
     def delete(self, domain: str) -> None: ...
 

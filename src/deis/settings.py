@@ -24,6 +24,9 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+ROUTER_SOURCE = "127.0.0.2"  # on the loopback (127.0.0.0/8): only nginx binds it
+
+
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path = field(default_factory=default_state_dir)
@@ -57,7 +60,8 @@ class Settings:
     build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
     max_body_bytes: int = 1024 * 1024
-    login_failures_allowed: int = 10  # per minute, per user and per address
+    login_failures_allowed: int = 10  # per minute, per (user, address) and per address
+    token_lifetime: int = 0  # seconds a token signs in for after it was made; 0: until revoked
     workers: int = field(default_factory=default_workers)  # API processes (docs/operators.md)
     api_threads: int = 1  # threads of each process for quick sync routes (docs/operators.md)
     api_blocking_threads: int = 32  # threads for routes that wait long (deploys, run, logs -f)
@@ -88,6 +92,13 @@ class Settings:
         if self.runtime == "kubernetes" or (self.builder != "git" and self.runtime != "podman"):
             return ""
         return f"127.0.0.1:{self.registry_port}"
+
+    @property
+    def router_source(self) -> str | None:
+        """The address the router connects to the controller from, which nothing else on
+        the machine uses: the controller takes the client's address from X-Forwarded-For
+        only on connections from it. None when the API is bound to an IPv6 address."""
+        return None if ":" in self.bind else ROUTER_SOURCE
 
     @property
     def controller_url(self) -> str:
@@ -126,6 +137,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_BUILDER_KEY": ("builder_key", str),
     "DEIS_MAX_BODY_BYTES": ("max_body_bytes", int),
     "DEIS_LOGIN_FAILURES_ALLOWED": ("login_failures_allowed", int),
+    "DEIS_TOKEN_LIFETIME": ("token_lifetime", int),
     "DEIS_WORKERS": ("workers", int),
     "DEIS_API_THREADS": ("api_threads", int),
     "DEIS_API_BLOCKING_THREADS": ("api_blocking_threads", int),
@@ -185,6 +197,11 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
     settings = Settings(**values)
     _check_router_limits(settings)
+    if settings.token_lifetime < 0:
+        raise SettingsError(
+            f"DEIS_TOKEN_LIFETIME must be 0 (tokens last until revoked) or a number of "
+            f"seconds, not {settings.token_lifetime}"
+        )
     if settings.keep_releases < 1:
         raise SettingsError(f"DEIS_KEEP_RELEASES must be at least 1, not {settings.keep_releases}")
     if settings.log_retention < 1 or settings.build_log_retention < 1:

@@ -165,8 +165,8 @@ def test_run_args_keep_secret_values_off_the_command_line() -> None:
     assert args[args.index("--cpus") + 1] == "0.5"
     assert args[args.index("--pids-limit") + 1] == "64"
     assert "--init" in args
-    assert args[-5:-3] == ["--entrypoint", "/bin/sh"]
-    assert args[-3:] == ["img", "-c", "x"]
+    assert args[-6:-4] == ["--entrypoint", "/bin/sh"]
+    assert args[-4:] == ["--", "img", "-c", "x"]  # "--": the image is never an option
 
 
 def test_pull_only_from_the_local_registry() -> None:

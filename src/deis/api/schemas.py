@@ -4,13 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic_core import PydanticCustomError
 
 Scalar = str | int | float | bool | None
 
 
+def has_lone_surrogate(value: object) -> bool:
+    """Whether a JSON value holds text no UTF-8 can carry: a lone UTF-16 surrogate
+    (`"\\ud800"`; a proper pair such as `"\\ud83d\\ude00"` decodes to one character)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
+
+
+def refuse_lone_surrogates(value: object) -> object:
+    """Refused at the edge (400 on the field): stored, such text breaks every later read
+    of it (GET config, deploys); hashed or written, it fails."""
+    if has_lone_surrogate(value):
+        raise PydanticCustomError(
+            "lone_surrogate",
+            "Text must be valid Unicode: it holds a lone UTF-16 surrogate (like \\ud800).",
+        )
+    return value
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, value: object) -> object:
+        return refuse_lone_surrogates(value)
 
 
 class RegisterIn(Body):
@@ -72,7 +105,10 @@ class RollbackIn(Body):
 
 
 class ScaleIn(RootModel[dict[str, int]]):
-    pass
+    @field_validator("root", mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, value: object) -> object:
+        return refuse_lone_surrogates(value)
 
 
 class RunIn(Body):

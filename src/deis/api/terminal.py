@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from deis.api import deps
 from deis.api.errors import body_of
+from deis.api.schemas import has_lone_surrogate
 from deis.domain import terminal as rules
 from deis.domain.errors import DomainError, Invalid
 from deis.domain.records import User
@@ -107,9 +108,12 @@ async def first_message(websocket: WebSocket) -> object:
 
 def parse_json(text: str) -> object:
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except ValueError:
         raise Invalid("A text message must be JSON.") from None
+    if has_lone_surrogate(data):
+        raise Invalid("Text must be valid Unicode: it holds a lone UTF-16 surrogate (\\ud800).")
+    return data
 
 
 async def refuse(websocket: WebSocket, refusal: Refused) -> None:

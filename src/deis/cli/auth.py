@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import click
+import httpx
 
 from deis.cli.client import (
     Api,
@@ -17,7 +18,7 @@ from deis.cli.client import (
 )
 from deis.cli.context import output_option, session, state
 from deis.cli.errors import CLIError
-from deis.cli.output import echo, emit, heading, is_tty, pretty_tabs, print_json
+from deis.cli.output import echo, emit, heading, is_tty, pretty_tabs, print_json, warn
 from deis.cli.topic import Topic
 
 USER_FIELDS = (
@@ -197,8 +198,30 @@ def logout() -> None:
       deis auth:logout
       DEIS_PROFILE=staging deis logout
     """
-    delete_settings(state().config)
+    config = state().config
+    revoke_token(config)
+    delete_settings(config)
     echo("Logged out")
+
+
+def revoke_token(config: str | None) -> None:
+    """Revoke the profile's token on the controller (`POST /v2/auth/logout`), so that a
+    copy of it is of no use. A controller that cannot be reached, does not know the
+    token any more, or offers no such route (Deis's) leaves only the local sign-out."""
+    try:
+        settings = load_settings(config)
+    except CLIError:
+        return
+    if not settings.token or not settings.controller:
+        return
+    api = Api(settings, timeout=httpx.Timeout(15.0, connect=5.0))
+    try:
+        api.request("POST", "/v2/auth/logout", body={})
+    except CLIError as exc:
+        if exc.status is None:
+            warn(f"The token could not be revoked on the controller: {exc}")
+    finally:
+        api.close()
 
 
 @click.command("auth:passwd", short_help="change the password for the current user")

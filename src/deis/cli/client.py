@@ -192,7 +192,12 @@ def _timeout() -> httpx.Timeout:
 class Api:
     """Talks to one controller as one user; every failure becomes a `CLIError`."""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
         self.settings = settings
         self.warned = False
         self.server_api_version = ""
@@ -203,7 +208,7 @@ class Api:
             base_url=settings.controller,
             headers=headers,
             verify=settings.ssl_verify,
-            timeout=_timeout(),
+            timeout=timeout or _timeout(),
             transport=transport,
             trust_env=True,
         )

@@ -22,6 +22,7 @@ from deis.dashboard.web import (
 from deis.domain.errors import Conflict, DeployFailed, Invalid, RateLimited, Unavailable
 from deis.services import config as configs
 from deis.services import domains, formation, overview, releases
+from deis.threads import blocking
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -59,6 +60,7 @@ def confirm_config(request: Request, app_id: str, me: Changer, form: Form) -> HT
 
 
 @router.post("/apps/{app_id}/config")
+@blocking
 def set_config(request: Request, app_id: str, me: Changer, form: Form) -> Response:
     key = form.get("key", "").strip()
     value: str | None = None if form.get("action") == "unset" else form.get("value", "")
@@ -76,6 +78,7 @@ def set_config(request: Request, app_id: str, me: Changer, form: Form) -> Respon
 
 
 @router.post("/apps/{app_id}/scale")
+@blocking
 def scale(request: Request, app_id: str, me: Changer, form: Form) -> Response:
     counts: dict[str, object] = {}
     for name, value in form.items():
@@ -93,6 +96,7 @@ def scale(request: Request, app_id: str, me: Changer, form: Form) -> Response:
 
 
 @router.post("/apps/{app_id}/restart")
+@blocking
 def restart(request: Request, app_id: str, me: Changer, form: Form) -> Response:
     kind = form.get("type") or None
     name = form.get("name") or None
@@ -119,6 +123,7 @@ def confirm_rollback(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
 
 
 @router.post("/apps/{app_id}/releases/rollback")
+@blocking
 def rollback(request: Request, app_id: str, me: Changer, form: Form) -> Response:
     raw = form.get("version", "")
 
@@ -132,6 +137,7 @@ def rollback(request: Request, app_id: str, me: Changer, form: Form) -> Response
 
 
 @router.post("/apps/{app_id}/domains")
+@blocking
 def add_domain(request: Request, app_id: str, me: Changer, form: Form) -> Response:
     def change() -> str:
         added = domains.add(context_of(request), me.user, app_id, form.get("domain", ""))
@@ -141,6 +147,7 @@ def add_domain(request: Request, app_id: str, me: Changer, form: Form) -> Respon
 
 
 @router.post("/apps/{app_id}/domains/remove")
+@blocking
 def remove_domain(request: Request, app_id: str, me: Changer, form: Form) -> Response:
     name = form.get("domain", "")
 

@@ -9,6 +9,7 @@ from deis.dashboard import buildlogs, live
 from deis.dashboard.web import DashboardRoute, Viewer, context_of, dashboard_of, render
 from deis.domain.errors import Invalid
 from deis.services import builds, config, overview
+from deis.threads import blocking
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -41,6 +42,7 @@ def app_list(request: Request, me: Viewer) -> HTMLResponse:
 
 
 @router.get("/apps/{app_id}/row")
+@blocking
 def app_row(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
     """One row of the list with what the runtime and router say (loaded when seen)."""
     ctx = context_of(request)
@@ -50,6 +52,7 @@ def app_row(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
 
 
 @router.get("/apps/{app_id}")
+@blocking
 def app_overview(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
     ctx = context_of(request)
     detail = overview.app_detail(ctx, me.user, app_id)
@@ -62,6 +65,7 @@ def app_overview(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
 
 
 @router.get("/apps/{app_id}/pods")
+@blocking
 def app_pods(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
     pods, note = live.pods_of(context_of(request), me.user, app_id)
     return render(request, "pods.html", app_id=app_id, pods=pods, pods_note=note)

@@ -27,6 +27,7 @@ from deis.dashboard.web import (
 )
 from deis.domain.errors import Invalid, NotAuthenticated, RateLimited
 from deis.services import users
+from deis.threads import blocking
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -53,6 +54,7 @@ def signin_form(request: Request) -> Response:
 
 
 @router.post("/signin")
+@blocking
 def signin(request: Request, form: Form) -> Response:
     username = form.get("username", "")
     if not nonce_matches(request.cookies.get(SIGNIN_COOKIE), form.get("csrf")):

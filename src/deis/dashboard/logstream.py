@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from deis.dashboard.web import DashboardRoute, Viewer, context_of, dashboard_of, render
 from deis.domain.errors import DomainError, NotFound, PermissionDenied
 from deis.services import formation, overview
-from deis.threads import blocking_iterate
+from deis.threads import blocking, blocking_iterate
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -27,6 +27,7 @@ def follow_slots() -> threading.BoundedSemaphore:
 
 
 @router.get("/apps/{app_id}/logs")
+@blocking  # the log adapter may ask the Kubernetes API (DEIS_LOGS=kubernetes)
 def logs_page(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
     ctx = context_of(request)
     summary = overview.app_summary(ctx, me.user, app_id)

@@ -222,6 +222,17 @@ def keep_out_of_full_collections() -> None:
     gc.freeze()
 
 
+def forwarded_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn takes the client's address and scheme from X-Forwarded-For/-Proto only on
+    connections from the router's own address (settings.router_source), never from the
+    loopback at large, where anything on the machine connects from (uvicorn's default
+    trusts 127.0.0.1: a login limit per address was bypassed with a made-up header)."""
+    source = settings.router_source
+    if source is None:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": source}
+
+
 def serve(app: Any, sockets: list[socket.socket], settings: Settings) -> None:
     import uvicorn
 
@@ -232,6 +243,7 @@ def serve(app: Any, sockets: list[socket.socket], settings: Settings) -> None:
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
+        **forwarded_options(settings),
     )
     server = uvicorn.Server(config)
     log.info(

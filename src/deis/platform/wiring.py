@@ -16,6 +16,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -115,6 +116,7 @@ def make_router(settings: Settings) -> Router:
             https_port=settings.router_https_port,
             platform_domain=settings.domain,
             controller_address=f"{settings.bind}:{settings.api_port}",
+            controller_source=settings.router_source,
             listen_addresses=(settings.bind,),
             client_max_body_size=settings.router_body_size,
             max_body_size=settings.router_max_body_size,
@@ -220,14 +222,29 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
     return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
 
 
+def registry_hosts(settings: Settings) -> tuple[str, ...]:
+    """The platform's own registries (their images are apps' builds): the one this
+    instance runs, and on Kubernetes the cluster's (DEIS_REGISTRY_HOST)."""
+    hosts = [settings.local_registry] if settings.local_registry else []
+    if settings.runtime == "kubernetes":
+        from deis.platform.kubernetes import wiring as k8s
+
+        hosts.append(k8s.KubernetesSettings.from_env().builds.registry)
+    return tuple(hosts)
+
+
 def platform_settings(settings: Settings) -> dict[str, Any]:
     """The context's facts and policies, the same in every API process."""
     return {
         "keep_releases": settings.keep_releases,
         "platform_domain": settings.domain,
+        "registry_hosts": registry_hosts(settings),
         "router_port": settings.router_port,
         "registration_mode": settings.registration_mode,
         "login_failures_allowed": settings.login_failures_allowed,
+        "token_lifetime": (
+            timedelta(seconds=settings.token_lifetime) if settings.token_lifetime > 0 else None
+        ),
         "password_hasher": PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
         ),
@@ -404,7 +421,11 @@ def lifespan_of(platform: Platform) -> Callable[[FastAPI], Any]:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = platform.settings
         threads.use_threads(settings.api_threads, settings.api_blocking_threads)
-        await asyncio.to_thread(platform.start)
+        try:
+            await asyncio.to_thread(platform.start)
+        except BaseException:  # stop what did start (an nginx would be left serving)
+            await asyncio.to_thread(platform.stop)
+            raise
         if platform.builder is not None:
             await platform.builder.start(host=platform.settings.bind)
         try:

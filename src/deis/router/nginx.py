@@ -72,6 +72,7 @@ class NginxRouter:
         proxy_read_timeout: int = 60,
         proxy_send_timeout: int = 60,
         controller_tls_enforce: bool = False,
+        controller_source: str | None = None,
         worker_processes: str = "auto",
         worker_user: str = "www-data",
         nginx_binary: str = "/usr/sbin/nginx",
@@ -116,6 +117,7 @@ class NginxRouter:
             proxy_read_timeout=proxy_read_timeout,
             proxy_send_timeout=proxy_send_timeout,
             controller_tls_enforce=controller_tls_enforce,
+            controller_source=controller_source,
         )
         self.config.validate()
         self.process = NginxProcess(self.dir, self.conf_path, nginx_binary, start_timeout)
@@ -189,20 +191,34 @@ class NginxRouter:
     def apply(self, route: AppRoute) -> None:
         table.check_app(route.app)
         with self._lock:
-            if self._routes.get(route.app) == route:
+            old = self._routes.get(route.app)
+            if old == route:
                 return
             self._routes[route.app] = route
             self._save()
             self._push(lambda: self.admin.put_app(route.app, table.encode_route(route)))
+            if old is not None:
+                self._give_back(table.route_hosts(old) - table.route_hosts(route))
 
     def remove(self, app_id: str) -> None:
         table.check_app(app_id)
         with self._lock:
-            self._routes.pop(app_id, None)
+            old = self._routes.pop(app_id, None)
             self._peers.pop(app_id, None)
             self._metrics.forget(app_id)
             self._save()
             self._push(lambda: self.admin.delete_app(app_id))
+            if old is not None:
+                self._give_back(table.route_hosts(old))
+
+    def _give_back(self, released: set[str]) -> None:
+        """Hosts an app let go of: nginx keeps a host with the app that held it first and
+        refuses it to any later one, so push again the apps that asked for these too."""
+        if not released:
+            return
+        for other in list(self._routes.values()):
+            if table.route_hosts(other) & released:
+                self._push(lambda r=other: self.admin.put_app(r.app, table.encode_route(r)))
 
     def set_peers(self, app_id: str, peers: list[str]) -> None:
         table.check_app(app_id)

@@ -52,6 +52,9 @@ class NginxConfig:
     controller_timeout: int = 3600  # `deis logs --follow` streams
     # plain HTTP to the controller redirected (308) to https while there is a platform certificate
     controller_tls_enforce: bool = False
+    # the address nginx connects to the controller from: the only one the controller
+    # takes X-Forwarded-For from (None: nginx picks, and the controller trusts none)
+    controller_source: str | None = None
     upstream_keepalive: int = 320
     max_tries: int = 3  # further replicas tried when one cannot be reached
     fail_timeout: int = 10  # seconds a replica that failed is skipped

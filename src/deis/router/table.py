@@ -63,6 +63,11 @@ def _allow_lines(whitelist: tuple[str, ...]) -> list[str]:
     return lines
 
 
+def route_hosts(route: AppRoute) -> set[str]:
+    """The app's hosts in the form nginx keeps them."""
+    return {h.strip().lower().rstrip(".") for h in route.hosts}
+
+
 def encode_route(route: AppRoute) -> str:
     """The admin socket's body for PUT /apps/APP: settings, hosts, certificates.
 

@@ -194,7 +194,8 @@ def run_args(
         args += ["--workdir", launch.workdir]
     if launch.entrypoint is not None:
         args += ["--entrypoint", launch.entrypoint]
-    return [*args, launch.image, *launch.args]
+    # "--": the image (a user's value) is never read as an option
+    return [*args, "--", launch.image, *launch.args]
 
 
 def _on_argv(name: str) -> bool:

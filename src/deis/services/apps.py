@@ -7,11 +7,13 @@ from dataclasses import replace
 from deis.domain import names
 from deis.domain import releases as summaries
 from deis.domain.errors import Invalid
+from deis.domain.hosts import check_new_app
 from deis.domain.records import TLS, App, AppSettings, Config, Domain, User
 from deis.ports import UnitOfWork
 from deis.services import routes
 from deis.services.access import app_for
 from deis.services.context import Context
+from deis.services.hostnames import holder_lookup, holders_under
 from deis.services.releases import new_release
 
 NAME_ATTEMPTS = 20
@@ -27,6 +29,14 @@ def create(ctx: Context, actor: User, app_id: object = None) -> App:
                 raise Invalid("Application with this id already exists.", field="id")
         if uow.domains.get(chosen) is not None:
             raise Invalid(f"The domain {chosen} is already in use.", field="id")
+        check_new_app(
+            chosen,
+            actor.username,
+            ctx.platform_domain,
+            holder_lookup(uow, ctx.platform_domain),
+            holders_under(uow, f"{chosen}.{ctx.platform_domain}"),
+            admin=actor.is_superuser,
+        )
         app = add_app(ctx, uow, actor, chosen)
     ctx.logs.write(app.id, "controller", f"{actor.username} created {app.id}")
     routes.publish(ctx, app.id)
@@ -37,7 +47,11 @@ def unused_name(ctx: Context, uow: UnitOfWork) -> str:
     for _ in range(NAME_ATTEMPTS):
         candidate = names.generate_app_id(ctx.rng)
         if uow.apps.get(candidate) is None and uow.domains.get(candidate) is None:
-            return candidate
+            host = f"{candidate}.{ctx.platform_domain}"
+            if holder_lookup(uow, ctx.platform_domain)(host) is None and not uow.domains.under(
+                host
+            ):
+                return candidate
     raise Invalid("Could not find a free name; give one.", field="id")
 
 

@@ -8,7 +8,8 @@ from deis.domain import cron as cron_rules
 from deis.domain import formation
 from deis.domain import releases as summaries
 from deis.domain.attempts import BuildAttempt, id_prefix, matching
-from deis.domain.errors import Invalid, NotFound, Unavailable
+from deis.domain.errors import NotFound, Unavailable
+from deis.domain.images import check_image_use, validate_image
 from deis.domain.procfile import validate_procfile
 from deis.domain.records import Build, Release, User
 from deis.domain.releases import Released
@@ -18,8 +19,6 @@ from deis.services.context import Context
 from deis.services.current import current
 from deis.services.followups import follow_up
 from deis.services.releases import new_release
-
-MAX_IMAGE_LENGTH = 512
 
 
 def list_builds(
@@ -37,15 +36,6 @@ def get_build(ctx: Context, actor: User, app_id: str, build_uuid: str) -> Build:
         if build is None:
             raise NotFound(f"Build {build_uuid} of {app_id} not found.")
         return build
-
-
-def validate_image(image: object) -> str:
-    if not isinstance(image, str) or not image.strip():
-        raise Invalid("Give the image to deploy, e.g. 127.0.0.1:5000/team/api:1.4.", field="image")
-    image = image.strip()
-    if len(image) > MAX_IMAGE_LENGTH or any(c.isspace() for c in image):
-        raise Invalid("That is not an image reference.", field="image")
-    return image
 
 
 def record_build(
@@ -110,10 +100,17 @@ def create_from_image(
     that cannot be pulled makes no build and no release."""
     image = validate_image(image)
     procfile_dict = validate_procfile(procfile) if procfile else {}
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        check_image_use(
+            image,
+            app.id,
+            ctx.registry_hosts,
+            lambda name: uow.apps.get(name) is not None,
+            admin=actor.is_superuser,
+        )
+        _, _, config = current(uow, app.id)
     if ctx.artifacts is not None:
-        with ctx.store.transaction() as uow:
-            app = app_for(uow, actor, app_id)
-            _, _, config = current(uow, app.id)
         ctx.artifacts.fetch_image(image, dict(config.registry))
     with ctx.store.transaction(write=True) as uow:
         build, release = record_build(ctx, uow, actor, app_id, image=image, procfile=procfile_dict)

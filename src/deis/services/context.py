@@ -6,7 +6,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 
@@ -39,9 +39,12 @@ class Context:
     logs: Logs
     router: Router
     platform_domain: str = "localhost"
+    # host:port of the platform's own image registries: their images are apps' builds
+    registry_hosts: tuple[str, ...] = ()
     router_port: int = 80
     registration_mode: str = "enabled"
     login_failures_allowed: int = 10
+    token_lifetime: timedelta | None = None  # None: tokens last until revoked (as in Deis)
     clock: Callable[[], datetime] = utc_now
     make_uuid: Callable[[], str] = new_uuid
     rng: random.Random = field(default_factory=random.SystemRandom)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from deis.domain.domains import validate_domain
+from deis.domain.domains import resolve_host, validate_domain
 from deis.domain.errors import Invalid, NotFound
+from deis.domain.hosts import check_custom_host
 from deis.domain.records import Domain, User
 from deis.services import routes
 from deis.services.access import app_for
 from deis.services.context import Context
+from deis.services.hostnames import holder_lookup
 
 
 def list_domains(
@@ -29,6 +31,18 @@ def add(ctx: Context, actor: User, app_id: str, domain: object) -> Domain:
                 "A domain without a dot names the app itself; give a full domain name.",
                 field="domain",
             )
+        host = resolve_host(name, ctx.platform_domain)
+        own, _ = uow.domains.list(app.id, 0, 10_000)
+        if host in {resolve_host(d.domain, ctx.platform_domain) for d in own}:
+            raise Invalid(f"Domain {host} is already a domain of {app.id}.", field="domain")
+        check_custom_host(
+            host,
+            app.id,
+            app.owner,
+            ctx.platform_domain,
+            holder_lookup(uow, ctx.platform_domain),
+            admin=actor.is_superuser,
+        )
         now = ctx.clock()
         record = Domain(
             uuid=ctx.make_uuid(), app=app.id, owner=actor.username, domain=name,

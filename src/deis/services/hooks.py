@@ -7,12 +7,13 @@ import re
 
 from deis.domain import cron as cron_rules
 from deis.domain.errors import Invalid, NotFound
+from deis.domain.images import validate_image
 from deis.domain.procfile import validate_procfile
 from deis.domain.records import Config, Key, User
 from deis.domain.releases import Released
 from deis.ports import UnitOfWork
 from deis.services.access import app_for
-from deis.services.builds import record_build, validate_image
+from deis.services.builds import record_build
 from deis.services.context import Context
 from deis.services.current import current
 from deis.services.followups import follow_up

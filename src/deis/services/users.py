@@ -40,6 +40,22 @@ def password_matches(ctx: Context, user: User, password: str) -> bool:
         return False
 
 
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def password_matches_dummy(ctx: Context, password: str) -> None:
+    """Verify the password against a hash of a password nobody has, made with the same
+    parameters as every user's: it takes as long as a real check, and always fails."""
+    key = id(ctx.password_hasher)
+    dummy = _DUMMY_HASHES.get(key)
+    if dummy is None:
+        dummy = _DUMMY_HASHES[key] = ctx.password_hasher.hash(secrets.token_hex(16))
+    try:
+        ctx.password_hasher.verify(dummy, password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -61,8 +77,7 @@ def register(ctx: Context, caller: User | None, data: dict[str, object]) -> User
         first = uow.users.count() == 0
         if not first:
             check_registration_allowed(ctx.registration_mode, caller)
-        if uow.users.get(username) is not None:
-            raise Invalid("A user with that username already exists.", field="username")
+        refuse_taken_username(uow, username)
         return uow.users.add(
             username=username,
             email=email,
@@ -72,6 +87,20 @@ def register(ctx: Context, caller: User | None, data: dict[str, object]) -> User
             is_superuser=first,
             date_joined=ctx.clock(),
         )
+
+
+def refuse_taken_username(uow: UnitOfWork, username: str) -> None:
+    """Usernames are unique ignoring case: `Admin` next to `admin` would pass for it."""
+    other = uow.users.get_ignoring_case(username)
+    if other is None:
+        return
+    if other.username == username:
+        raise Invalid("A user with that username already exists.", field="username")
+    raise Invalid(
+        f"A user named {other.username} already exists; usernames that differ only in case "
+        "are not allowed.",
+        field="username",
+    )
 
 
 def check_registration_allowed(mode: str, caller: User | None) -> None:
@@ -87,8 +116,7 @@ def create_admin(ctx: Context, username: str, email: str, password: str) -> User
     password = validate_password(password)
     email = validate_email(email)
     with ctx.store.transaction(write=True) as uow:
-        if uow.users.get(username) is not None:
-            raise Invalid("A user with that username already exists.", field="username")
+        refuse_taken_username(uow, username)
         return uow.users.add(
             username=username,
             email=email,
@@ -108,13 +136,22 @@ def login(ctx: Context, username: object, password: object, address: str) -> str
         raise Invalid("This field is required.", field="password")
     now = ctx.clock()
     with ctx.store.transaction(write=True) as uow:
+        # Limited per (user, address) and per address: a stranger's failures for a name
+        # never lock its owner out elsewhere (they once locked out the admin everywhere).
         since = now - LOGIN_WINDOW
-        by_user = uow.login_failures.count_since(since, username=username)
+        by_pair = uow.login_failures.count_since(since, username=username, address=address)
         by_address = uow.login_failures.count_since(since, address=address)
-        if max(by_user, by_address) >= ctx.login_failures_allowed:
+        if max(by_pair, by_address) >= ctx.login_failures_allowed:
             raise RateLimited("Too many failed login attempts; try again in a minute.")
         user = uow.users.get(username)
-        if user is None or not user.is_active or not password_matches(ctx, user, password):
+        if user is None:
+            # as long as a check of a real user's password: the time taken never tells
+            # whether a username exists (nor, below, whether its account is active)
+            password_matches_dummy(ctx, password)
+            matches = False
+        else:
+            matches = password_matches(ctx, user, password) and user.is_active
+        if user is None or not matches:
             uow.login_failures.prune(now - FAILURES_KEPT)
             uow.login_failures.add(username, address, now)
             failed = True
@@ -136,8 +173,10 @@ def issue_token(uow: UnitOfWork, user: User, now: datetime) -> str:
 
 def authenticate(ctx: Context, token: str, *, keep: bool = False) -> User:
     """keep=True: the caller's next read continues this transaction (see Store)."""
+    lifetime = ctx.token_lifetime
+    issued_after = ctx.clock() - lifetime if lifetime else None
     with ctx.store.transaction(keep=keep) as uow:
-        user = uow.tokens.user_for(token_digest(token))
+        user = uow.tokens.user_for(token_digest(token), issued_after)
     if user is None or not user.is_active:
         raise NotAuthenticated("Invalid token.")
     return user

@@ -233,6 +233,10 @@ class SqlUsers(Repo):
     def get(self, username: str) -> User | None:
         return self._one(select(users_t).where(users_t.c.username == username), to_user)
 
+    def get_ignoring_case(self, username: str) -> User | None:
+        stmt = select(users_t).where(func.lower(users_t.c.username) == username.lower())
+        return self._one(stmt, to_user)
+
     def get_by_id(self, user_id: int) -> User | None:
         return self._one(select(users_t).where(users_t.c.id == user_id), to_user)
 
@@ -309,14 +313,24 @@ USER_FOR_TOKEN = (
     .limit(1)
 )
 
+USER_FOR_FRESH_TOKEN = (
+    select(users_t)
+    .join(tokens_t, tokens_t.c.user_id == users_t.c.id)
+    .where(tokens_t.c.digest == bindparam("digest"), tokens_t.c.created > bindparam("after"))
+    .limit(1)
+)
+
 
 class SqlTokens(Repo):
     def add(self, user_id: int, digest: str, created: datetime) -> None:
         values = dict(id=new_id(), user_id=user_id, digest=digest, created=created)
         self._insert(tokens_t, values, Conflict("This token already exists."))
 
-    def user_for(self, digest: str) -> User | None:
-        return self._prepared_one(USER_FOR_TOKEN, {"digest": digest}, to_user)
+    def user_for(self, digest: str, issued_after: datetime | None = None) -> User | None:
+        if issued_after is None:
+            return self._prepared_one(USER_FOR_TOKEN, {"digest": digest}, to_user)
+        params = {"digest": digest, "after": issued_after}
+        return self._prepared_one(USER_FOR_FRESH_TOKEN, params, to_user)
 
     def revoke_all(self, user_id: int) -> None:
         self.conn.execute(delete(tokens_t).where(tokens_t.c.user_id == user_id))
@@ -768,6 +782,15 @@ class SqlDomains(Repo):
             .order_by(domains_t.c.created, domains_t.c.domain)
         )
         return self._page(stmt, offset, limit, to_domain)
+
+    def under(self, parent: str) -> builtins.list[Domain]:
+        pattern = "%." + parent.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = (
+            with_owner(domains_t)
+            .where(domains_t.c.domain.like(pattern, escape="\\"))
+            .order_by(domains_t.c.domain)
+        )
+        return self._all(stmt, to_domain)
 
     def delete(self, domain: str) -> None:
         # A certificate attached to it is detached: ON DELETE CASCADE.

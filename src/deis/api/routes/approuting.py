@@ -22,8 +22,13 @@ from deis.api.schemas import (
     page_of,
 )
 from deis.services import appsettings, domains
+from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2/apps/{app_id}")
+
+# The writes here wait on the router (nginx's admin socket, which waits while nginx is
+# started again, or the Kubernetes API) and a settings change with `autoscale` on a
+# deploy: they run on the blocking threads, never on the few shared quick ones.
 
 
 @router.get("/domains", responses=responses(page_of(DomainOut)))
@@ -34,6 +39,7 @@ def list_domains(app_id: str, ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
 
 
 @router.post("/domains", status_code=201, responses=responses(DomainOut, 201))
+@blocking
 def add_domain(app_id: str, body: DomainIn, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(
         serialize.domain(domains.add(ctx, me, app_id, body.domain)), status_code=201
@@ -41,6 +47,7 @@ def add_domain(app_id: str, body: DomainIn, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.delete("/domains/{domain}", status_code=204, responses=responses(status=204))
+@blocking
 def remove_domain(app_id: str, domain: str, ctx: Ctx, me: Me) -> Response:
     domains.remove(ctx, me, app_id, domain)
     return Response(status_code=204)
@@ -53,6 +60,7 @@ def get_settings(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.post("/settings", status_code=201, responses=responses(AppSettingsOut, 201))
+@blocking
 def update_settings(app_id: str, body: SettingsIn, ctx: Ctx, me: Me) -> JSONResponse:
     settings = appsettings.update(ctx, me, app_id, body.model_dump(exclude_unset=True))
     return JSONResponse(serialize.app_settings(settings), status_code=201)
@@ -65,12 +73,14 @@ def get_whitelist(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.post("/whitelist", status_code=201, responses=responses(AddressesOut, 201))
+@blocking
 def add_whitelist(app_id: str, body: AddressesIn, ctx: Ctx, me: Me) -> JSONResponse:
     addresses = appsettings.change_whitelist(ctx, me, app_id, body.addresses, add=True)
     return JSONResponse({"addresses": addresses}, status_code=201)
 
 
 @router.delete("/whitelist", status_code=204, responses=responses(status=204))
+@blocking
 def remove_whitelist(app_id: str, body: AddressesIn, ctx: Ctx, me: Me) -> Response:
     appsettings.change_whitelist(ctx, me, app_id, body.addresses, add=False)
     return Response(status_code=204)
@@ -83,6 +93,7 @@ def get_tls(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.post("/tls", status_code=201, responses=responses(TLSOut, 201))
+@blocking
 def set_tls(app_id: str, body: TLSIn, ctx: Ctx, me: Me) -> JSONResponse:
     tls = appsettings.set_tls(ctx, me, app_id, body.https_enforced)
     return JSONResponse(serialize.tls(tls), status_code=201)

@@ -33,6 +33,7 @@ def list_apps(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
 
 
 @router.post("", status_code=201, responses=responses(AppOut, 201))
+@blocking
 def create_app(ctx: Ctx, me: Me, body: Annotated[AppIn | None, Body()] = None) -> JSONResponse:
     app = apps.create(ctx, me, body.id if body else None)
     return JSONResponse(app_json(ctx, app), status_code=201)

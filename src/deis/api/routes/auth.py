@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Body, Depends, Request, Response
 
 from deis.api import serialize
-from deis.api.deps import Ctx, Me, Paging, optional_user
+from deis.api.deps import Ctx, Me, Paging, optional_user, required_token
 from deis.api.placement import any_process
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
@@ -49,6 +49,14 @@ def register(
 def login(body: LoginIn, ctx: Ctx, request: Request) -> JSONResponse:
     address = request.client.host if request.client else "unknown"
     return JSONResponse({"token": users.login(ctx, body.username, body.password, address)})
+
+
+@router.post("/auth/logout", status_code=204, responses=responses(status=204))
+def logout(ctx: Ctx, me: Me, request: Request) -> Response:
+    """Extension: revoke the token the request carries (`deis auth:logout`); the user's
+    other tokens stay valid."""
+    users.logout(ctx, required_token(request.headers.get("authorization")))
+    return Response(status_code=204)
 
 
 @router.get("/auth/whoami", responses=responses(UserOut))

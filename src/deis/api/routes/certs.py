@@ -12,6 +12,7 @@ from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import CertIn, CertOut, DomainIn, page_of
 from deis.services import certs
+from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2/certs")
 
@@ -36,18 +37,21 @@ def get_cert(name: str, ctx: Ctx, me: Me) -> JSONResponse:
 
 
 @router.delete("/{name}", status_code=204, responses=responses(status=204))
+@blocking
 def remove_cert(name: str, ctx: Ctx, me: Me) -> Response:
     certs.remove(ctx, me, name)
     return Response(status_code=204)
 
 
 @router.post("/{name}/domain", status_code=201, responses=responses(status=201))
+@blocking
 def attach(name: str, body: DomainIn, ctx: Ctx, me: Me) -> Response:
     certs.attach(ctx, me, name, body.domain)
     return Response(status_code=201)
 
 
 @router.delete("/{name}/domain/{domain}", status_code=204, responses=responses(status=204))
+@blocking
 def detach(name: str, domain: str, ctx: Ctx, me: Me) -> Response:
     certs.detach(ctx, me, name, domain)
     return Response(status_code=204)

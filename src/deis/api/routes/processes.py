@@ -85,12 +85,14 @@ async def run_on_terminal(websocket: WebSocket, app_id: str) -> None:
 
 
 @router.get("/metrics", responses=responses(MetricsOut))
+@blocking
 def metrics(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
     """Extension: requests, status classes and latency the router counted for the app."""
     return JSONResponse(formation.metrics(ctx, me, app_id))
 
 
 @router.get("/logs", response_class=PlainTextResponse, responses=responses())
+@blocking  # the log adapter may ask the Kubernetes API (DEIS_LOGS=kubernetes)
 def logs(
     app_id: str,
     ctx: Ctx,

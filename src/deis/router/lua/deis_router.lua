@@ -501,8 +501,14 @@ function _M.certificate()
     local pair = certs[name]
     if pair == nil then
         -- the controller's name is the platform's; an app's certificate cannot take it
-        pair = name == conf.controller_host and plat or load_pair(name)
-        if not pair then
+        if name == conf.controller_host then
+            -- the controller's name is the platform's: its certificate, else nginx's
+            -- default one; never an app's, not even an app's wildcard
+            pair = plat or false
+        else
+            pair = load_pair(name)
+        end
+        if not pair and name ~= conf.controller_host then
             local rest = name
             while not pair do
                 local dot = find(rest, ".", 1, true)
@@ -578,13 +584,24 @@ local function put_app(app, body)
     set("a:" .. app, concat(settings, "\n"))
     local keep_hosts, keep_certs = {}, {}
     for _, h in ipairs(new_hosts) do
-        set("h:" .. h, app)
+        -- a host another app holds stays that app's until it lets it go: a later app
+        -- never takes it over (the platform pushes this app again once it is free)
+        local owner = shared:get("h:" .. h)
+        if owner == nil or owner == app then
+            set("h:" .. h, app)
+        else
+            ngx.log(ngx.WARN, "deis: ", app, " asked for the host ", h, ", which ", owner,
+                " holds: refused")
+        end
         keep_hosts[h] = true
     end
     for _, h in ipairs(new_certs) do
-        set("c:" .. h, pems[h][1])
-        set("k:" .. h, pems[h][2])
-        keep_certs[h] = true
+        -- only for a host this app holds: never over another app's certificate
+        if shared:get("h:" .. h) == app then
+            set("c:" .. h, pems[h][1])
+            set("k:" .. h, pems[h][2])
+            keep_certs[h] = true
+        end
     end
     for h in pairs(old_certs) do
         local owner = shared:get("h:" .. h)

@@ -139,7 +139,7 @@ class Images:
         with_credentials = bool(credentials.get("username") and credentials.get("password"))
         with auth_file(host, credentials) as path:
             outcome = self.podman.call(
-                [*args, "--authfile", str(path), image], timeout=self.timeout, check=False
+                [*args, "--authfile", str(path), "--", image], timeout=self.timeout, check=False
             )
         if outcome.code != 0:
             problem = pull_problem(image, registry_host(image), outcome.output, with_credentials)
@@ -153,7 +153,7 @@ class Images:
         still uses stays. True when it was removed."""
         if not self.exists(image):
             return False
-        outcome = self.podman.call(["rmi", image], check=False)
+        outcome = self.podman.call(["rmi", "--", image], check=False)
         if outcome.code != 0:
             log.warning("cannot remove the image %s: %s", image, outcome.output.strip()[-300:])
             return False

@@ -127,7 +127,7 @@ class Podman:
     def exposed_port(self, image: str) -> int | None:
         """The first TCP port the image exposes, if any."""
         outcome = self.call(
-            ["image", "inspect", "--format", "json", image], check=False, merge_stderr=False
+            ["image", "inspect", "--format", "json", "--", image], check=False, merge_stderr=False
         )
         if outcome.code != 0:
             return None
@@ -160,7 +160,7 @@ class Podman:
         return outcome.output if outcome.code == 0 else ""
 
     def image_exists(self, image: str) -> bool:
-        return self.call(["image", "exists", image], check=False).code == 0
+        return self.call(["image", "exists", "--", image], check=False).code == 0
 
     # --- acting ------------------------------------------------------------------------
 
@@ -215,4 +215,4 @@ class Podman:
         self.call([*args, str(tarball), reference], timeout=300)
 
     def remove_image(self, reference: str) -> None:
-        self.call(["rmi", "-f", reference], check=False)
+        self.call(["rmi", "-f", "--", reference], check=False)

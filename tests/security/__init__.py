@@ -1,0 +1,1 @@
+"""Attacks of one tenant on another (issue 17), each reproduced as a test."""
