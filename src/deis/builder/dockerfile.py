@@ -11,6 +11,7 @@ from pathlib import Path
 
 from deis.builder import proc
 from deis.builder.errors import BuildFailed
+from deis.builder.network import BuildNetwork
 from deis.builder.podman import podman_args, podman_env
 from deis.builder.proc import Emit
 
@@ -51,7 +52,7 @@ async def build_image(
     state_dir: Path,
     timeout: float,
     emit: Emit,
-    network: str = "host",
+    network: BuildNetwork,
     registry: str = "",
 ) -> ImageResult:
     image = image_name(app, sha, registry)
@@ -60,7 +61,7 @@ async def build_image(
         *podman_args(),
         "build",
         "--pull=never",
-        f"--network={network}",
+        *network.podman_args,
         "--layers",
         "-t",
         image,

@@ -22,6 +22,7 @@ from deis.builder.config import BuilderConfig
 from deis.builder.dockerfile import ImageResult, build_image
 from deis.builder.errors import BuildFailed, BuildRefused
 from deis.builder.locks import BuildLocks
+from deis.builder.network import BuildNetwork, BuildNetworks, NoNetworks
 from deis.builder.output import BuildOutput
 from deis.builder.snapshot import archive, directory_size, slugignore, too_large, unpack
 from deis.domain.attempts import BuildAttempt
@@ -70,10 +71,18 @@ def procfile_types(procfile: dict[str, str]) -> str:
 
 
 class Pipeline:
-    def __init__(self, ctx: Context, config: BuilderConfig, objects: Objects) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        config: BuilderConfig,
+        objects: Objects,
+        networks: BuildNetworks | None = None,
+    ) -> None:
         self.ctx = ctx
         self.config = config
         self.objects = objects
+        # where build containers are connected (deis.builder.network): never the host's
+        self.networks: BuildNetworks = networks or NoNetworks()
         self.locks = BuildLocks(config.locks, config.max_builds)
         # how builds run: podman here, or pods in the cluster (deis.builder.kubernetes)
         self.build_image: Callable[..., Awaitable[ImageResult]] = build_image
@@ -151,70 +160,19 @@ class Pipeline:
             config = await asyncio.to_thread(hooks.push_config, self.ctx, push.user, app)
             values = dict(config.values)
             procfile = self._procfile(source)
-            dockerfile = source / "Dockerfile"
             record: dict[str, object] = {
                 "receive_user": push.user,
                 "receive_repo": app,
                 "sha": sha,
                 "uuid": attempt,
             }
-            if dockerfile.is_file() and not dockerfile.is_symlink():
-                result = await self.build_image(
-                    app=app,
-                    sha=sha,
-                    app_dir=source,
-                    config=values,
-                    build_args=self.config.docker_build_args,
-                    state_dir=self.config.state_dir,
-                    timeout=timeout,
-                    emit=emit,
-                    network=self.config.build_network,
-                    registry=self.config.registry,
+            network = await asyncio.to_thread(self.networks.open)
+            try:
+                record |= await self._run_build(
+                    app, sha, source, work, values, procfile, timeout, emit, network
                 )
-                if result.port:
-                    await emit(f"       The image exposes port {result.port}")
-                record |= {
-                    "image": result.image,
-                    "procfile": procfile,
-                    "dockerfile": result.dockerfile,
-                    "port": result.port,
-                }
-                if procfile:
-                    await emit("-----> Discovering process types")
-                    await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
-            else:
-                bp = await self.run_buildpacks(
-                    app=app,
-                    sha=sha,
-                    app_dir=source,
-                    work=work,
-                    cache_dir=self.config.caches / app,
-                    config=values,
-                    state_dir=self.config.state_dir,
-                    allowed_dirs=self.config.allowed_buildpack_dirs(),
-                    timeout=timeout,
-                    emit=emit,
-                    memory=self.config.build_memory,
-                    network=self.config.build_network,
-                )
-                await emit("-----> Discovering process types")
-                if procfile:
-                    await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
-                if bp.default_process_types:
-                    await emit(
-                        "       Default types for buildpack -> "
-                        + procfile_types(bp.default_process_types)
-                    )
-                merged = {**bp.default_process_types, **procfile}
-                if not merged:
-                    raise BuildFailed(
-                        "No process types: the app has no Procfile and the buildpack"
-                        " gives no default process types. Add a Procfile (web: <command>)."
-                    )
-                key = slug_key(app, sha)
-                if bp.slug is not None:
-                    await asyncio.to_thread(self.objects.put, key, bp.slug)
-                record |= {"image": key, "procfile": merged, "dockerfile": ""}
+            finally:
+                await asyncio.to_thread(self.networks.close, network.name)
             await emit("-----> Launching...")
             try:
                 version = await asyncio.to_thread(hooks.record_push, self.ctx, record)
@@ -229,6 +187,78 @@ class Pipeline:
             return version
         finally:
             self._discard(work)
+
+    async def _run_build(
+        self,
+        app: str,
+        sha: str,
+        source: Path,
+        work: Path,
+        values: dict[str, str],
+        procfile: dict[str, str],
+        timeout: float,
+        emit: Emit,
+        network: BuildNetwork,
+    ) -> dict[str, object]:
+        """Build the snapshot in the build's network: the record's fields of the build."""
+        dockerfile = source / "Dockerfile"
+        if dockerfile.is_file() and not dockerfile.is_symlink():
+            result = await self.build_image(
+                app=app,
+                sha=sha,
+                app_dir=source,
+                config=values,
+                build_args=self.config.docker_build_args,
+                state_dir=self.config.state_dir,
+                timeout=timeout,
+                emit=emit,
+                network=network,
+                registry=self.config.registry,
+            )
+            if result.port:
+                await emit(f"       The image exposes port {result.port}")
+            if procfile:
+                await emit("-----> Discovering process types")
+                await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
+            return {
+                "image": result.image,
+                "procfile": procfile,
+                "dockerfile": result.dockerfile,
+                "port": result.port,
+            }
+        else:
+            bp = await self.run_buildpacks(
+                app=app,
+                sha=sha,
+                app_dir=source,
+                work=work,
+                cache_dir=self.config.caches / app,
+                config=values,
+                state_dir=self.config.state_dir,
+                allowed_dirs=self.config.allowed_buildpack_dirs(),
+                timeout=timeout,
+                emit=emit,
+                memory=self.config.build_memory,
+                network=network,
+            )
+            await emit("-----> Discovering process types")
+            if procfile:
+                await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
+            if bp.default_process_types:
+                await emit(
+                    "       Default types for buildpack -> "
+                    + procfile_types(bp.default_process_types)
+                )
+            merged = {**bp.default_process_types, **procfile}
+            if not merged:
+                raise BuildFailed(
+                    "No process types: the app has no Procfile and the buildpack"
+                    " gives no default process types. Add a Procfile (web: <command>)."
+                )
+            key = slug_key(app, sha)
+            if bp.slug is not None:
+                await asyncio.to_thread(self.objects.put, key, bp.slug)
+            return {"image": key, "procfile": merged, "dockerfile": ""}
 
     async def drain(self) -> None:
         """Wait for the background removal of work folders (on shutdown)."""

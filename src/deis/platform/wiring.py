@@ -185,6 +185,23 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
     return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
 
 
+def make_build_networks(settings: Settings) -> Any:
+    """A network namespace per build on this machine (deis.runtime.podman.buildnet); None
+    when builds run as pods in a cluster (a NetworkPolicy there, docs/kubernetes.md)."""
+    if settings.runtime == "kubernetes":
+        return None
+    from deis.domain.buildnet import parse_networks
+    from deis.runtime.podman import load_instance_id
+    from deis.runtime.podman.buildnet import BuildNetworks
+
+    return BuildNetworks(
+        settings.state_dir,
+        load_instance_id(settings.state_dir),
+        mode=settings.build_network,
+        denied=parse_networks(settings.build_deny_networks),
+    )
+
+
 def platform_settings(settings: Settings) -> dict[str, Any]:
     """The context's facts and policies, the same in every API process."""
     return {
@@ -334,7 +351,9 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     if settings.builder == "git":
         from deis.builder.server import Builder
 
-        platform.builder = Builder(context, settings, objects=objects)
+        platform.builder = Builder(
+            context, settings, objects=objects, networks=make_build_networks(settings)
+        )
         context.app_removers.append(platform.builder.forget_app)
         if settings.runtime == "kubernetes":  # builds run as pods in the cluster
             from deis.platform.kubernetes import wiring as k8s
