@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +83,9 @@ class Pipeline:
         self.objects = objects
         # where build containers are connected (deis.builder.network): never the host's
         self.networks: BuildNetworks = networks or NoNetworks()
+        # the credentials an app's image is pushed to the platform's registry with
+        # (given by the platform when its registry asks for them)
+        self.registry_login: Callable[[str], Mapping[str, str]] | None = None
         self.locks = BuildLocks(config.locks, config.max_builds)
         # how builds run: podman here, or pods in the cluster (deis.builder.kubernetes)
         self.build_image: Callable[..., Awaitable[ImageResult]] = build_image
@@ -214,6 +217,7 @@ class Pipeline:
                 emit=emit,
                 network=network,
                 registry=self.config.registry,
+                registry_login=self.registry_login(app) if self.registry_login else None,
             )
             if result.port:
                 await emit(f"       The image exposes port {result.port}")

@@ -129,6 +129,7 @@ def make_runtime(
             slug_path=objects.path,
             container_logs=container_logs(settings),
             on_event=None if logs is None else runtime_events(logs),
+            registry_logins=registry_logins(settings),
         )
     if settings.runtime == "kubernetes":
         from deis.platform.kubernetes import wiring as k8s
@@ -159,6 +160,23 @@ def make_logs(settings: Settings) -> Logs:
     raise UnknownAdapter(f"unknown logs adapter {settings.logs!r} (known: none, file)")
 
 
+def registry_keys(settings: Settings) -> Any:
+    """The keys of the registry's token authentication (deis.platform.registry_auth),
+    made on first use; None when this instance runs no registry."""
+    if not wants_registry(settings):
+        return None
+    from deis.platform.registry import RegistryPaths
+    from deis.platform.registry_auth import TokenKeys
+
+    return TokenKeys.load_or_create(RegistryPaths.of(settings.state_dir).root)
+
+
+def registry_logins(settings: Settings) -> dict[str, dict[str, str]]:
+    """What the runtime pulls from the platform's registry with."""
+    keys = registry_keys(settings)
+    return {settings.local_registry: keys.platform()} if keys is not None else {}
+
+
 def wants_registry(settings: Settings) -> bool:
     """The platform's own registry runs where images are built or run on this machine."""
     return bool(settings.local_registry)
@@ -169,8 +187,16 @@ def make_registry(settings: Settings) -> Any:
     if not wants_registry(settings):
         return None
     from deis.platform.registry import Registry
+    from deis.platform.registry_auth import TOKEN_PATH
 
-    return Registry(settings.state_dir, settings.registry_port)
+    registry_keys(settings)  # the realm's keys exist before the registry reads them
+    realm = f"http://{token_host(settings)}:{settings.api_port}{TOKEN_PATH}"
+    return Registry(settings.state_dir, settings.registry_port, realm=realm)
+
+
+def token_host(settings: Settings) -> str:
+    """Where this machine's podman reaches the controller's token endpoint."""
+    return "127.0.0.1" if settings.bind in ("0.0.0.0", "") else settings.bind
 
 
 def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Artifacts | None:
@@ -181,7 +207,10 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
         return None
     from deis.platform.registry import ADDRESS, RegistryClient
 
-    registry = RegistryClient(f"{ADDRESS}:{settings.registry_port}")
+    keys = registry_keys(settings)
+    registry = RegistryClient(
+        f"{ADDRESS}:{settings.registry_port}", bearer=keys.bearer if keys is not None else None
+    )
     return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
 
 
@@ -355,6 +384,9 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
             context, settings, objects=objects, networks=make_build_networks(settings)
         )
         context.app_removers.append(platform.builder.forget_app)
+        keys = registry_keys(settings)
+        if keys is not None:
+            platform.builder.pipeline.registry_login = keys.builder
         if settings.runtime == "kubernetes":  # builds run as pods in the cluster
             from deis.platform.kubernetes import wiring as k8s
 
@@ -418,6 +450,13 @@ def build_app(settings: Settings, store: Store | None = None) -> Any:
         lifespan=lifespan_of(platform),
     )
     dashboard.install(api, dashboard_key(settings))
+    keys = registry_keys(settings)
+    if keys is not None:
+        from deis.platform.registry_auth import TOKEN_PATH, token_endpoint
+
+        api.add_route(
+            TOKEN_PATH, token_endpoint(platform.context, keys), ["GET"], include_in_schema=False
+        )
     if platform.builder is None:
         return FromWorkers(api)
     from deis.builder.http import is_git_path
