@@ -58,6 +58,26 @@ def test_isolated_build_network_goes_out_through_slirp_and_refuses_this_machine(
     assert not in_namespace(network.name, "true").returncode == 0
 
 
+def test_what_the_builder_runs_inside_resolves_names_and_reaches_package_registries(
+    tmp_path: Path,
+) -> None:
+    networks = BuildNetworks(tmp_path, instance())
+    network = networks.open()
+    try:
+        done = subprocess.run(  # noqa: S603 - an argument list
+            [*network.run_inside, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+             "-m", "20", "https://pypi.org/simple/pip/"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.stdout == "200", done.stderr
+        assert Path(f"/etc/netns/{network.name}/resolv.conf").read_text() == (
+            "nameserver 10.0.2.3\n"
+        )
+    finally:
+        networks.close(network.name)
+    assert not Path(f"/etc/netns/{network.name}").exists()
+
+
 def test_no_build_network_has_a_loopback_only(tmp_path: Path) -> None:
     networks = BuildNetworks(tmp_path, instance(), mode="none")
     network = networks.open()

@@ -49,6 +49,7 @@ from tests.builder.conftest import (  # noqa: F401 - fixtures
     source_tree,
     stack_images,
 )
+from tests.builder.test_builds import set_config
 
 pytestmark = [
     pytest.mark.e2e,
@@ -320,3 +321,18 @@ def test_build_buildpack_cannot_reach_registry_replicas_or_host(
     done = mallory.push(src, app)
     assert done.returncode == 0, done.stderr
     assert_isolated(platform, victim, done.stderr)
+
+
+def test_build_buildpack_url_is_fetched_inside_the_build_network(platform: Platform) -> None:
+    """A BUILDPACK_URL is the pusher's too: git fetches it from inside the build's
+    namespace, so it cannot be pointed at the platform's own services."""
+    mallory = platform.user("mallory")
+    app = platform.create_app("mallory")
+    url = f"http://{platform.config.registry}/v2/_catalog.git"
+    set_config(platform, "mallory", app, {"BUILDPACK_URL": url})
+    src = source_tree(platform.tmp, {"Procfile": "web: sleep infinity\n"}, mallory)
+    done = mallory.push(src, app)
+    assert done.returncode != 0
+    print(done.stderr)
+    assert f"Cannot fetch the buildpack {url}" in done.stderr
+    assert "Failed to connect" in done.stderr or "Couldn't connect" in done.stderr

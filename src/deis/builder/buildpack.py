@@ -98,7 +98,11 @@ def local_folder(path: str, allowed: tuple[Path, ...]) -> Path:
 
 
 async def clone(
-    source: BuildpackSource, dest: Path, emit: Emit, allow_file: bool, netns: Path | None = None
+    source: BuildpackSource,
+    dest: Path,
+    emit: Emit,
+    allow_file: bool,
+    inside: tuple[str, ...] = (),
 ) -> None:
     """`git clone` the buildpack, inside the build's network namespace when there is one
     (the URL is the pusher's: it must not reach what the build itself may not)."""
@@ -110,7 +114,6 @@ async def clone(
     }
     label = source.value + (f"#{source.ref}" if source.ref else "")
     await emit(f"-----> Fetching buildpack {label}")
-    inside = ["nsenter", f"--net={netns}", "--"] if netns is not None else []
     args = [*inside, "git", "clone", "--quiet", "--depth", "1"]
     if source.ref:
         args += ["--branch", source.ref]
@@ -168,7 +171,7 @@ async def run_buildpacks(
             if source.value.startswith("file://"):
                 local_folder(source.value.removeprefix("file://"), allowed_dirs)
                 allow_file = True
-            await clone(source, dest, emit, allow_file, network.path)
+            await clone(source, dest, emit, allow_file, network.run_inside)
             mounts += ["-v", f"{dest}:/tmp/buildpacks/custom-{n}:ro"]
             packs.append(f"/tmp/buildpacks/custom-{n}")
     explicit = bool(sources)

@@ -9,7 +9,6 @@ platform's services and the replicas. Without one, builds get no network at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 
@@ -18,7 +17,9 @@ class BuildNetwork(Protocol):
     def name(self) -> str: ...
 
     @property
-    def path(self) -> Path | None: ...  # the namespace, for what runs outside containers
+    def run_inside(self) -> tuple[str, ...]: ...  # a command prefix: what runs outside
+
+    # containers (git cloning a BUILDPACK_URL) runs in the namespace with it
 
     @property
     def podman_args(self) -> tuple[str, ...]: ...  # for `podman run` and `podman build`
@@ -35,7 +36,7 @@ class BuildNetworks(Protocol):
 @dataclass(frozen=True)
 class Offline:
     name: str = "none"
-    path: Path | None = None
+    run_inside: tuple[str, ...] = ()
     podman_args: tuple[str, ...] = ("--network=none",)
 
 

@@ -6,16 +6,19 @@ as replicas'), with `unreachable` routes to what builds must never reach
 gateway, link-local and the operator's private networks). The host's loopback is refused
 by slirp4netns itself (--disable-host-loopback). Name resolution goes to slirp4netns's
 DNS forwarder (10.0.2.3), which asks the host's resolver, so the resolver's own address
-may be among the refused ones. `none`: a loopback only.
+may be among the refused ones: containers get `--dns=10.0.2.3`, and what the builder
+runs in the namespace itself (`ip netns exec`: git cloning a BUILDPACK_URL) gets it from
+/etc/netns/NAME/resolv.conf. `none`: a loopback only.
 
 No firewall rule and no route of the host is touched. Measured on these machines: making
-one takes about 30 ms, removing it about 40 ms.
+one takes about 50 ms, removing it about 35 ms.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,15 @@ from deis.runtime.podman.egress import Egress
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 10.0
+ETC_NETNS = Path("/etc/netns")  # `ip netns exec NAME` mounts ETC_NETNS/NAME/* over /etc/*
+
+
+def resolv(name: str, text: str) -> None:
+    """The resolv.conf of what runs in the namespace outside containers: the host's
+    resolver may be an address the namespace refuses; slirp4netns's forwarder is not."""
+    folder = ETC_NETNS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "resolv.conf").write_text(text)
 
 
 @dataclass(frozen=True)
@@ -35,8 +47,13 @@ class BuildNetwork:
     """One build's namespace, and what podman is told to use it."""
 
     name: str
-    path: Path | None
+    path: Path
     podman_args: tuple[str, ...]
+
+    @property
+    def run_inside(self) -> tuple[str, ...]:
+        """`ip netns exec NAME`: the namespace, and its resolv.conf (/etc/netns/NAME)."""
+        return ("ip", "netns", "exec", self.name)
 
 
 class BuildNetworks:
@@ -69,8 +86,10 @@ class BuildNetworks:
                     name, unreachable=routes, ready_timeout=READY_TIMEOUT, session=False
                 )
                 args.append(f"--dns={buildnet.SLIRP_DNS}")
+                resolv(name, f"nameserver {buildnet.SLIRP_DNS}\n")
             else:
                 args.append("--dns=none")
+                resolv(name, "")
         except BaseException:
             self.close(name)
             raise
@@ -79,13 +98,16 @@ class BuildNetworks:
     def close(self, name: str) -> None:
         self.egress.detach(name)
         netns.delete_namespace(name)
+        shutil.rmtree(ETC_NETNS / name, ignore_errors=True)
 
     def purge(self) -> None:
         """Remove the namespaces (and their slirp4netns) a builder that died left."""
         prefix = naming.build_netns_prefix(self.instance_id)
-        if not netns.NETNS_DIR.is_dir():
-            return
-        for entry in netns.NETNS_DIR.iterdir():
+        for entry in netns.NETNS_DIR.iterdir() if netns.NETNS_DIR.is_dir() else ():
             if entry.name.startswith(prefix):
                 log.info("removing the network namespace %s a build left", entry.name)
                 self.close(entry.name)
+        if ETC_NETNS.is_dir():
+            for entry in ETC_NETNS.iterdir():
+                if entry.name.startswith(prefix):
+                    shutil.rmtree(entry, ignore_errors=True)
