@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from deis.domain import buildnet
+
 REGISTRATION_MODES = ("enabled", "disabled", "admin_only")
 
 
@@ -43,6 +45,10 @@ class Settings:
     runtime: str = "podman"  # the runtime adapter, by name: podman, kubernetes, record
     builder: str = "git"  # git: SSH and smart HTTP pushes; none: no builder
     egress: bool = False  # may apps open connections to the outside?
+    # Builds on this machine: "isolated" (a namespace of their own, out through a NAT that
+    # refuses this machine and the networks below) or "none" (no network); docs/builder.md
+    build_network: str = "isolated"
+    build_deny_networks: str = ",".join(buildnet.DEFAULT_DENIED)  # or "none"
     logs: str = "file"  # the logs adapter, by name
     objects: str = "filesystem"  # the object store: filesystem, s3 (DEIS_S3_* settings)
     router: str = "nginx"  # the router adapter, by name: nginx, kubernetes, none
@@ -119,6 +125,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_BUILDER": ("builder", str),
     "DEIS_EGRESS": ("egress", lambda raw: raw.lower() in ("1", "true", "yes", "on")),
     "DEIS_REGISTRY_PORT": ("registry_port", int),
+    "DEIS_BUILD_NETWORK": ("build_network", str),
+    "DEIS_BUILD_DENY_NETWORKS": ("build_deny_networks", str),
     "DEIS_KEEP_RELEASES": ("keep_releases", int),
     "DEIS_DOMAIN": ("domain", str),
     "DEIS_REGISTRATION_MODE": ("registration_mode", str),
@@ -206,6 +214,15 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         raise SettingsError(f"DEIS_KEEP_RELEASES must be at least 1, not {settings.keep_releases}")
     if settings.log_retention < 1 or settings.build_log_retention < 1:
         raise SettingsError("DEIS_LOG_RETENTION and DEIS_BUILD_LOG_RETENTION must be at least 1")
+    try:
+        buildnet.parse_networks(settings.build_deny_networks)
+    except buildnet.InvalidNetwork as exc:
+        raise SettingsError(f"DEIS_BUILD_DENY_NETWORKS: {exc}") from exc
+    if settings.build_network not in buildnet.MODES:
+        raise SettingsError(
+            f"DEIS_BUILD_NETWORK must be one of {', '.join(buildnet.MODES)},"
+            f" not {settings.build_network!r}"
+        )
     if settings.registration_mode not in REGISTRATION_MODES:
         raise SettingsError(
             f"registration mode must be one of {', '.join(REGISTRATION_MODES)},"

@@ -27,7 +27,7 @@ from deis.builder.server import Builder
 from deis.domain.records import User
 from deis.objects.filesystem import FilesystemObjects
 from deis.platform.registry import Registry
-from deis.platform.wiring import build_context
+from deis.platform.wiring import build_context, make_build_networks
 from deis.runtime.podman.purge import wait_for_podman_helpers
 from deis.services import apps, keys, users
 from deis.services.context import Context
@@ -252,7 +252,13 @@ def platform(tmp_path: Path, registry: Registry) -> Iterator[Platform]:
             registry=registry.address,
         )
         objects = FilesystemObjects(settings.state_dir / "objects")
-        builder = Builder(ctx, settings, config=config, objects=objects)
+        builder = Builder(
+            ctx,
+            settings,
+            config=config,
+            objects=objects,
+            networks=make_build_networks(settings),
+        )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, daemon=True)
         thread.start()

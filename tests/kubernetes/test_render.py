@@ -91,6 +91,8 @@ def test_everything_the_platform_needs() -> None:
         ("Deployment", "deis-maintenance"),
         ("Service", "deis-maintenance"),
         ("HTTPRoute", "deis-controller"),
+        ("NetworkPolicy", "deis-builds"),
+        ("NetworkPolicy", "deis-dockerbuilds-push"),
     ]:
         assert key in objects, key
     assert objects[("Secret", "deis-database")]["stringData"] == {
@@ -183,3 +185,16 @@ def test_the_platform_images_come_from_the_prefix_and_tag() -> None:
     for bad in ({"image_prefix": "Has Space"}, {"image_tag": "a:b"}, {"image_prefix": ""}):
         with pytest.raises(ValueError, match="image"):
             replace(BASE, **bad).check()
+
+
+def test_build_policies_refuse_private_networks_and_bad_cidrs() -> None:
+    policy = by_kind(BASE)[("NetworkPolicy", "deis-builds")]["spec"]
+    assert policy["podSelector"] == {"matchLabels": {"heritage": "deis", "component": "build"}}
+    assert policy["ingress"] == []
+    block = policy["egress"][1]["to"][0]["ipBlock"]
+    assert block["cidr"] == "0.0.0.0/0"
+    assert block["except"] == [
+        "169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="not an IPv4"):
+        render(replace(BASE, build_allow_cidrs=("10.0.0.300/24",)))

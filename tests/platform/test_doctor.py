@@ -37,10 +37,11 @@ def names(settings: Settings) -> set[str]:
 
 
 def test_the_podman_runtime_needs_catatonit_runc_conmon_and_ip(tmp_path: Path) -> None:
-    needed = names(podman_settings(tmp_path))
+    needed = names(podman_settings(tmp_path, build_network="none"))
     assert {"podman", "runc", "ip", str(CATATONIT), "/usr/bin/conmon"} <= needed
-    assert "slirp4netns" not in needed  # only with egress
-    assert "slirp4netns" in names(podman_settings(tmp_path, egress=True))
+    assert "slirp4netns" not in needed  # only with egress, or builds' own network
+    assert "slirp4netns" in names(podman_settings(tmp_path, egress=True, build_network="none"))
+    assert "slirp4netns" in names(podman_settings(tmp_path))  # builds are isolated
 
 
 def test_kubernetes_adapters_need_the_kubernetes_extra(tmp_path: Path) -> None:

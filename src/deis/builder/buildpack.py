@@ -15,6 +15,7 @@ from pathlib import Path
 from deis import buildpacks
 from deis.builder import proc
 from deis.builder.errors import BuildFailed, BuildRefused
+from deis.builder.network import BuildNetwork
 from deis.builder.podman import podman_args, podman_env
 from deis.builder.proc import Emit
 from deis.builder.release_yaml import default_process_types
@@ -96,7 +97,15 @@ def local_folder(path: str, allowed: tuple[Path, ...]) -> Path:
     )
 
 
-async def clone(source: BuildpackSource, dest: Path, emit: Emit, allow_file: bool) -> None:
+async def clone(
+    source: BuildpackSource,
+    dest: Path,
+    emit: Emit,
+    allow_file: bool,
+    inside: tuple[str, ...] = (),
+) -> None:
+    """`git clone` the buildpack, inside the build's network namespace when there is one
+    (the URL is the pusher's: it must not reach what the build itself may not)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(dest.parent),
@@ -105,7 +114,7 @@ async def clone(source: BuildpackSource, dest: Path, emit: Emit, allow_file: boo
     }
     label = source.value + (f"#{source.ref}" if source.ref else "")
     await emit(f"-----> Fetching buildpack {label}")
-    args = ["git", "clone", "--quiet", "--depth", "1"]
+    args = [*inside, "git", "clone", "--quiet", "--depth", "1"]
     if source.ref:
         args += ["--branch", source.ref]
     rc, tail = await proc.stream(
@@ -113,7 +122,7 @@ async def clone(source: BuildpackSource, dest: Path, emit: Emit, allow_file: boo
     )
     if rc != 0 and source.ref:  # a commit rather than a branch or tag: full clone, checkout
         rc, tail = await proc.stream(
-            ["git", "clone", "--quiet", source.value, str(dest)],
+            [*inside, "git", "clone", "--quiet", source.value, str(dest)],
             None,
             timeout=CLONE_TIMEOUT,
             env=env,
@@ -142,8 +151,8 @@ async def run_buildpacks(
     allowed_dirs: tuple[Path, ...],
     timeout: float,
     emit: Emit,
+    network: BuildNetwork,
     memory: str = "",
-    network: str = "host",
 ) -> BuildpackResult:
     sources = requested(app_dir, config)
     mounts: list[str] = ["-v", f"{buildpacks.HERE}:/tmp/buildpacks/builtin:ro"]
@@ -162,7 +171,7 @@ async def run_buildpacks(
             if source.value.startswith("file://"):
                 local_folder(source.value.removeprefix("file://"), allowed_dirs)
                 allow_file = True
-            await clone(source, dest, emit, allow_file)
+            await clone(source, dest, emit, allow_file, network.run_inside)
             mounts += ["-v", f"{dest}:/tmp/buildpacks/custom-{n}:ro"]
             packs.append(f"/tmp/buildpacks/custom-{n}")
     explicit = bool(sources)
@@ -188,7 +197,7 @@ async def run_buildpacks(
         "--name",
         name,
         "--pull=never",
-        f"--network={network}",
+        *network.podman_args,
         "--pids-limit=8192",
         f"--timeout={int(timeout) + 5}",
         "-v",

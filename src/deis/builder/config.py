@@ -51,7 +51,6 @@ class BuilderConfig:
     # Folders a local BUILDPACK_URL may point into (DEIS_BUILDPACK_DIRS, ':'-separated).
     buildpack_dirs: tuple[Path, ...] = field(default_factory=tuple)
     build_memory: str = ""  # DEIS_BUILD_MEMORY, e.g. "2g": podman --memory of a build
-    build_network: str = "host"  # builds fetch packages from PyPI, npm, Debian
     # host:port of the platform's registry Dockerfile builds are pushed to ("": none,
     # the image stays in the platform's podman store only).
     registry: str = ""

@@ -4,13 +4,20 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from deis.builder import proc
 from deis.builder.errors import BuildFailed
+from deis.builder.network import BuildNetwork
 from deis.builder.podman import podman_args, podman_env
 from deis.builder.proc import Emit
 
@@ -51,8 +58,9 @@ async def build_image(
     state_dir: Path,
     timeout: float,
     emit: Emit,
-    network: str = "host",
+    network: BuildNetwork,
     registry: str = "",
+    registry_login: Mapping[str, str] | None = None,
 ) -> ImageResult:
     image = image_name(app, sha, registry)
     dockerfile = (app_dir / "Dockerfile").read_text(errors="replace")
@@ -60,7 +68,7 @@ async def build_image(
         *podman_args(),
         "build",
         "--pull=never",
-        f"--network={network}",
+        *network.podman_args,
         "--layers",
         "-t",
         image,
@@ -87,22 +95,49 @@ async def build_image(
     except ValueError:
         port = None
     if registry:
-        await push_image(image, registry, env, timeout, emit)
+        await push_image(image, registry, env, timeout, emit, registry_login)
     return ImageResult(image=image, port=port, dockerfile=dockerfile)
 
 
+@contextlib.contextmanager
+def auth_file(registry: str, login: Mapping[str, str]) -> Iterator[Path]:
+    """An auth file (0600, in a private folder removed after) with the login for the
+    registry, or none: never the machine's own podman logins."""
+    directory = Path(tempfile.mkdtemp(prefix="deis-push-auth-"))
+    try:
+        auths = {}
+        if login.get("username") and login.get("password"):
+            pair = f"{login['username']}:{login['password']}".encode()
+            auths[registry] = {"auth": base64.b64encode(pair).decode()}
+        path = directory / "auth.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({"auths": auths}, out)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 async def push_image(
-    image: str, registry: str, env: dict[str, str], timeout: float, emit: Emit
+    image: str,
+    registry: str,
+    env: dict[str, str],
+    timeout: float,
+    emit: Emit,
+    login: Mapping[str, str] | None = None,
 ) -> None:
-    """`podman push` to the platform's registry: plain HTTP, on this machine only."""
+    """`podman push` to the platform's registry: plain HTTP, on this machine only, with
+    the app's push credentials (in an auth file of its own, removed after)."""
     await emit(f"-----> Pushing the image to {registry}")
-    rc, _ = await proc.stream(
-        [*podman_args(), "push", "--tls-verify=false", "--quiet", image],
-        emit,
-        timeout=timeout,
-        env=env,
-        prefix="       ",
-    )
+    with auth_file(registry, login or {}) as path:
+        rc, _ = await proc.stream(
+            [*podman_args(), "push", "--tls-verify=false", "--quiet", "--authfile", str(path),
+             image],
+            emit,
+            timeout=timeout,
+            env=env,
+            prefix="       ",
+        )  # fmt: skip
     if rc != 0:
         raise BuildFailed(
             f"Pushing {image} to the platform's registry failed (podman push exited with"

@@ -49,6 +49,11 @@ BUILTIN_DIR = "/opt/deis/buildpacks"  # in the slugbuilder image
 CUSTOM_DIR = "/tmp/buildpacks"
 LABEL_COMPONENT = "component"
 COMPONENT = "build"
+# which image a build pod runs: the install's NetworkPolicies tell them apart (only a
+# dockerbuilder pushes to the cluster's registry)
+LABEL_BUILDER = "builder"
+SLUGBUILDER = "slugbuilder"
+DOCKERBUILDER = "dockerbuilder"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _ARG_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # the entrypoints' own exit statuses (images/*/…builder.sh)
@@ -124,6 +129,7 @@ class BuildPod:
     deadline_seconds: int
     args: tuple[str, ...] = ()
     secrets: tuple[tuple[str, str], ...] = ()  # more Secret volumes: (Secret, mount path)
+    builder: str = SLUGBUILDER  # or DOCKERBUILDER
 
 
 # --- manifests (pure) -------------------------------------------------------------------
@@ -174,7 +180,11 @@ def pod_manifest(pod: BuildPod, options: ClusterBuildOptions) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": pod.name, "namespace": options.namespace, "labels": labels(pod.app)},
+        "metadata": {
+            "name": pod.name,
+            "namespace": options.namespace,
+            "labels": {**labels(pod.app), LABEL_BUILDER: pod.builder},
+        },
         "spec": {
             "restartPolicy": "Never",
             "activeDeadlineSeconds": pod.deadline_seconds,
@@ -368,7 +378,8 @@ class ClusterBuilds:
         }
         ca = self.options.registry_ca_secret
         pod = BuildPod(app, sha, name, self.options.dockerbuilder_image, env, int(timeout) + 5,
-                       secrets=((ca, REGISTRY_CA_DIR),) if ca else ())  # fmt: skip
+                       secrets=((ca, REGISTRY_CA_DIR),) if ca else (),
+                   builder=DOCKERBUILDER)  # fmt: skip
         work = app_dir.parent  # the pipeline's work folder (the source is work/app)
         args = {k: v for k, v in config.items() if _ARG_RE.fullmatch(k)} if build_args else {}
         code, reason = await self._run(pod, app_dir, work, args, timeout, emit)
@@ -407,6 +418,7 @@ class ClusterBuilds:
             pod.deadline_seconds,
             pod.args,
             pod.secrets,
+            pod.builder,
         )
         loop = asyncio.get_running_loop()
         stop = threading.Event()

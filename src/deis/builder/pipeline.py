@@ -14,7 +14,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from deis.builder.config import BuilderConfig
 from deis.builder.dockerfile import ImageResult, build_image
 from deis.builder.errors import BuildFailed, BuildRefused
 from deis.builder.locks import BuildLocks
+from deis.builder.network import BuildNetwork, BuildNetworks, NoNetworks
 from deis.builder.output import BuildOutput
 from deis.builder.snapshot import archive, directory_size, slugignore, too_large, unpack
 from deis.domain import cron as cron_rules
@@ -90,10 +91,21 @@ def procfile_types(procfile: dict[str, str]) -> str:
 
 
 class Pipeline:
-    def __init__(self, ctx: Context, config: BuilderConfig, objects: Objects) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        config: BuilderConfig,
+        objects: Objects,
+        networks: BuildNetworks | None = None,
+    ) -> None:
         self.ctx = ctx
         self.config = config
         self.objects = objects
+        # where build containers are connected (deis.builder.network): never the host's
+        self.networks: BuildNetworks = networks or NoNetworks()
+        # the credentials an app's image is pushed to the platform's registry with
+        # (given by the platform when its registry asks for them)
+        self.registry_login: Callable[[str], Mapping[str, str]] | None = None
         self.locks = BuildLocks(config.locks, config.max_builds)
         # how builds run: podman here, or pods in the cluster (deis.builder.kubernetes)
         self.build_image: Callable[..., Awaitable[ImageResult]] = build_image
@@ -172,7 +184,6 @@ class Pipeline:
             values = dict(config.values)
             procfile = self._procfile(source)
             cron = app_json_cron(source)
-            dockerfile = source / "Dockerfile"
             record: dict[str, object] = {
                 "receive_user": push.user,
                 "receive_repo": app,
@@ -180,63 +191,13 @@ class Pipeline:
                 "uuid": attempt,
                 "cron": cron,
             }
-            if dockerfile.is_file() and not dockerfile.is_symlink():
-                result = await self.build_image(
-                    app=app,
-                    sha=sha,
-                    app_dir=source,
-                    config=values,
-                    build_args=self.config.docker_build_args,
-                    state_dir=self.config.state_dir,
-                    timeout=timeout,
-                    emit=emit,
-                    network=self.config.build_network,
-                    registry=self.config.registry,
+            network = await asyncio.to_thread(self.networks.open)
+            try:
+                record |= await self._run_build(
+                    app, sha, source, work, values, procfile, timeout, emit, network
                 )
-                if result.port:
-                    await emit(f"       The image exposes port {result.port}")
-                record |= {
-                    "image": result.image,
-                    "procfile": procfile,
-                    "dockerfile": result.dockerfile,
-                    "port": result.port,
-                }
-                if procfile:
-                    await emit("-----> Discovering process types")
-                    await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
-            else:
-                bp = await self.run_buildpacks(
-                    app=app,
-                    sha=sha,
-                    app_dir=source,
-                    work=work,
-                    cache_dir=self.config.caches / app,
-                    config=values,
-                    state_dir=self.config.state_dir,
-                    allowed_dirs=self.config.allowed_buildpack_dirs(),
-                    timeout=timeout,
-                    emit=emit,
-                    memory=self.config.build_memory,
-                    network=self.config.build_network,
-                )
-                await emit("-----> Discovering process types")
-                if procfile:
-                    await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
-                if bp.default_process_types:
-                    await emit(
-                        "       Default types for buildpack -> "
-                        + procfile_types(bp.default_process_types)
-                    )
-                merged = {**bp.default_process_types, **procfile}
-                if not merged:
-                    raise BuildFailed(
-                        "No process types: the app has no Procfile and the buildpack"
-                        " gives no default process types. Add a Procfile (web: <command>)."
-                    )
-                key = slug_key(app, sha)
-                if bp.slug is not None:
-                    await asyncio.to_thread(self.objects.put, key, bp.slug)
-                record |= {"image": key, "procfile": merged, "dockerfile": ""}
+            finally:
+                await asyncio.to_thread(self.networks.close, network.name)
             await emit("-----> Launching...")
             try:
                 version = await self._launch(app, record, emit)
@@ -271,6 +232,79 @@ class Pipeline:
         except DomainError:  # no log store: nothing to relay
             return []
         return text.splitlines()
+
+    async def _run_build(
+        self,
+        app: str,
+        sha: str,
+        source: Path,
+        work: Path,
+        values: dict[str, str],
+        procfile: dict[str, str],
+        timeout: float,
+        emit: Emit,
+        network: BuildNetwork,
+    ) -> dict[str, object]:
+        """Build the snapshot in the build's network: the record's fields of the build."""
+        dockerfile = source / "Dockerfile"
+        if dockerfile.is_file() and not dockerfile.is_symlink():
+            result = await self.build_image(
+                app=app,
+                sha=sha,
+                app_dir=source,
+                config=values,
+                build_args=self.config.docker_build_args,
+                state_dir=self.config.state_dir,
+                timeout=timeout,
+                emit=emit,
+                network=network,
+                registry=self.config.registry,
+                registry_login=self.registry_login(app) if self.registry_login else None,
+            )
+            if result.port:
+                await emit(f"       The image exposes port {result.port}")
+            if procfile:
+                await emit("-----> Discovering process types")
+                await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
+            return {
+                "image": result.image,
+                "procfile": procfile,
+                "dockerfile": result.dockerfile,
+                "port": result.port,
+            }
+        else:
+            bp = await self.run_buildpacks(
+                app=app,
+                sha=sha,
+                app_dir=source,
+                work=work,
+                cache_dir=self.config.caches / app,
+                config=values,
+                state_dir=self.config.state_dir,
+                allowed_dirs=self.config.allowed_buildpack_dirs(),
+                timeout=timeout,
+                emit=emit,
+                memory=self.config.build_memory,
+                network=network,
+            )
+            await emit("-----> Discovering process types")
+            if procfile:
+                await emit(f"       Procfile declares types -> {procfile_types(procfile)}")
+            if bp.default_process_types:
+                await emit(
+                    "       Default types for buildpack -> "
+                    + procfile_types(bp.default_process_types)
+                )
+            merged = {**bp.default_process_types, **procfile}
+            if not merged:
+                raise BuildFailed(
+                    "No process types: the app has no Procfile and the buildpack"
+                    " gives no default process types. Add a Procfile (web: <command>)."
+                )
+            key = slug_key(app, sha)
+            if bp.slug is not None:
+                await asyncio.to_thread(self.objects.put, key, bp.slug)
+            return {"image": key, "procfile": merged, "dockerfile": ""}
 
     async def drain(self) -> None:
         """Wait for the background removal of work folders (on shutdown)."""

@@ -12,6 +12,7 @@ import shutil
 
 from deis.builder.config import BuilderConfig
 from deis.builder.http import ASGIApp, GitHTTP
+from deis.builder.network import BuildNetworks
 from deis.builder.pipeline import Pipeline
 from deis.builder.receive import Receiver
 from deis.builder.ssh import SSHServer
@@ -30,11 +31,14 @@ class Builder:
         *,
         config: BuilderConfig | None = None,
         objects: Objects,
+        networks: BuildNetworks | None = None,
     ) -> None:
+        """networks: where build containers are connected (deis.builder.network); none
+        given, builds have no network at all."""
         self.ctx = ctx
         self.config = config or BuilderConfig.from_settings(settings)
         self.objects = objects
-        self.pipeline = Pipeline(ctx, self.config, self.objects)
+        self.pipeline = Pipeline(ctx, self.config, self.objects, networks)
         self.receiver = Receiver(ctx, self.config, self.pipeline)
         self.ssh = SSHServer(ctx, self.config, self.receiver)
         self.http_app: ASGIApp = GitHTTP(ctx, self.config, self.receiver)
@@ -52,6 +56,7 @@ class Builder:
             if leftover.exists():
                 await asyncio.to_thread(shutil.rmtree, leftover, True)
         self.config.work.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self.pipeline.networks.purge)
         outputs = self.ctx.build_outputs
         if outputs is not None:
             await asyncio.to_thread(

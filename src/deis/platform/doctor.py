@@ -101,6 +101,8 @@ def podman_requirements(settings: Settings) -> list[Requirement]:
     ]
     if settings.egress:
         needs.append(program("slirp4netns (apps' egress)", "slirp4netns", "slirp4netns"))
+    elif settings.builder == "git" and settings.build_network == "isolated":
+        needs.append(program("slirp4netns (builds' network)", "slirp4netns", "slirp4netns"))
     return needs
 
 

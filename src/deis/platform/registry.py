@@ -1,8 +1,10 @@
 """The platform's image registry: Debian's `docker-registry` (Distribution 2.8).
 
-It listens on 127.0.0.1 only (it has no authentication of its own), keeps its images
-under STATE/registry/data and reads a configuration the platform renders to
-STATE/registry/config.yml. Dockerfile builds are pushed to it; the runtime pulls from it.
+It listens on 127.0.0.1 only, keeps its images under STATE/registry/data and reads a
+configuration the platform renders to STATE/registry/config.yml. Dockerfile builds are
+pushed to it; the runtime pulls from it. Given a realm (the controller's token endpoint),
+it asks every client for a token (`auth: token`, deis.platform.registry_auth): the
+builder may push to the app it built only, users may pull the apps they may see.
 
 Lifecycle, like the router's nginx: `start()` starts it (or adopts the one a crashed
 platform left running with this state dir) and supervises it (one that dies is started
@@ -24,11 +26,13 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from deis.platform.registry_auth import ISSUER, SERVICE, TokenKeys
 from deis.platform.state import file_size, read_from
 from deis.router.process import alive, cmdline
 
@@ -71,10 +75,11 @@ class RegistryPaths:
         return self.root.parent / "logs" / "registry.log"
 
 
-def render_config(port: int, data: Path, secret: str) -> str:
+def render_config(port: int, data: Path, secret: str, auth: dict[str, str] | None = None) -> str:
     """Distribution's configuration (JSON is YAML too): filesystem storage with deletes
-    enabled (garbage collection deletes manifests), plain HTTP on the loopback only."""
-    config = {
+    enabled (garbage collection deletes manifests), plain HTTP on the loopback only;
+    `auth`: the token section (realm, service, issuer, rootcertbundle)."""
+    config: dict[str, object] = {
         "version": 0.1,
         "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}},
         "storage": {
@@ -96,6 +101,8 @@ def render_config(port: int, data: Path, secret: str) -> str:
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         },
     }
+    if auth is not None:
+        config["auth"] = {"token": auth}
     return json.dumps(config, indent=2) + "\n"
 
 
@@ -110,8 +117,12 @@ class Registry:
         binary: str = BINARY,
         start_timeout: float = 30.0,
         supervise_interval: float = 1.0,
+        realm: str | None = None,
     ) -> None:
+        """realm: the URL of the token endpoint (None: no authentication, for tests of
+        other parts only)."""
         self.paths = RegistryPaths.of(state_dir)
+        self.realm = realm
         self.port = port
         self.binary = binary
         self.start_timeout = start_timeout
@@ -170,11 +181,13 @@ class Registry:
         return running_pid(self.paths)
 
     def answers(self, timeout: float = 2.0) -> bool:
-        """Whether GET /v2/ answers 200 (the registry's own health check)."""
+        """Whether GET /v2/ answers as Distribution does (200, or 401 asking for a token)."""
         try:
             response = httpx.get(f"{self.url}/v2/", timeout=timeout, trust_env=False)
         except httpx.HTTPError:
             return False
+        if response.status_code == 401:
+            return "docker-distribution-api-version" in response.headers
         return response.status_code == 200
 
     # -- internals -----------------------------------------------------------------
@@ -188,7 +201,18 @@ class Registry:
             fd = os.open(self.paths.secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
-        text = render_config(self.port, self.paths.data, self.paths.secret.read_text().strip())
+        auth = None
+        if self.realm is not None:
+            TokenKeys.load_or_create(self.paths.root)
+            auth = {
+                "realm": self.realm,
+                "service": SERVICE,
+                "issuer": ISSUER,
+                "rootcertbundle": str(TokenKeys.certificate_path(self.paths.root)),
+            }
+        text = render_config(
+            self.port, self.paths.data, self.paths.secret.read_text().strip(), auth
+        )
         with contextlib.suppress(OSError):
             if self.paths.config.read_text() == text:
                 return False
@@ -374,9 +398,20 @@ class RegistryClient:
     """The registry's HTTP API, for what the platform deletes (Distribution's v2 API:
     a manifest is deleted by digest, which removes every tag that points at it)."""
 
-    def __init__(self, address: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        timeout: float = 30.0,
+        bearer: Callable[[str], str] | None = None,
+    ) -> None:
+        """bearer(repository): a token of the platform's for that repository (the
+        registry asks for one), or None for a registry without authentication."""
         self.address = address
         self.timeout = timeout
+        self.bearer = bearer
+
+    def _auth(self, repository: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.bearer(repository)}"} if self.bearer else {}
 
     def holds(self, image: str) -> bool:
         """Whether the image reference names this registry."""
@@ -386,7 +421,7 @@ class RegistryClient:
         _, name, tag = split_reference(image)
         response = httpx.head(
             f"http://{self.address}/v2/{name}/manifests/{tag}",
-            headers={"Accept": MANIFEST_TYPES},
+            headers={"Accept": MANIFEST_TYPES, **self._auth(name)},
             timeout=self.timeout,
             trust_env=False,
         )
@@ -398,7 +433,10 @@ class RegistryClient:
 
     def tags(self, name: str) -> list[str]:
         response = httpx.get(
-            f"http://{self.address}/v2/{name}/tags/list", timeout=self.timeout, trust_env=False
+            f"http://{self.address}/v2/{name}/tags/list",
+            headers=self._auth(name),
+            timeout=self.timeout,
+            trust_env=False,
         )
         if response.status_code == 404:
             return []
@@ -414,6 +452,7 @@ class RegistryClient:
         _, name, _ = split_reference(image)
         response = httpx.delete(
             f"http://{self.address}/v2/{name}/manifests/{digest}",
+            headers=self._auth(name),
             timeout=self.timeout,
             trust_env=False,
         )

@@ -150,6 +150,7 @@ def make_runtime(
             slug_path=objects.path,
             container_logs=container_logs(settings),
             on_event=None if logs is None else runtime_events(logs),
+            registry_logins=registry_logins(settings),
         )
     if settings.runtime == "kubernetes":
         k8s = kubernetes_wiring()
@@ -196,6 +197,23 @@ def with_pod_logs(settings: Settings, logs: Logs, runtime: Runtime) -> Logs:
     return cast(Logs, kubernetes_wiring().make_logs(runtime, logs))
 
 
+def registry_keys(settings: Settings) -> Any:
+    """The keys of the registry's token authentication (deis.platform.registry_auth),
+    made on first use; None when this instance runs no registry."""
+    if not wants_registry(settings):
+        return None
+    from deis.platform.registry import RegistryPaths
+    from deis.platform.registry_auth import TokenKeys
+
+    return TokenKeys.load_or_create(RegistryPaths.of(settings.state_dir).root)
+
+
+def registry_logins(settings: Settings) -> dict[str, dict[str, str]]:
+    """What the runtime pulls from the platform's registry with."""
+    keys = registry_keys(settings)
+    return {settings.local_registry: keys.platform()} if keys is not None else {}
+
+
 def wants_registry(settings: Settings) -> bool:
     """The platform's own registry runs where images are built or run on this machine."""
     return bool(settings.local_registry)
@@ -206,8 +224,16 @@ def make_registry(settings: Settings) -> Any:
     if not wants_registry(settings):
         return None
     from deis.platform.registry import Registry
+    from deis.platform.registry_auth import TOKEN_PATH
 
-    return Registry(settings.state_dir, settings.registry_port)
+    registry_keys(settings)  # the realm's keys exist before the registry reads them
+    realm = f"http://{token_host(settings)}:{settings.api_port}{TOKEN_PATH}"
+    return Registry(settings.state_dir, settings.registry_port, realm=realm)
+
+
+def token_host(settings: Settings) -> str:
+    """Where this machine's podman reaches the controller's token endpoint."""
+    return "127.0.0.1" if settings.bind in ("0.0.0.0", "") else settings.bind
 
 
 def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Artifacts | None:
@@ -218,7 +244,10 @@ def make_artifacts(settings: Settings, runtime: Runtime, objects: Objects) -> Ar
         return None
     from deis.platform.registry import ADDRESS, RegistryClient
 
-    registry = RegistryClient(f"{ADDRESS}:{settings.registry_port}")
+    keys = registry_keys(settings)
+    registry = RegistryClient(
+        f"{ADDRESS}:{settings.registry_port}", bearer=keys.bearer if keys is not None else None
+    )
     return LocalArtifacts(objects, runtime.images, registry, runtime.remove_release_copies)
 
 
@@ -231,6 +260,23 @@ def registry_hosts(settings: Settings) -> tuple[str, ...]:
 
         hosts.append(k8s.KubernetesSettings.from_env().builds.registry)
     return tuple(hosts)
+
+
+def make_build_networks(settings: Settings) -> Any:
+    """A network namespace per build on this machine (deis.runtime.podman.buildnet); None
+    when builds run as pods in a cluster (a NetworkPolicy there, docs/kubernetes.md)."""
+    if settings.runtime == "kubernetes":
+        return None
+    from deis.domain.buildnet import parse_networks
+    from deis.runtime.podman import load_instance_id
+    from deis.runtime.podman.buildnet import BuildNetworks
+
+    return BuildNetworks(
+        settings.state_dir,
+        load_instance_id(settings.state_dir),
+        mode=settings.build_network,
+        denied=parse_networks(settings.build_deny_networks),
+    )
 
 
 def platform_settings(settings: Settings) -> dict[str, Any]:
@@ -402,8 +448,13 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     if settings.builder == "git":
         from deis.builder.server import Builder
 
-        platform.builder = Builder(context, settings, objects=objects)
+        platform.builder = Builder(
+            context, settings, objects=objects, networks=make_build_networks(settings)
+        )
         context.app_removers.append(platform.builder.forget_app)
+        keys = registry_keys(settings)
+        if keys is not None:
+            platform.builder.pipeline.registry_login = keys.builder
         if settings.runtime == "kubernetes":  # builds run as pods in the cluster
             kubernetes_wiring().use_cluster_builds(platform.builder.pipeline, objects)
     elif settings.builder != "none":
@@ -469,6 +520,13 @@ def build_app(settings: Settings, store: Store | None = None) -> Any:
         lifespan=lifespan_of(platform),
     )
     dashboard.install(api, dashboard_key(settings))
+    keys = registry_keys(settings)
+    if keys is not None:
+        from deis.platform.registry_auth import TOKEN_PATH, token_endpoint
+
+        api.add_route(
+            TOKEN_PATH, token_endpoint(platform.context, keys), ["GET"], include_in_schema=False
+        )
     if platform.builder is None:
         return FromWorkers(api)
     from deis.builder.http import is_git_path

@@ -60,3 +60,12 @@ def veth_prefix(instance_id: str) -> str:
 def veth_name(instance_id: str, container: str) -> str:
     """The host end of a replica's veth pair: 15 characters at most (the kernel's limit)."""
     return f"{veth_prefix(instance_id)}{_digest(instance_id, container)[:8]}"
+
+
+def build_netns_prefix(instance_id: str) -> str:
+    return f"{netns_prefix(instance_id)}build-"
+
+
+def build_netns_name(instance_id: str, token: str) -> str:
+    """The network namespace of one build: `deis-INSTANCE-build-TOKEN`."""
+    return f"{build_netns_prefix(instance_id)}{token}"

@@ -59,6 +59,12 @@ _OPTIONS: list[Callable[[F], F]] = [
     click.option("--slugrunner-image", help="Default: PREFIX/slugrunner:TAG."),
     click.option("--dockerbuilder-image", help="Default: PREFIX/dockerbuilder:TAG."),
     click.option("--registry-image", default="registry:2", show_default=True),
+    click.option("--build-deny-cidr", "build_deny_cidrs", multiple=True,
+                 help="A network build pods may not reach (repeat; default: the private"
+                      " networks 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10)."),
+    click.option("--build-allow-cidr", "build_allow_cidrs", multiple=True,
+                 help="A network build pods may reach even so (repeat), such as the pods of"
+                      " an object store in the cluster."),
 ]  # fmt: skip
 
 
@@ -69,7 +75,7 @@ def install_options(command: F) -> F:
 
 
 def _options(flags: dict[str, Any], builder_key: str | None) -> InstallOptions:
-    values = {k: v for k, v in flags.items() if v is not None}
+    values = {k: v for k, v in flags.items() if v is not None and v != ()}
     values["builder_key"] = builder_key or secrets.token_hex(32)
     try:
         return InstallOptions(**values).check()

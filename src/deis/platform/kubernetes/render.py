@@ -14,7 +14,10 @@ install options (`deisctl kubernetes render` writes them, `install` applies them
 - the maintenance page (Deployment and Service `deis-maintenance`) that routes of apps
   in maintenance point at;
 - the controller's route: an HTTPRoute (and, given a GatewayClass, the Gateway) or an
-  Ingress of the chosen class, for deis.DOMAIN.
+  Ingress of the chosen class, for deis.DOMAIN;
+- the NetworkPolicies of build pods: nothing reaches them; they reach the cluster's DNS
+  and public addresses only (never the controller, the builder, the router, other pods
+  or the cloud's metadata), and a dockerbuilder pod the registry too (to push).
 """
 
 from __future__ import annotations
@@ -23,6 +26,16 @@ import re
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from deis.builder.kubernetes import (
+    COMPONENT as BUILD_COMPONENT,
+)
+from deis.builder.kubernetes import (
+    DOCKERBUILDER,
+    LABEL_BUILDER,
+    LABEL_COMPONENT,
+)
+from deis.domain.buildnet import DEFAULT_DENIED, LINK_LOCAL, parse_networks
 
 Manifest = dict[str, Any]
 
@@ -75,6 +88,11 @@ class InstallOptions:
     dockerbuilder_image: str = ""
     registry_image: str = "registry:2"
     controller_replicas: int = 1
+    # networks build pods may not reach besides link-local (the pods' and Services'
+    # networks must be among them), and networks they may (an object store in the
+    # cluster, reached by its pods' addresses: the presigned URLs of slugs point there)
+    build_deny_cidrs: tuple[str, ...] = DEFAULT_DENIED
+    build_allow_cidrs: tuple[str, ...] = ()
 
     def check(self) -> InstallOptions:
         if not self.domain:
@@ -95,6 +113,7 @@ class InstallOptions:
             raise ValueError(f"not an image repository prefix: {self.image_prefix!r}")
         if not _TAG.fullmatch(self.image_tag):
             raise ValueError(f"not an image tag: {self.image_tag!r}")
+        parse_networks(" ".join((*self.build_deny_cidrs, *self.build_allow_cidrs)))
         return self
 
     def image(self, component: str) -> str:
@@ -557,6 +576,55 @@ def routes(o: InstallOptions) -> list[Manifest]:
     ]
 
 
+def build_policies(o: InstallOptions) -> list[Manifest]:
+    """Build pods run the pusher's code: no ingress at all; egress to the cluster's DNS
+    and to public addresses (package registries, git hosts), never to private,
+    shared or link-local networks (where the controller, the builder, the registry, the
+    router, the apps' pods and the cloud's metadata service are), except the networks
+    the operator allows. A dockerbuilder pod may also push to the registry's pods."""
+    build = {"heritage": "deis", LABEL_COMPONENT: BUILD_COMPONENT}
+    denied = (LINK_LOCAL, *o.build_deny_cidrs)
+    egress: list[dict[str, Any]] = [
+        {
+            "to": [{"namespaceSelector": {},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        },
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(parse_networks(" ".join(denied)))}}]},
+    ]  # fmt: skip
+    if o.build_allow_cidrs:
+        allowed = parse_networks(" ".join(o.build_allow_cidrs))
+        egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in allowed]})
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta("deis-builds", o, "build"),
+            "spec": {
+                "podSelector": {"matchLabels": build},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [],
+                "egress": egress,
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta("deis-dockerbuilds-push", o, "build"),
+            "spec": {
+                "podSelector": {"matchLabels": {**build, LABEL_BUILDER: DOCKERBUILDER}},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"podSelector": {"matchLabels": _labels("registry")}}],
+                        "ports": [{"protocol": "TCP", "port": REGISTRY_PORT}],
+                    }
+                ],
+            },
+        },  # fmt: skip
+    ]
+
+
 def render(options: InstallOptions) -> list[Manifest]:
     """Every manifest, in the order to apply them."""
     o = options.check()
@@ -571,4 +639,5 @@ def render(options: InstallOptions) -> list[Manifest]:
         *controller(o),
         *maintenance(o),
         *routes(o),
+        *build_policies(o),
     ]

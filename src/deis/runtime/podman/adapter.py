@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from deis.domain.deploys import Deployed
@@ -63,10 +63,13 @@ class PodmanRuntime:
         slug_path: Callable[[str], Path] = Path,
         container_logs: Path | None = None,
         on_event: EventCallback | None = None,
+        registry_logins: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """slug_path: where on this host the slug a buildpack build names can be read.
         container_logs: the folder where each replica's output is written, per app.
-        on_event: told (app, message) of what happens to replicas: crashes, restarts."""
+        on_event: told (app, message) of what happens to replicas: crashes, restarts.
+        registry_logins: {registry host: credentials} the runtime pulls with from
+        registries of the platform's own (whatever an app's `deis registry:set` says)."""
         self.state_dir = Path(state_dir)
         self.instance_id = naming.validate_instance_id(instance_id)
         self.run_timeout = run_timeout
@@ -85,6 +88,7 @@ class PodmanRuntime:
             slug_path=slug_path,
             container_logs=container_logs,
             on_event=on_event,
+            registry_logins=registry_logins,
             options=Options(
                 run_stack_image=run_stack_image,
                 grace=grace_seconds,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -82,6 +82,7 @@ class Engine:
         slug_path: Callable[[str], Path] = Path,
         container_logs: Path | None = None,
         on_event: EventCallback | None = None,
+        registry_logins: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.on_event = on_event
         self.state_dir = state_dir
@@ -89,7 +90,7 @@ class Engine:
         self.container_logs = container_logs
         self.instance = instance_id
         self.podman = podman
-        self.images = Images(podman)
+        self.images = Images(podman, logins=registry_logins)
         self.ipam = ipam
         self.on_peers = on_peers
         self.options = options

@@ -109,9 +109,17 @@ def pull_problem(image: str, host: str, output: str, with_credentials: bool) -> 
 
 
 class Images:
-    def __init__(self, podman: Podman, timeout: float = PULL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        podman: Podman,
+        timeout: float = PULL_TIMEOUT,
+        logins: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """logins: {registry host: credentials} for the platform's own registry, used for
+        every image there instead of an app's credentials."""
         self.podman = podman
         self.timeout = timeout
+        self.logins = dict(logins or {})
 
     def exists(self, image: str) -> bool:
         return self.podman.image_exists(image)
@@ -132,6 +140,8 @@ class Images:
 
     def pull(self, image: str, credentials: Mapping[str, str]) -> None:
         """`podman pull IMAGE` with the credentials (if any). Raises ImagePullError."""
+        if registry_host(image) in self.logins:
+            credentials = self.logins[registry_host(image)]
         host = credentials.get("hostname") or registry_host(image)
         args = ["pull", "--quiet"]
         if plain_http(registry_host(image)):

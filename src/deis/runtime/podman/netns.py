@@ -196,6 +196,17 @@ def teardown(allocation: Allocation) -> None:
     ip(["link", "del", allocation.veth], check=False)
 
 
+def host_addresses() -> list[str]:
+    """The IPv4 addresses of this host's interfaces (in the namespace this runs in)."""
+    out = ip(["-o", "-4", "addr", "show"], check=False)
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        if "inet" in fields:
+            found.append(fields[fields.index("inet") + 1].split("/", 1)[0])
+    return found
+
+
 def host_links() -> list[str]:
     out = ip(["-o", "link", "show"], check=False)
     names = []
