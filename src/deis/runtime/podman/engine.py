@@ -617,8 +617,9 @@ class Engine:
         waits longer."""
         now = time.time()
         with self._lock:
+            # the replica's own count stays: if it stays (a failed scale of the release
+            # that runs), the supervisor restarts it and counts this crash then
             count = self._restarts.get(name, 0) + 1
-            self._restarts[name] = count
             delay = backoff_delay(count, self.options.backoff_base, self.options.backoff_cap)
             loop = self._loops.get(template, CrashLoop())
             self._loops[template] = crashed(loop, count, now, now + delay, self._reset)
