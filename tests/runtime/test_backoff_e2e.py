@@ -67,6 +67,10 @@ def test_a_deploy_retried_while_its_release_keeps_crashing_backs_off(
     assert [p.release for p in runtime.pods(app_name)] == ["v1"]  # v1 served throughout
     # a new release (the fix) is not held by the old one's back-off
     runtime.deploy(make_desired(app_name, 3, structure={"web": 3}))
+    # an app made again with the name after `deis destroy` starts afresh
+    assert runtime.engine.crash_loop(app_name, "web", 2) is not None
+    runtime.remove(app_name)
+    assert runtime.engine.crash_loop(app_name, "web", 2) is None
 
 
 def test_a_replica_in_a_crash_loop_says_so_in_ps_and_backs_off(

@@ -376,6 +376,12 @@ class Engine:
         with self._lock:
             self._peers.pop(app, None)
 
+    def forget_crash_loops(self, app: str) -> None:
+        """An app removed: an app made again with its name starts afresh."""
+        with self._lock:
+            for key in [k for k in self._loops if k[0] == app]:
+                del self._loops[key]
+
     def port_for(self, desired: DesiredApp) -> int:
         exposed: int | None = None
         if desired.kind != spec.BUILDPACK and desired.image:
