@@ -129,6 +129,13 @@ def test_open_uses_the_browser(user: Deis, app: str) -> None:
     assert result.out.startswith(f"http://{app}.")
 
 
+def test_open_and_info_show_the_routers_port(user: Deis, app: str) -> None:
+    url = json.loads(user("info", "-a", app, "-o", "json").out)["url"]
+    assert url.startswith(f"{app}.localhost:")  # this platform's router is not on port 80
+    assert user("open", "-a", app, env={"BROWSER": "echo"}).out == f"http://{url}\n"
+    assert f"\nurl:      {url}\n" in user("info", "-a", app).out
+
+
 def test_transfer(user: Deis, app: str, new_deis: Callable[..., Deis], platform: Platform) -> None:
     other = new_deis()
     other_name = unique("new-owner")

@@ -78,12 +78,20 @@ def destroy_prompt(app: str) -> str:
 # --- helpers that call the API ------------------------------------------------------------
 
 
-def app_url(s: Session, app: str) -> str:
-    """The app's URL from its first domain, as the Go client shows it ("" without one)."""
+def app_url(s: Session, app: str, data: dict[str, Any] | None = None) -> str:
+    """The app's URL from its first domain, as the Go client shows it ("" without one).
+
+    The default domain (`APP`) is shown as the controller's own `url` of the app, which
+    carries the router's port when it is not 80 (`APP.localhost:8080`); `data` is the app
+    when already fetched."""
     domains, _ = s.api.get_list(f"/v2/apps/{app}/domains", limit=1)
     if not domains:
         return ""
     domain = str(domains[0].get("domain", ""))
+    if "." not in domain:
+        url = (data if data is not None else s.api.get(f"/v2/apps/{app}") or {}).get("url")
+        if isinstance(url, str) and url.startswith(f"{domain}."):
+            return url
     platform_domain = s.platform().get("domain")
     return expand_url(
         domain, s.settings.host, platform_domain if isinstance(platform_domain, str) else None
@@ -195,7 +203,7 @@ def info(app: str | None, output: str) -> None:
     if output == "json":
         print_json(data)
         return
-    url = app_url(s, name) or NO_DOMAIN.format(app=name)
+    url = app_url(s, name, data) or NO_DOMAIN.format(app=name)
     emit(format_app(data, url))
     echo()
     try:
