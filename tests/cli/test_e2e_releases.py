@@ -38,9 +38,17 @@ def test_rollback(user: Deis, app: str) -> None:
     user("config:set", "A=2", "-a", app)
     assert user("rollback", "-a", app).out == "Rolling back one release... done, v4\n"
     assert user("config", "--oneline", "-a", app).out == "A=1\n"
-    assert user("releases:rollback", "v1", "-a", app).out == "Rolling back to v1... done, v5\n"
-    assert user("config", "--oneline", "-a", app).out == ""
-    assert "rolled back to v1" in user("releases", "-a", app).out
+    assert user("releases:rollback", "v3", "-a", app).out == "Rolling back to v3... done, v5\n"
+    assert user("config", "--oneline", "-a", app).out == "A=2\n"
+    assert "rolled back to v3" in user("releases", "-a", app).out
+
+
+def test_rollback_to_the_initial_release_is_refused(user: Deis, app: str) -> None:
+    user("config:set", "A=1", "-a", app)
+    refused = user.fails("releases:rollback", "v1", "-a", app)
+    assert refused.err == "Error: Cannot roll back to initial release.\n"
+    assert user.fails("rollback", "-a", app).err == refused.err  # v2's default target is v1
+    assert "v3" not in user("releases", "-a", app).out
 
 
 def test_pull_and_builds(user: Deis, app: str) -> None:
