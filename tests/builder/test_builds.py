@@ -127,7 +127,12 @@ def test_node_web_over_http(platform: Platform) -> None:
     assert "Default types for buildpack -> web" in done.stderr
     build = platform.builds(app)[0]
     assert build.procfile == {"web": "npm start"}
-    assert "./node_modules/ms/package.json" in platform.slug_members(build.image)
+    members = platform.slug_members(build.image)
+    assert "./node_modules/ms/package.json" in members
+    for shipped in ("node", "npm", "npx"):  # the run stack has node but no npm
+        assert f"./.heroku/node/bin/{shipped}" in members
+    assert "./.heroku/node/lib/node_modules/npm/package.json" in members
+    assert "Installed node 18." in done.stderr and " into .heroku/node (" in done.stderr
 
 
 def test_go_web(platform: Platform) -> None:

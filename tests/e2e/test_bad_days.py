@@ -1,0 +1,128 @@
+"""Real apps on their bad days (issue 18), end to end with every real part (`deisctl up`:
+podman runtime, nginx router, git builder): a Node app that only has `"start": "node
+index.js"`, and the mistakes users make with the daily commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_first_deploy import BIN, NEEDED, Deployment, free_port
+
+pytestmark = pytest.mark.e2e
+
+EXPRESS_LIKE = {
+    "package.json": json.dumps(
+        {
+            "name": "hello-node",
+            "version": "1.0.0",
+            "private": True,
+            "scripts": {
+                "start": "node index.js",
+                "greet": "node -e \"console.log('hi from npm run')\"",
+            },
+        },
+        indent=2,
+    ),
+    "index.js": (
+        "const http = require('http');\n"
+        "const port = process.env.PORT || 3000;\n"
+        "http.createServer((req, res) => {\n"
+        "  res.end(`Hello from node ${process.version} on ${req.url}\\n`);\n"
+        "}).listen(port, () => console.log(`listening on ${port}`));\n"
+    ),
+}
+
+
+class Platform(Deployment):
+    def in_dir(self, work: Path, *args: str, timeout: float = 600, check: bool = True) -> str:
+        done = subprocess.run(  # noqa: S603 - an argument list
+            list(args), cwd=work, env=self.env, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+            )
+        return done.stdout + done.stderr
+
+    def new_app(self, files: dict[str, str], prefix: str = "bad") -> tuple[str, Path]:
+        """An app and a committed work tree with its `deis` remote."""
+        app = f"{prefix}-{secrets.token_hex(3)}"
+        work = self.home.parent / app
+        work.mkdir()
+        for name, text in files.items():
+            (work / name).write_text(text)
+        for args in (("init", "-q", "-b", "master"), ("add", "-A"), ("commit", "-qm", "first")):
+            self.in_dir(work, "git", *args)
+        self.in_dir(work, str(BIN / "deis"), "create", app)
+        return app, work
+
+    def push(self, work: Path, check: bool = True) -> str:
+        return self.in_dir(work, "git", "push", "deis", "master", check=check)
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (scripts/install.sh installs them)")
+    from deis.stack.build import ensure
+
+    ensure()
+    root = Path(f"/tmp/deis-test-baddays-{secrets.token_hex(4)}")
+    home, state = root / "home", root / "state"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    (root / "owner.pid").write_text(str(os.getpid()))
+    key = home / ".ssh" / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)  # noqa: S603
+    env = {
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "HOME": str(home),
+        "DEIS_PROFILE": "baddays",
+        "GIT_SSH_COMMAND": (
+            "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+            f" -o IdentitiesOnly=yes -i {key}"
+        ),
+        "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.com",
+        "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.com",
+    }  # fmt: skip
+    p = Platform(home, state, root, env, free_port(), free_port())
+    up = [
+        str(BIN / "deisctl"), "up", "--state-dir", str(state),
+        "--api-port", str(p.api_port), "--ssh-port", str(free_port()),
+        "--router-port", str(p.router_port), "--router-https-port", str(free_port()),
+        "--registry-port", str(free_port()),
+        "--runtime", "podman", "--router", "nginx", "--builder", "git",
+    ]  # fmt: skip
+    try:
+        p.run(*up, timeout=120)
+        p.deis("register", f"http://127.0.0.1:{p.api_port}", "--username", "dev",
+               "--password", "dev-pw", "--email", "dev@example.com")  # fmt: skip
+        p.deis("keys:add", str(key) + ".pub")
+        yield p
+    finally:
+        p.run(str(BIN / "deisctl"), "down", "--state-dir", str(state), "--purge", check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_node_app_with_only_a_start_script_runs_with_npm_start(platform: Platform) -> None:
+    app, work = platform.new_app(EXPRESS_LIKE, "node")
+    pushed = platform.push(work)
+    assert "-----> Node.js app detected" in pushed
+    assert "Default types for buildpack -> web" in pushed
+    assert f"Done, {app}:v2 deployed" in pushed, pushed
+    status, body = platform.curl(app)
+    assert status == 200 and body.startswith("Hello from node v18."), (status, body)
+    logs = platform.deis("logs", "-a", app)
+    assert "> node index.js" in logs and "listening on 5000" in logs  # through `npm start`
+    ran = platform.deis("run", "-a", app, "npm run greet && npx --version && which npm")
+    assert "hi from npm run" in ran
+    assert "/app/.heroku/node/bin/npm" in ran
