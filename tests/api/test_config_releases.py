@@ -193,3 +193,19 @@ def test_versions_beyond_32_bits_are_simply_not_found(alice: User) -> None:
     assert alice.get("/v2/apps/huge/releases/v2147483648/").status_code == 404
     too_big = alice.post("/v2/apps/huge/releases/rollback/", {"version": 2**31})
     assert too_big.status_code == 400 and "version" in too_big.json()
+
+
+def test_restarting_a_type_the_app_does_not_have_is_not_found(alice: User) -> None:
+    alice.create_app("rs")
+    alice.post("/v2/apps/rs/builds/", {"image": "example/app:1", "procfile": {"web": "serve"}})
+    for path in (
+        "/v2/apps/rs/pods/foo/restart/",
+        "/v2/apps/rs/pods/foo/rs-foo-1234567890-abcde/restart/",
+    ):
+        refused = alice.post(path)
+        assert refused.status_code == 404, refused.text
+        assert refused.json() == {
+            "detail": "Container type foo does not exist in application (it has: web)."
+        }
+    known = alice.post("/v2/apps/rs/pods/web/restart/")
+    assert known.status_code == 503  # a known type reaches the runtime (this one runs nothing)

@@ -65,6 +65,15 @@ class Platform(Deployment):
         self.in_dir(work, str(BIN / "deis"), "create", app)
         return app, work
 
+    def fails(self, *args: str) -> str:
+        """`deis ARGS`, which must exit 1: what it printed on stderr."""
+        done = subprocess.run(  # noqa: S603 - an argument list
+            [str(BIN / "deis"), *args], cwd=self.app_dir, env=self.env, capture_output=True,
+            text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1, f"exit {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        return done.stderr
+
     def push(self, work: Path, check: bool = True) -> str:
         return self.in_dir(work, "git", "push", "deis", "master", check=check)
 
@@ -126,3 +135,14 @@ def test_a_node_app_with_only_a_start_script_runs_with_npm_start(platform: Platf
     ran = platform.deis("run", "-a", app, "npm run greet && npx --version && which npm")
     assert "hi from npm run" in ran
     assert "/app/.heroku/node/bin/npm" in ran
+
+
+def test_restarting_a_type_the_app_does_not_have_fails(platform: Platform) -> None:
+    app, work = platform.new_app(EXPRESS_LIKE, "restart")
+    platform.push(work)
+    refused = platform.fails("ps:restart", "foo", "-a", app)
+    assert refused == "Error: Container type foo does not exist in application (it has: web).\n"
+    logs = platform.deis("logs", "-a", app)
+    assert "restarted foo" not in logs
+    restarted = platform.deis("ps:restart", "web", "-a", app)
+    assert restarted.count(f"{app}-web-") == 1
