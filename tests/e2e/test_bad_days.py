@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,3 +147,43 @@ def test_restarting_a_type_the_app_does_not_have_fails(platform: Platform) -> No
     assert "restarted foo" not in logs
     restarted = platform.deis("ps:restart", "web", "-a", app)
     assert restarted.count(f"{app}-web-") == 1
+
+
+SICK_AFTER_START = {
+    **EXPRESS_LIKE,
+    "index.js": (
+        "const http = require('http');\n"
+        "const started = Date.now();\n"
+        "http.createServer((req, res) => {\n"
+        "  if (req.url === '/healthz' && Date.now() - started > 20000) {\n"
+        "    res.statusCode = 500; return res.end('sick\\n');\n"
+        "  }\n"
+        "  res.end('ok\\n');\n"
+        "}).listen(process.env.PORT);\n"
+    ),
+}
+
+
+def test_a_replica_killed_by_its_liveness_probe_is_said_to_be(platform: Platform) -> None:
+    app, work = platform.new_app(SICK_AFTER_START, "sick")
+    platform.push(work)
+    platform.deis(
+        "healthchecks:set", "liveness", "httpGet", "5000", "--path", "/healthz", "-a", app,
+        "--initial-delay-timeout", "1", "--period-seconds", "1", "--failure-threshold", "2",
+        "--timeout-seconds", "1",
+    )  # fmt: skip
+    deadline = time.monotonic() + 90  # sick 20 s after it started: after the deploy
+    sick = "(last: HTTP GET /healthz on port 5000 answered 500)"
+    logs = ""
+    while not (
+        sick in logs and f"was killed for failing its liveness probe 2 times {sick}" in logs
+    ):
+        assert time.monotonic() < deadline, logs
+        time.sleep(1)
+        logs = platform.deis("logs", "-a", app)
+    runtime = [line for line in logs.splitlines() if "deis[runtime]" in line]
+    print("\n".join(runtime))
+    assert f"failed its liveness probe 2 times {sick}: killing it" in "\n".join(runtime), logs
+    killed = [line for line in runtime if " was killed " in line]
+    assert killed and all("for failing its liveness probe 2 times (last: " in k for k in killed)
+    assert "memory limit" not in logs
