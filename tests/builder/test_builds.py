@@ -229,9 +229,13 @@ def test_procfile_only_app_with_hooks_and_slugignore(platform: Platform) -> None
 def test_no_procfile_and_no_default_types(platform: Platform) -> None:
     alice = platform.user("alice")
     app = platform.create_app("alice")
-    src = source_tree(platform.tmp, {"requirements.txt": "\n", "app.py": "print(1)\n"}, alice)
+    files = {"requirements.txt": "six==1.16.0\n", "app.py": "print(1)\n"}
+    src = source_tree(platform.tmp, files, alice)
     out = failed(platform, app, alice.push(src, app))
     assert "No process types: the app has no Procfile" in out
+    # found before the dependency install, not after it
+    assert "Installing requirements with pip" not in out
+    assert "-----> Python app detected" in out
 
 
 def test_no_buildpack_detects(platform: Platform) -> None:

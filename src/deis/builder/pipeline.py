@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deis.builder.buildpack import BuildpackResult, run_buildpacks, slug_key
+from deis.builder.buildpack import NO_PROCESS_TYPES, BuildpackResult, run_buildpacks, slug_key
 from deis.builder.config import BuilderConfig
 from deis.builder.dockerfile import ImageResult, build_image
 from deis.builder.errors import BuildFailed, BuildRefused
@@ -207,10 +207,7 @@ class Pipeline:
                     )
                 merged = {**bp.default_process_types, **procfile}
                 if not merged:
-                    raise BuildFailed(
-                        "No process types: the app has no Procfile and the buildpack"
-                        " gives no default process types. Add a Procfile (web: <command>)."
-                    )
+                    raise BuildFailed(NO_PROCESS_TYPES)
                 key = slug_key(app, sha)
                 if bp.slug is not None:
                     await asyncio.to_thread(self.objects.put, key, bp.slug)
