@@ -113,6 +113,7 @@ def test_python_web_over_ssh_then_rebuild(platform: Platform) -> None:
     deployed(platform, app, again, 3)
     assert "Restoring the virtualenv from the cache" in again.stderr
     assert "Requirements unchanged: using the cached virtualenv" in again.stderr
+    assert "Running: " not in again.stderr  # no new process type: nothing to say
     print(f"python-web: first build {first:.1f}s, rebuild {rebuild:.1f}s")
 
 
@@ -224,6 +225,9 @@ def test_procfile_only_app_with_hooks_and_slugignore(platform: Platform) -> None
     assert "./made-by-pre" in members
     assert "./art.psd" not in members and "./docs/manual.txt" not in members
     assert platform.builds(app)[0].procfile == {"web": "bash serve.sh", "worker": "bash work.sh"}
+    launched = out[out.index("remote: -----> Launching...") :]
+    assert "remote:        Running: web=1" in launched
+    assert "remote:        worker=0: `deis scale worker=1` starts it" in launched
 
 
 def test_no_procfile_and_no_default_types(platform: Platform) -> None:

@@ -60,8 +60,19 @@ def test_pull_and_builds(user: Deis, app: str) -> None:
         "-a",
         app,
     )
-    assert result.out == "Creating build... done\n"
-    user("builds:create", "registry.example.com/go:1.1", "-a", app)
+    url = json.loads(user("info", "-a", app, "-o", "json").out)["url"]
+    assert result.out == (  # like the end of a push
+        "Creating build... done\n"
+        f"Done, {app}:v2 deployed to Deis\n"
+        "Running: web=1\n"
+        "worker=0: `deis scale worker=1` starts it\n"
+        "\n"
+        f"http://{url}\n"
+    )
+    again = user("builds:create", "registry.example.com/go:1.1", "-a", app)
+    assert again.out == (  # no Procfile: the image's own command, a new type
+        f"Creating build... done\nDone, {app}:v3 deployed to Deis\nRunning: cmd=1\n\nhttp://{url}\n"
+    )
     out = user("builds", "-a", app).out
     assert out.startswith(f"=== {app} Builds\n")
     assert len(out.splitlines()) == 3

@@ -187,3 +187,13 @@ def test_a_replica_killed_by_its_liveness_probe_is_said_to_be(platform: Platform
     killed = [line for line in runtime if " was killed " in line]
     assert killed and all("for failing its liveness probe 2 times (last: " in k for k in killed)
     assert "memory limit" not in logs
+
+
+def test_pull_of_a_short_image_name_says_what_to_give(platform: Platform) -> None:
+    app, _ = platform.new_app(EXPRESS_LIKE, "pull")
+    refused = platform.fails("pull", "hello:1", "-a", app)
+    assert refused == (
+        "Error: image: hello:1 is a short name, and this platform looks up no registry for"
+        " short names: give the image's full name with its registry, such as"
+        " docker.io/library/hello:1 or HOST:PORT/hello:1.\n"
+    )

@@ -26,6 +26,7 @@ from deis.builder.output import BuildOutput
 from deis.builder.snapshot import archive, directory_size, slugignore, too_large, unpack
 from deis.domain.attempts import BuildAttempt
 from deis.domain.errors import DeployFailed, DomainError, Invalid
+from deis.domain.formation import formation_hints
 from deis.domain.procfile import parse_procfile
 from deis.ports import Objects
 from deis.services import hooks
@@ -213,6 +214,7 @@ class Pipeline:
                     await asyncio.to_thread(self.objects.put, key, bp.slug)
                 record |= {"image": key, "procfile": merged, "dockerfile": ""}
             await emit("-----> Launching...")
+            before = await asyncio.to_thread(hooks.structure_of, self.ctx, app)
             try:
                 version = await asyncio.to_thread(hooks.record_push, self.ctx, record)
             except DeployFailed as exc:
@@ -220,6 +222,9 @@ class Pipeline:
                     f"The release was made but did not start: {exc.message}"
                 ) from None
             await emit(f"       Done, {app}:v{version} deployed to Deis")
+            after = await asyncio.to_thread(hooks.structure_of, self.ctx, app)
+            for line in formation_hints(before, after):
+                await emit(f"       {line}")
             await emit("")
             await emit(f"       http://{self.ctx.app_url(app)}")
             await emit("")

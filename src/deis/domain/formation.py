@@ -63,3 +63,15 @@ def scale(current: dict[str, int], changes: dict[str, object], build: Build) -> 
             raise Invalid(f"Must be between 0 and {MAX_REPLICAS}.", field=proc_type)
         structure[proc_type] = value
     return structure
+
+
+def formation_hints(before: dict[str, int], after: dict[str, int]) -> list[str]:
+    """What a deploy that brought new process types says about them (the first deploy
+    brings them all): which types run, and how to start those left at 0."""
+    new = [t for t in sorted(after) if t not in before]
+    if not new:
+        return []
+    running = " ".join(f"{t}={n}" for t, n in sorted(after.items()) if n > 0)
+    lines = [f"Running: {running}" if running else "Nothing runs: every process type is at 0"]
+    lines += [f"{t}=0: `deis scale {t}=1` starts it" for t in new if after[t] == 0]
+    return lines
