@@ -418,6 +418,15 @@ def destroy(app: str | None, confirm: str | None) -> None:
     """
     s = session()
     name = s.app(app)
+    # Whether it may be destroyed by this user, before asking and saying "Destroying...":
+    # the app exists for them (404 otherwise) and they own it or are an administrator.
+    owner = (s.api.get(f"/v2/apps/{name}") or {}).get("owner")
+    if owner != s.settings.username and not (s.api.get("/v2/auth/whoami") or {}).get(
+        "is_superuser"
+    ):
+        raise CLIError(
+            f"Only the app's owner ({owner}) or an administrator can destroy {name}.", status=403
+        )
     if confirm is None:
         echo(destroy_prompt(name))
         confirm = click.prompt(">", default="", show_default=False, prompt_suffix=" ")
