@@ -115,7 +115,11 @@ def test_keys(user: Deis) -> None:
     assert listing.startswith(f"=== {user.username} Keys\n")
     assert comment in listing and named in listing and "ssh-ed25519 AAAA..." in listing
     assert {k["id"] for k in json.loads(user("keys:list", "-o", "json").out)} == {comment, named}
-    assert user.fails("keys:add", str(other)).err.startswith("Error: ")  # the same key twice
+    twice = user.fails("keys:add", str(other))  # the same key twice, under another name
+    assert twice.err == f"Error: This key is already added, as {named} (deis keys:list shows it).\n"
+    assert user.fails("keys:add").err == (  # and under the same name
+        f"Error: This key is already added, as {comment} (deis keys:list shows it).\n"
+    )
     assert user("keys:remove", named).out == f"Removing {named} SSH Key... done\n"
     assert named not in user("keys").out
     bad = user.home / "bad.pub"
