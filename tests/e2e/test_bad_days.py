@@ -197,3 +197,40 @@ def test_pull_of_a_short_image_name_says_what_to_give(platform: Platform) -> Non
         " short names: give the image's full name with its registry, such as"
         " docker.io/library/hello:1 or HOST:PORT/hello:1.\n"
     )
+
+
+def test_the_builders_host_key_is_shown_and_trusted_so_a_first_push_asks_nothing(
+    platform: Platform,
+) -> None:
+    status = platform.run(str(BIN / "deisctl"), "status", "--state-dir", str(platform.state))
+    [shown] = [line for line in status.splitlines() if line.startswith("Builder key:")]
+    public = platform.state / "builder" / "ssh_host_ed25519_key.pub"
+    fingerprint = subprocess.run(  # noqa: S603
+        ["ssh-keygen", "-l", "-f", str(public)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()[1]  # fmt: skip
+    assert f"Builder key:  {fingerprint} (ED25519); known_hosts line: [127.0.0.1]:" in shown
+
+    app, work = platform.new_app(EXPRESS_LIKE, "strict")
+    platform.in_dir(work, "git", "remote", "remove", "deis")  # git:remote offers the line
+    created = platform.in_dir(work, str(BIN / "deis"), "git:remote", "-a", app)
+    assert f"The builder's SSH host key ({fingerprint}) is not in" in created
+    assert "`deis git:known-hosts` adds it" in created
+    added = platform.deis("git:known-hosts")
+    assert added.startswith(f"Added the builder's SSH host key ({fingerprint}) to ")
+    assert shown.split("known_hosts line: ")[1] in added
+    assert "is already in" in platform.deis("git:known-hosts")
+    strict = dict(platform.env)  # no StrictHostKeyChecking=no: ssh's own checks, no prompt
+    key = platform.home / ".ssh" / "id_ed25519"
+    known = platform.home / ".ssh" / "known_hosts"  # ssh's ~ is the passwd entry's, not $HOME
+    strict["GIT_SSH_COMMAND"] = (
+        f"ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile={known}"
+        f" -o IdentitiesOnly=yes -i {key}"
+    )
+    done = subprocess.run(
+        ["git", "push", "deis", "master"],
+        cwd=work, env=strict, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Host key verification failed" not in done.stderr
+    assert f"Done, {app}:v2 deployed" in done.stderr

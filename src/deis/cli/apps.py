@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from deis.cli import remotes, terminal
+from deis.cli import knownhosts, remotes, terminal
 from deis.cli.context import Session, app_option, limit_option, output_option, session
 from deis.cli.domains import format_domains
 from deis.cli.errors import CLIError
@@ -126,6 +126,8 @@ def create_remote(s: Session, app: str, remote: str) -> None:
         )
     remotes.add_remote(remote, s.repository_url(app))
     echo(f"Git remote {remote} successfully created for app {app}.")
+    if (said := knownhosts.hint(s)) is not None:
+        echo(said)
 
 
 # --- commands --------------------------------------------------------------------------------
