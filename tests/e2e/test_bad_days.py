@@ -126,6 +126,7 @@ def platform() -> Iterator[Platform]:
 def test_a_node_app_with_only_a_start_script_runs_with_npm_start(platform: Platform) -> None:
     app, work = platform.new_app(EXPRESS_LIKE, "node")
     pushed = platform.push(work)
+    print(pushed)
     assert "-----> Node.js app detected" in pushed
     assert "Default types for buildpack -> web" in pushed
     assert f"Done, {app}:v2 deployed" in pushed, pushed
@@ -203,6 +204,7 @@ def test_the_builders_host_key_is_shown_and_trusted_so_a_first_push_asks_nothing
     platform: Platform,
 ) -> None:
     status = platform.run(str(BIN / "deisctl"), "status", "--state-dir", str(platform.state))
+    print(status)
     [shown] = [line for line in status.splitlines() if line.startswith("Builder key:")]
     public = platform.state / "builder" / "ssh_host_ed25519_key.pub"
     fingerprint = subprocess.run(  # noqa: S603
