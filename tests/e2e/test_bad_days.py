@@ -150,13 +150,14 @@ def test_restarting_a_type_the_app_does_not_have_fails(platform: Platform) -> No
     assert restarted.count(f"{app}-web-") == 1
 
 
-SICK_AFTER_START = {
+SICK_ON_REQUEST = {
     **EXPRESS_LIKE,
     "index.js": (
         "const http = require('http');\n"
-        "const started = Date.now();\n"
+        "let sick = false;\n"
         "http.createServer((req, res) => {\n"
-        "  if (req.url === '/healthz' && Date.now() - started > 20000) {\n"
+        "  if (req.url === '/fall-ill') { sick = true; return res.end('falling ill\\n'); }\n"
+        "  if (req.url === '/healthz' && sick) {\n"
         "    res.statusCode = 500; return res.end('sick\\n');\n"
         "  }\n"
         "  res.end('ok\\n');\n"
@@ -166,14 +167,20 @@ SICK_AFTER_START = {
 
 
 def test_a_replica_killed_by_its_liveness_probe_is_said_to_be(platform: Platform) -> None:
-    app, work = platform.new_app(SICK_AFTER_START, "sick")
+    app, work = platform.new_app(SICK_ON_REQUEST, "sick")
     platform.push(work)
     platform.deis(
         "healthchecks:set", "liveness", "httpGet", "5000", "--path", "/healthz", "-a", app,
         "--initial-delay-timeout", "1", "--period-seconds", "1", "--failure-threshold", "2",
         "--timeout-seconds", "1",
     )  # fmt: skip
-    deadline = time.monotonic() + 90  # sick 20 s after it started: after the deploy
+    # Healthy through the deploy (a release whose replicas are killed while it rolls out
+    # is a failed deploy); sick once asked, after it.
+    fell_ill = platform.run(
+        "curl", "-s", "-m", "10", f"http://{app}.localhost:{platform.router_port}/fall-ill"
+    )
+    assert "falling ill" in fell_ill
+    deadline = time.monotonic() + 90
     sick = "(last: HTTP GET /healthz on port 5000 answered 500)"
     logs = ""
     while not (
