@@ -16,6 +16,10 @@ What it speaks:
   while the container has not started, the stream ends when it has terminated;
 - namespaces: creating in a missing one is 404, in a terminating one 403; deleting one
   deletes its contents (after `namespace_delay` seconds it is Terminating meanwhile).
+- graceful deletion of pods, as on a real API server where a kubelet runs them: with
+  `pod_grace` > 0 a deleted pod (by a client or by the controllers) that has not finished
+  first gets a deletionTimestamp and is removed `pod_grace` seconds later (0, the default:
+  at once; a Succeeded or Failed pod always goes at once, as on a real server).
 
 The controller-manager (run after every write, and on a timer): Deployments make
 ReplicaSets named DEPLOYMENT-HASH and pods named RS-XXXXX, Pending until something
@@ -172,6 +176,10 @@ def _ready(pod: dict[str, Any]) -> bool:
     )
 
 
+def _terminating(obj: dict[str, Any]) -> bool:
+    return bool(obj["metadata"].get("deletionTimestamp"))
+
+
 def _scaled(value: Any, total: int, round_up: bool) -> int:
     if isinstance(value, str) and value.endswith("%"):
         share = int(value[:-1]) * total / 100
@@ -180,9 +188,12 @@ def _scaled(value: Any, total: int, round_up: bool) -> int:
 
 
 class FakeApiServer:
-    def __init__(self, *, gateway: bool = False, namespace_delay: float = 0.0) -> None:
+    def __init__(
+        self, *, gateway: bool = False, namespace_delay: float = 0.0, pod_grace: float = 0.0
+    ) -> None:
         self.gateway = gateway
         self.namespace_delay = namespace_delay
+        self.pod_grace = pod_grace
         self.lock = threading.RLock()
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.logs: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -242,6 +253,7 @@ class FakeApiServer:
         while not self._stop.wait(0.05):
             with self.lock:
                 self._finalize_namespaces()
+                self._finish_pod_deletions()
 
     # --- test hooks ------------------------------------------------------------------------
 
@@ -452,9 +464,20 @@ class FakeApiServer:
                 current["_deleted_at"] = time.monotonic()
             self._finalize_namespaces()
             return current
+        if kind.kind == "Pod" and self.pod_grace > 0:
+            self._delete_pod(current)
+            return current
         del self.objects[key]
         self.logs.pop((namespace, name), None)
         return current
+
+    def _finish_pod_deletions(self) -> None:
+        """The kubelet's confirmation that a pod being deleted has stopped."""
+        for key, obj in list(self.objects.items()):
+            if "_gone_at" in obj and time.monotonic() >= obj["_gone_at"]:
+                del self.objects[key]
+                self.logs.pop((key[2], key[3]), None)
+                self._rv += 1
 
     def _finalize_namespaces(self) -> None:
         for key, obj in list(self.objects.items()):
@@ -501,6 +524,9 @@ class FakeApiServer:
         for key, obj in list(self.objects.items()):
             owners = obj["metadata"].get("ownerReferences") or []
             if owners and not any(o.get("uid") in uids for o in owners):
+                if obj["kind"] == "Pod" and self.pod_grace > 0:
+                    self._delete_pod(obj)
+                    continue
                 del self.objects[key]
                 self._rv += 1
 
@@ -546,12 +572,14 @@ class FakeApiServer:
                              **copy.deepcopy(template.get("metadata") or {}), "labels": labels}}},
             })  # fmt: skip
             sets = self._owned("ReplicaSet", ns, deployment)
-        new_pods = [p for p in self._owned("Pod", ns, new_rs)]
+        # pods being deleted count for nothing, as for the real ReplicaSet controller
+        new_pods = [p for p in self._owned("Pod", ns, new_rs) if not _terminating(p)]
         old_pods = [
             p
             for s in sets
             if s["metadata"]["uid"] != new_rs["metadata"]["uid"]
             for p in self._owned("Pod", ns, s)
+            if not _terminating(p)
         ]
         want = int(spec.get("replicas", 1))
         rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
@@ -619,6 +647,16 @@ class FakeApiServer:
         })  # fmt: skip
 
     def _delete_pod(self, pod: dict[str, Any]) -> None:
+        phase = (pod.get("status") or {}).get("phase")
+        if self.pod_grace > 0 and phase not in ("Succeeded", "Failed"):
+            # Terminating until the "kubelet" confirms (_tick); a real API server deletes a
+            # pod that has finished at once
+            if "_gone_at" not in pod:
+                pod["metadata"]["deletionTimestamp"] = now()
+                pod["metadata"]["deletionGracePeriodSeconds"] = math.ceil(self.pod_grace)
+                pod["metadata"]["resourceVersion"] = self._next_rv()
+                pod["_gone_at"] = time.monotonic() + self.pod_grace
+            return
         kind = self.kinds[("v1", "pods")]
         key = self._key(kind, pod["metadata"]["namespace"], pod["metadata"]["name"])
         if self.objects.pop(key, None) is not None:

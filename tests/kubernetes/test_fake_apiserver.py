@@ -249,3 +249,28 @@ def test_following_a_pod_log(kube: Kube, fake: FakeApiServer) -> None:
     with pytest.raises(ApiError) as error:
         next(kube.follow_log("n", "missing"))
     assert error.value.status == 404
+
+
+def test_deleted_pods_terminate_gracefully_with_pod_grace(tmp_path: Path) -> None:
+    """As on a real API server whose kubelet runs the pods: a deleted pod (by a client or
+    by the controllers) is Terminating first, counts for nothing, and goes a moment later."""
+    server = FakeApiServer(pod_grace=0.3).start()
+    kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, attempts=1)
+    try:
+        kube.apply(ns("n"))
+        kube.apply(deployment(replicas=2))
+        ready(kube, server)
+        victim = server.all("Pod")[0]["metadata"]["name"]
+        kube.delete("v1", "Pod", victim, "n")
+        live = kube.get("v1", "Pod", victim, "n")
+        assert live is not None and live["metadata"]["deletionTimestamp"]
+        # the ReplicaSet replaced it at once: two pods that are not being deleted
+        pods = [p for p in server.all("Pod") if not p["metadata"].get("deletionTimestamp")]
+        assert len(pods) == 2 and victim not in {p["metadata"]["name"] for p in pods}
+        kube.delete("apps/v1", "Deployment", "x", "n")
+        assert all(p["metadata"].get("deletionTimestamp") for p in server.all("Pod"))
+        time.sleep(0.5)
+        assert kube.get("v1", "Pod", victim, "n") is None and server.all("Pod") == []
+    finally:
+        kube.close()
+        server.stop()
