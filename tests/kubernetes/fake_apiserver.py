@@ -15,7 +15,9 @@ What it speaks:
   `follow=true` (with sinceTime) streamed as the test adds lines, as a kubelet does: 400
   while the container has not started, the stream ends when it has terminated;
 - namespaces: creating in a missing one is 404, in a terminating one 403; deleting one
-  deletes its contents (after `namespace_delay` seconds it is Terminating meanwhile).
+  deletes its contents (after `namespace_delay` seconds it is Terminating meanwhile); a new
+  one gets what a real cluster's controllers put in it: the `default` ServiceAccount, its
+  token Secret and the `kube-root-ca.crt` ConfigMap;
 - graceful deletion of pods, as on a real API server where a kubelet runs them: with
   `pod_grace` > 0 a deleted pod (by a client or by the controllers) that has not finished
   first gets a deletionTimestamp and is removed `pod_grace` seconds later (0, the default:
@@ -348,7 +350,29 @@ class FakeApiServer:
         )
         self._defaults(obj)
         self.objects[key] = obj
+        if kind.kind == "Namespace":
+            self._namespace_contents(name)
         return obj
+
+    def _namespace_contents(self, namespace: str) -> None:
+        """What a real cluster puts in every new namespace (the service-account and
+        root-CA controllers): the `default` ServiceAccount with its token Secret (a v1.24
+        server still makes one), and the ConfigMap `kube-root-ca.crt`."""
+
+        def make(group_version: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+            return self.create(self.kinds[(group_version, plural)], namespace, body)
+
+        account = make("v1", "serviceaccounts", {"metadata": {"name": "default"}})
+        make("v1", "configmaps", {"metadata": {"name": "kube-root-ca.crt"},
+                                  "data": {"ca.crt": "FAKE CA"}})  # fmt: skip
+        token = make("v1", "secrets", {
+            "metadata": {"generateName": "default-token-", "annotations": {
+                "kubernetes.io/service-account.name": "default",
+                "kubernetes.io/service-account.uid": account["metadata"]["uid"]}},
+            "type": "kubernetes.io/service-account-token",
+            "data": {"token": base64.b64encode(b"fake-token").decode()},
+        })  # fmt: skip
+        account["secrets"] = [{"name": token["metadata"]["name"]}]
 
     def _defaults(self, obj: dict[str, Any]) -> None:
         if obj["kind"] == "Pod":
