@@ -15,6 +15,11 @@
 #       stops the processes it started (by the PIDs it wrote) and removes nothing else.
 #   scripts/kube-control-plane.sh env
 #       prints the cache's bin directory and whether the binaries are there.
+#   GATEWAY_API_SRC=/path/to/gateway-api scripts/kube-control-plane.sh gateway-api
+#       copies the Gateway API's standard CRDs (config/crd/standard of a gateway-api tree, v1.0)
+#       into $KUBE_CACHE/gateway-api; `start` then installs them. GatewayClass is left out:
+#       its CEL rule `self == oldSelf` does not compile on a v1.24 API server (and the
+#       platform uses only Gateways, HTTPRoutes and ReferenceGrants).
 #
 # KUBE_CACHE defaults to /var/cache/deis/kube (survives on the machine, like the stack images).
 # The build runs with `nice -n 19`, GOMAXPROCS=1 and `go build -p 1` unless KUBE_BUILD_JOBS says
@@ -109,6 +114,30 @@ build() {
     say "built into $out/bin ($KUBE_CACHE/current) in $(((SECONDS - t0) / 60)) min $(((SECONDS - t0) % 60)) s"
     rm -rf "$out/work/gocache" "$out/work/gen-gopath" "$out/work/gopath"
     "$out/bin/kube-apiserver" --version
+}
+
+gateway_api() {
+    [ -n "${GATEWAY_API_SRC:-}" ] || die "GATEWAY_API_SRC must name a gateway-api tree (v1.0)"
+    local dir="$GATEWAY_API_SRC/config/crd/standard" kind
+    mkdir -p "$KUBE_CACHE/gateway-api"
+    for kind in gateways httproutes referencegrants; do
+        [ -f "$dir/gateway.networking.k8s.io_$kind.yaml" ] || die "no $dir/gateway.networking.k8s.io_$kind.yaml"
+        cp "$dir/gateway.networking.k8s.io_$kind.yaml" "$KUBE_CACHE/gateway-api/"
+    done
+    say "the Gateway API CRDs are in $KUBE_CACHE/gateway-api: start installs them"
+}
+
+install_gateway_api() { # server token
+    local crd code
+    for crd in "$KUBE_CACHE"/gateway-api/*.yaml; do
+        [ -f "$crd" ] || return 0
+        code=$(curl -s -o "$KUBE_STATE/logs/crd.out" -w '%{http_code}' --cacert "$KUBE_STATE/pki/ca.crt" \
+            -H "Authorization: Bearer $2" -H 'Content-Type: application/yaml' --data-binary "@$crd" \
+            "$1/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+        [ "$code" = 201 ] || die "installing $crd answered $code: $(cat "$KUBE_STATE/logs/crd.out")"
+    done
+    wait_for "$1/apis/gateway.networking.k8s.io/v1" "$2" 30 || die "the Gateway API is not served"
+    say "the Gateway API CRDs are installed (gateways, httproutes, referencegrants)"
 }
 
 # ---------------------------------------------------------------------------------- start
@@ -207,6 +236,8 @@ start() {
         die "kube-apiserver did not become ready in 60 s (log: $KUBE_STATE/logs/kube-apiserver.log)"
     fi
 
+    install_gateway_api "$server" "$admin_token"
+
     say "kube-controller-manager (healthz on 127.0.0.1:$kcm_port)"
     setsid "$bin/kube-controller-manager" \
         --kubeconfig "$KUBE_STATE/kube-controller-manager.kubeconfig" \
@@ -279,6 +310,7 @@ env_() {
         printf 'binaries: none in %s (run KUBE_SRC=/path/to/kubernetes %s build)\n' "$(bin_dir)" "$0"
     fi
     printf 'etcd: %s\n' "$(command -v etcd || echo 'missing (apt-get install --no-install-recommends etcd-server)')"
+    printf 'gateway-api CRDs: %s\n' "$(ls "$KUBE_CACHE"/gateway-api/*.yaml 2>/dev/null | wc -l)"
     if alive "$KUBE_STATE/kube-apiserver.pid"; then
         printf 'running: export KUBECONFIG=%s\n' "$KUBE_STATE/kubeconfig"
     fi
@@ -289,8 +321,9 @@ build) build ;;
 start) start ;;
 stop) stop ;;
 env) env_ ;;
+gateway-api) gateway_api ;;
 *)
-    printf 'usage: [KUBE_SRC=...] [KUBE_STATE=...] %s build|start|stop|env\n' "$0" >&2
+    printf 'usage: [KUBE_SRC=...] [KUBE_STATE=...] %s build|start|stop|env|gateway-api\n' "$0" >&2
     exit 2
     ;;
 esac

@@ -20,17 +20,25 @@ from .kubelet import TEST_NAMESPACE
 GW = "gateway.networking.k8s.io/v1"
 CERT = TLSCertificate("main", ("www.shop.test",), "CERT", "KEY")
 OTHER = TLSCertificate("other", ("api.shop.test",), "CERT2", "KEY2")
+GATEWAY = {"apiVersion": GW, "kind": "Gateway", "metadata": {"name": "deis", "namespace": "deis"},
+           "spec": {"gatewayClassName": "eg", "listeners": [
+               {"name": "http", "port": 80, "protocol": "HTTP"}]}}  # fmt: skip
 
 
 @pytest.fixture(params=[True, False, "real"], ids=["gateway-api", "no-gateway-api", "real"])
 def served(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if request.param == "real":  # a real API server without the Gateway API: Ingress
+    if request.param == "real":
+        # the Gateway API when the control plane has its CRDs (scripts/kube-control-plane.sh
+        # gateway-api), else Ingress
         plane: ControlPlane = request.getfixturevalue("real_control_plane")
         kube = Kube.connect(str(plane.kubeconfig), timeout=10)
         kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "deis"}})
+        gateway = kube.has_api(GW)
+        if gateway:
+            kube.apply(GATEWAY)
         before = {n["metadata"]["name"] for n in kube.list("v1", "Namespace")}
         try:
-            yield kube, False
+            yield kube, gateway
         finally:
             for namespace in kube.list("v1", "Namespace"):
                 name = namespace["metadata"]["name"]
@@ -42,10 +50,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-u
     kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, backoff=0.01)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "deis"}})
     if request.param:
-        kube.apply({"apiVersion": GW, "kind": "Gateway",
-                    "metadata": {"name": "deis", "namespace": "deis"},
-                    "spec": {"gatewayClassName": "eg", "listeners": [
-                        {"name": "http", "port": 80, "protocol": "HTTP"}]}})  # fmt: skip
+        kube.apply(GATEWAY)
     try:
         yield kube, request.param
     finally:
