@@ -200,8 +200,12 @@ def test_autoscale_is_a_real_hpa_that_the_controller_acts_on(platform: Platform,
     assert hpa is not None and hpa["spec"]["scaleTargetRef"]["name"] == f"{app}-web"
     # below its minimum: the HPA controller scales the Deployment up without any metric
     until(lambda: len(ready_pods(kube, app)) == 2, 40, "the HPA scaling web to its minimum")
-    live = kube.get(*HPA, f"{app}-web", app)
-    assert live is not None and live["status"].get("desiredReplicas") == 2
+
+    def desired() -> object:
+        live = kube.get(*HPA, f"{app}-web", app)
+        return live is not None and live["status"].get("desiredReplicas") == 2
+
+    until(desired, 20, "the HPA's status")
     deis("autoscale:unset", "web", "-a", app)
     assert kube.get(*HPA, f"{app}-web", app) is None
 
