@@ -221,6 +221,28 @@ def test_run_is_a_pod_with_its_exit_code_and_output(platform: Platform, app: str
     until(lambda: platform.kube.list("v1", "Pod", app, {"type": "run"}) == [], 10, "run pods gone")
 
 
+def test_cron_jobs_are_cronjobs_the_real_server_keeps(platform: Platform, app: str) -> None:
+    """`deis cron`: each job of the release is a batch/v1 CronJob of the app's namespace,
+    accepted by the real API server, suspended and removed with the job."""
+    kube, deis = platform.kube, platform.deis
+    pulled(platform, app)
+    deis("cron:add", "tick", "*/5 * * * *", "--timeout", "120", "-a", app, "--", "echo tick")
+    live = kube.get("batch/v1", "CronJob", "cron-tick", app)
+    assert live is not None, "no CronJob"
+    assert live["spec"]["schedule"] == "0,5,10,15,20,25,30,35,40,45,50,55 * * * *"
+    assert live["spec"]["concurrencyPolicy"] == "Forbid"
+    job = live["spec"]["jobTemplate"]["spec"]
+    assert job["activeDeadlineSeconds"] == 120 and job["backoffLimit"] == 0
+    deis("cron:suspend", "tick", "-a", app)
+    until(
+        lambda: (kube.get("batch/v1", "CronJob", "cron-tick", app) or {})["spec"]["suspend"],
+        20,
+        "the CronJob suspended",
+    )
+    deis("cron:remove", "tick", "-a", app)
+    until(lambda: kube.get("batch/v1", "CronJob", "cron-tick", app) is None, 20, "the CronJob gone")
+
+
 def test_logs_merge_the_pods_output_with_the_platforms_events(platform: Platform, app: str) -> None:
     pulled(platform, app)
     pod = platform.kube.list("v1", "Pod", app)[0]["metadata"]["name"]
