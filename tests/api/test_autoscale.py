@@ -97,3 +97,35 @@ def test_a_users_scale_meanwhile_wins(api: Api, alice: User) -> None:
     # the autoscaler decided from web=1, but the user scaled to 4 since: nothing is done
     assert not formation.autoscale(context, "race", "web", 1, 2, "cpu 100% of 50%")
     assert structure(alice, "race")["web"] == 4
+
+
+def test_a_scale_that_keeps_failing_is_tried_again_less_and_less_often(
+    api: Api, alice: User, monkeypatch: Any
+) -> None:
+    """Issue 17 item 5: a type below its min whose new replicas crash was scaled again at
+    every pass (each try a deploy, its containers started and crashing): now the
+    autoscaler waits one pass, then 2, 4 ... up to 5 minutes."""
+    from deis.domain.autoscale import retry_delay
+    from deis.domain.errors import DeployFailed
+
+    setup_app(alice, "crashy", {"min": 3, "max": 4, "cpu_percent": 50})
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    clock = Clock()
+    autoscaler = Autoscaler(context, Meter(), window=60, sample_seconds=5, clock=clock)
+    tries: list[float] = []
+
+    def failing(desired: Any) -> None:
+        tries.append(clock.now)
+        raise DeployFailed("web keeps crashing")
+
+    monkeypatch.setattr(context.runtime, "deploy", failing)
+    for _ in range(12):  # a pass every 15 s for 3 minutes
+        assert autoscaler.run_once() == []
+        clock.now += 15
+    assert tries == [1000, 1015, 1045, 1105], tries  # waits of 15, 30, 60 s
+    assert structure(alice, "crashy")["web"] == 1
+    monkeypatch.undo()
+    clock.now = 1105 + 120
+    [scaled] = autoscaler.run_once()  # fixed: the next try scales
+    assert (scaled.old, scaled.new) == (1, 3)
+    assert [retry_delay(n, 15) for n in (0, 1, 2, 5, 6, 9)] == [0, 15, 30, 240, 300, 300]

@@ -394,19 +394,59 @@ def test_builds_are_queued_beyond_the_limit(platform: Platform) -> None:
     from deis.builder.locks import BuildLocks
 
     platform.builder.pipeline.locks = BuildLocks(platform.config.locks, 1)
-    alice = platform.user("alice")
+    alice, bob = platform.user("alice"), platform.user("bob")
     app1, src1 = _slow_app(platform, "alice", 5)
-    app2, src2 = _slow_app(platform, "alice", 1)
+    app2, src2 = _slow_app(platform, "bob", 1)
     first = _push_in_background(alice, src1, app1)
     try:
         _wait_for(lambda: platform.builder.pipeline.locks.slots_in_use() == 1)
-        second = alice.push(src2, app2)
+        second = bob.push(src2, app2)
     finally:
         _out, err = first.communicate(timeout=300)
+        platform.builder.pipeline.locks = BuildLocks(
+            platform.config.locks, platform.config.max_builds, platform.config.builds_per_user
+        )
     assert first.returncode == 0, err
     assert second.returncode == 0, second.stderr
     assert "Queued: 1 builds are running on this platform" in second.stderr
     assert replace  # keep the import used
+
+
+def test_one_users_extra_push_waits_and_takes_no_other_users_slot(platform: Platform) -> None:
+    """Issue 17 item 5: two slots, one per user. Alice's second push waits for her first
+    (holding no slot), so Bob's push gets the second slot at once; before, Alice's two
+    pushes held both slots and Bob was queued behind them."""
+    from deis.builder.locks import BuildLocks
+
+    locks = platform.builder.pipeline.locks = BuildLocks(platform.config.locks, 2, 1)
+    alice, bob = platform.user("alice"), platform.user("bob")
+    app1, src1 = _slow_app(platform, "alice", 15)
+    app2, src2 = _slow_app(platform, "alice", 1)
+    app3, src3 = _slow_app(platform, "bob", 1)
+    first = _push_in_background(alice, src1, app1)
+    second: subprocess.Popen[str] | None = None
+    try:
+        _wait_for(lambda: locks.user_builds("alice") == 1)
+        second = _push_in_background(alice, src2, app2)
+        _wait_for(lambda: locks.app_locked(app2))  # it got its app's lock: it waits now
+        assert locks.slots_in_use() == 1
+        third = bob.push(src3, app3)
+        assert first.poll() is None, "alice's first build ended too soon to tell"
+    finally:
+        _out, err = first.communicate(timeout=300)
+        _out2, err2 = second.communicate(timeout=300) if second else ("", "")
+        platform.builder.pipeline.locks = BuildLocks(
+            platform.config.locks, platform.config.max_builds, platform.config.builds_per_user
+        )
+    assert third.returncode == 0, third.stderr
+    assert "Queued" not in third.stderr, third.stderr
+    assert first.returncode == 0, err
+    assert second is not None and second.returncode == 0, err2
+    assert (
+        "Queued: you have 1 build running (at most 1 per user, DEIS_BUILDS_PER_USER);"
+        " this one starts when one of yours ends"
+    ) in err2
+    assert platform.no_locks_held(app2) and locks.user_builds("alice") == 0
 
 
 def test_timed_out_build_leaves_nothing(platform: Platform) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,13 +184,14 @@ def test_config_from_env(tmp_path: Path) -> None:
             "DEIS_BUILD_TIMEOUT": "2m",
             "DEIS_MAX_PUSH_SIZE": "10M",
             "DEIS_MAX_BUILDS": "3",
+            "DEIS_BUILDS_PER_USER": "2",
             "DEIS_DOCKER_BUILD_ARGS_ENABLED": "1",
             "DEIS_BUILDPACK_DIRS": "/srv/bp:/opt/bp",
         },
     )
     assert config.build_timeout == 120
     assert config.max_push_size == 10 * 1024**2
-    assert config.max_builds == 3
+    assert config.max_builds == 3 and config.builds_per_user == 2
     assert config.docker_build_args
     assert config.ssh_port == 2200
     assert Path("/srv/bp") in config.allowed_buildpack_dirs()
@@ -256,6 +258,40 @@ def test_locks(tmp_path: Path) -> None:
 
     run_coroutine(scenario())
     assert not is_locked(tmp_path / "app-a.lock")
+
+
+def test_one_users_extra_build_waits_without_taking_another_users_slot(tmp_path: Path) -> None:
+    """DEIS_MAX_BUILDS=2, one build per user: alice's second push waits for her first
+    and holds no slot meanwhile, so bob's push starts at once."""
+    import asyncio
+
+    locks = BuildLocks(tmp_path, 2)
+    assert locks.per_user == 1
+    said: list[str] = []
+
+    async def waiting(line: str) -> None:
+        said.append(line)
+
+    async def scenario() -> None:
+        async with locks.build("a1", 1e12, waiting, user="alice"):
+            second = asyncio.ensure_future(_hold(locks, "a2", "alice", waiting))
+            await asyncio.sleep(0.3)
+            assert not second.done() and locks.slots_in_use() == 1
+            async with locks.build("b1", 1e12, waiting, user="bob"):
+                assert locks.slots_in_use() == 2 and locks.user_builds("bob") == 1
+            assert said == [
+                "-----> Queued: you have 1 build running (at most 1 per user,"
+                " DEIS_BUILDS_PER_USER); this one starts when one of yours ends"
+            ]
+        await asyncio.wait_for(second, 5)  # alice's first ended: her second ran
+        assert locks.slots_in_use() == 0 and locks.user_builds("alice") == 0
+
+    run_coroutine(scenario())
+
+
+async def _hold(locks: BuildLocks, app: str, user: str, waiting: Any) -> None:
+    async with locks.build(app, 1e12, waiting, user=user):
+        pass
 
 
 def test_filesystem_objects(tmp_path: Path) -> None:

@@ -80,6 +80,10 @@ def test_processes_grouped_by_type() -> None:
         "--- worker:\n"
         "myapp-worker-1234567890-aaaaa crashed (v3)\n"
     )
+    in_back_off = {**pods[1], "detail": "crashed 5 times; next start in 32 s"}
+    assert ps.format_processes("myapp", [in_back_off]).endswith(
+        "myapp-worker-1234567890-aaaaa crashed (v3): crashed 5 times; next start in 32 s\n"
+    )
 
 
 def test_config_three_ways() -> None:

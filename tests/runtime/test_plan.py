@@ -8,13 +8,18 @@ import pytest
 
 from deis.domain.desired import DesiredApp
 from deis.runtime.plan import (
+    BACKOFF_CAP,
+    CrashLoop,
     Plan,
     Policy,
     Replica,
     Start,
     backoff_delay,
+    backoff_detail,
     crash_event,
+    crashed,
     exit_reason,
+    forgiven,
     plan,
     pod_state,
 )
@@ -391,6 +396,63 @@ def test_pod_state(replica: Replica, state: str) -> None:
 def test_backoff_grows_exponentially_up_to_a_cap() -> None:
     delays = [backoff_delay(n, base=1, cap=10) for n in range(7)]
     assert delays == [0, 1, 2, 4, 8, 10, 10]
+
+
+def test_backoff_is_capped_at_five_minutes_as_kubernetes_does() -> None:
+    assert BACKOFF_CAP == 300
+    assert [backoff_delay(n) for n in (1, 2, 6, 9, 10, 50)] == [1, 2, 32, 256, 300, 300]
+
+
+# --- crash loops: a type whose replicas keep crashing backs off as a whole ---------------
+
+
+def test_a_type_in_back_off_starts_no_new_replica_until_it_ends() -> None:
+    """A deploy retried (by a user, the autoscaler, the start of the platform) or a replica
+    replaced while its release keeps crashing starts nothing before the back-off ends."""
+    policy = Policy(now=1000, start_at={("web", 2): 1032})
+    p = plan(desired(web=3, worker=1), [], policy)
+    assert started(p) == {"worker": 1}  # another type is not held
+    assert p.held == ("web",) and not p.converged
+    later = replace(policy, now=1032)
+    assert started(plan(desired(web=3, worker=1), [], later)) == {"web": 3, "worker": 1}
+
+
+def test_the_back_off_is_per_release() -> None:
+    """A new release (a fix pushed) starts at once, whatever the last one did."""
+    policy = Policy(now=1000, start_at={("web", 2): 1300})
+    p = plan(desired(3, web=1), [rep("a", version=2, ready=True)], policy)
+    assert started(p) == {"web": 1} and p.held == ()
+
+
+def test_a_held_type_keeps_its_running_replicas_and_restarts_by_their_own_back_off() -> None:
+    policy = Policy(now=1000, start_at={("web", 2): 1300}, restart_at={"b": 990})
+    running = rep("a")
+    dead = rep("b", state="exited", ready=False)
+    p = plan(desired(web=3), [running, dead], policy)
+    assert p.restart == ("b",) and p.stop == () and p.held == ("web",)
+    assert p.peers == ("a",)
+
+
+def test_a_crash_loop_counts_the_worst_replica_and_waits_for_the_latest_restart() -> None:
+    loop = crashed(CrashLoop(), restarts=1, now=100, restart_at=101)
+    assert loop == CrashLoop(crashes=1, next_start=101, last_crash=100)
+    loop = crashed(loop, restarts=3, now=105, restart_at=109)
+    loop = crashed(loop, restarts=2, now=106, restart_at=108)  # another replica, fewer crashes
+    assert loop == CrashLoop(crashes=3, next_start=109, last_crash=106)
+
+
+def test_a_crash_loop_is_forgiven_after_the_reset_without_a_crash() -> None:
+    loop = CrashLoop(crashes=9, next_start=400, last_crash=100)
+    assert not forgiven(loop, now=700, reset=600)
+    assert forgiven(loop, now=701, reset=600)
+    # a crash long after the last one starts the count afresh
+    assert crashed(loop, restarts=1, now=800, restart_at=801, reset=600).crashes == 1
+
+
+def test_back_off_reads_as_kubernetes_crash_loop_back_off() -> None:
+    assert backoff_detail(5, 31.6) == "crashed 5 times; next start in 32 s"
+    assert backoff_detail(1, 0.4) == "crashed once; next start in 0 s"
+    assert backoff_detail(2, -1) == "crashed 2 times; starting again"
 
 
 def test_plan_is_deterministic_for_types() -> None:

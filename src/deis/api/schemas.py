@@ -313,6 +313,7 @@ class PodOut(BaseModel):
     type: str
     release: str
     started: str | None
+    detail: str | None = None  # a crashed replica's back-off (an extension of ours)
 
 
 class AdminOut(BaseModel):

@@ -193,6 +193,7 @@ def pod(p: Pod) -> dict[str, Any]:
         "type": p.type,
         "release": p.release,
         "started": timestamp(p.started),
+        **({"detail": p.detail} if p.detail else {}),
     }
 
 

@@ -47,6 +47,8 @@ class BuilderConfig:
     build_timeout: float = DEFAULT_BUILD_TIMEOUT  # DEIS_BUILD_TIMEOUT
     max_push_size: int = DEFAULT_MAX_PUSH_SIZE  # DEIS_MAX_PUSH_SIZE
     max_builds: int = DEFAULT_MAX_BUILDS  # DEIS_MAX_BUILDS: builds at once, platform-wide
+    # DEIS_BUILDS_PER_USER: builds one user may run at once (None: half of max_builds)
+    builds_per_user: int | None = None
     docker_build_args: bool = False  # DEIS_DOCKER_BUILD_ARGS_ENABLED
     # Folders a local BUILDPACK_URL may point into (DEIS_BUILDPACK_DIRS, ':'-separated).
     buildpack_dirs: tuple[Path, ...] = field(default_factory=tuple)
@@ -103,6 +105,8 @@ class BuilderConfig:
             values["max_push_size"] = parse_size(env["DEIS_MAX_PUSH_SIZE"])
         if env.get("DEIS_MAX_BUILDS"):
             values["max_builds"] = max(1, int(env["DEIS_MAX_BUILDS"]))
+        if env.get("DEIS_BUILDS_PER_USER"):
+            values["builds_per_user"] = max(1, int(env["DEIS_BUILDS_PER_USER"]))
         if "DEIS_DOCKER_BUILD_ARGS_ENABLED" in env:
             values["docker_build_args"] = _flag(env["DEIS_DOCKER_BUILD_ARGS_ENABLED"])
         if env.get("DEIS_BUILDPACK_DIRS"):

@@ -107,7 +107,7 @@ class Pipeline:
         # the credentials an app's image is pushed to the platform's registry with
         # (given by the platform when its registry asks for them)
         self.registry_login: Callable[[str], Mapping[str, str]] | None = None
-        self.locks = BuildLocks(config.locks, config.max_builds)
+        self.locks = BuildLocks(config.locks, config.max_builds, config.builds_per_user)
         # how builds run: podman here, or pods in the cluster (deis.builder.kubernetes)
         self.build_image: Callable[..., Awaitable[ImageResult]] = build_image
         self.run_buildpacks: Callable[..., Awaitable[BuildpackResult]] = run_buildpacks
@@ -145,7 +145,7 @@ class Pipeline:
                 if size > self.config.max_push_size:
                     raise too_large(size, self.config.max_push_size)
             deadline = started + self.config.build_timeout
-            async with self.locks.build(push.app, deadline, emit):
+            async with self.locks.build(push.app, deadline, emit, user=push.user):
                 remaining = max(1.0, deadline - time.monotonic())
                 return await asyncio.wait_for(
                     self._build(push, sha, emit, remaining, attempt), remaining

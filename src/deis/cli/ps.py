@@ -43,7 +43,8 @@ def parse_type(target: str, app: str) -> tuple[str, str]:
 
 
 def format_processes(app: str, pods: list[dict[str, Any]]) -> str:
-    """`=== APP Processes`, then `--- type:` and `name state (release)` lines, by type."""
+    """`=== APP Processes`, then `--- type:` and `name state (release)` lines, by type;
+    a crashed replica's line ends with its back-off (`: crashed 5 times; next start in 32 s`)."""
     lines = [heading(f"{app} Processes")]
     by_type: dict[str, list[dict[str, Any]]] = {}
     for pod in pods:
@@ -51,7 +52,10 @@ def format_processes(app: str, pods: list[dict[str, Any]]) -> str:
     for kind in sorted(by_type):
         lines.append(f"--- {kind}:")
         for pod in sorted(by_type[kind], key=lambda p: str(p.get("name", ""))):
-            lines.append(f"{pod.get('name', '')} {pod.get('state', '')} ({pod.get('release', '')})")
+            line = f"{pod.get('name', '')} {pod.get('state', '')} ({pod.get('release', '')})"
+            if pod.get("detail"):  # a crash loop's back-off
+                line += f": {pod['detail']}"
+            lines.append(line)
     return "\n".join(lines) + "\n"
 
 

@@ -26,6 +26,17 @@ from deis.domain.limits import cpu_millicores, limit_part, request_part
 
 TOLERANCE = 0.1
 DOWN_WINDOW = 300.0
+RETRY_CAP = 300.0  # a scale that keeps failing is tried again at most this far apart
+
+
+def retry_delay(failures: int, interval: float, cap: float = RETRY_CAP) -> float:
+    """Seconds before the autoscaler tries again a scale that failed `failures` times in
+    a row (its replicas kept crashing, say): one pass, then 2, 4 ... up to `cap`."""
+    if failures <= 0:
+        return 0.0
+    return float(min(cap, max(interval, 1.0) * 2 ** (failures - 1)))
+
+
 ONE_CORE = 1000
 
 

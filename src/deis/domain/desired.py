@@ -39,6 +39,7 @@ class Pod:
     type: str
     release: str  # "v3"
     started: datetime | None
+    detail: str = ""  # a crashed replica's back-off: "crashed 5 times; next start in 32 s"
 
 
 @dataclass(frozen=True)

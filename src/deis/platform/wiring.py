@@ -470,6 +470,7 @@ def make_autoscaler(settings: Settings, context: Context, meter: CpuMeter) -> An
         meter,
         window=settings.autoscale_down_window,
         sample_seconds=min(max(interval, 3.0), 60.0),
+        retry_base=interval,
     )
     return AutoscalerLoop(autoscaler, interval)
 

@@ -11,6 +11,10 @@ desired state; the deploy loop and the supervisor call it again and again until 
   fails the deploy before the old replicas of any type lose traffic;
 - scale up or down (same version): start the missing replicas, stop the extra ones;
 - crash: restart an exited replica once its backoff allows;
+- crash loop: a process type of a release whose replicas keep crashing is in back-off as
+  a whole (`Policy.start_at`, kept per (type, version) by the adapter with `crashed`):
+  no new replica of it starts before its back-off ends, whoever asks (a retried deploy,
+  the autoscaler, a replica replaced), as a Deployment's pods in CrashLoopBackOff;
 - failed rollout: the deploy loop stops the new release's replicas and plans again
   with the previous desired state, which starts what the previous release lacks;
 - destroy (desired None): stop everything.
@@ -60,6 +64,8 @@ class Policy:
     # release is ready in every type (its first batch of each); off for the supervisor,
     # which stops strays of other releases at once
     rolling: bool = False
+    # crash loops: the earliest time a new replica of (type, version) may start
+    start_at: Mapping[tuple[str, int], float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Plan:
     stop: tuple[str, ...] = ()
     peers: tuple[str, ...] = ()  # replicas that should get traffic, by name
     waiting: tuple[str, ...] = ()  # crashed replicas waiting for their backoff
+    held: tuple[str, ...] = ()  # types whose new replicas wait for their crash back-off
     converged: bool = False
 
     @property
@@ -88,6 +95,7 @@ class _Step:
     restart: list[str] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
     converged: bool = True
 
 
@@ -132,6 +140,9 @@ def _plan_type(
     batch = max(policy.batch or want, 1)
     missing = want - len(kept)
     start = max(0, min(missing, batch - pending)) if old else missing
+    if start and version is not None and policy.now < policy.start_at.get((proc_type, version), 0):
+        step.held.append(proc_type)  # a crash loop: nothing new starts before its back-off
+        start = 0
     if start:
         step.start.append(Start(proc_type, start))
     kept_old, stopped_old = _split(old, len(old) if hold_old else want - len(ready))
@@ -175,6 +186,7 @@ def plan(desired: DesiredApp | None, observed: Iterable[Replica], policy: Policy
         total.restart += step.restart
         total.stop += step.stop
         total.waiting += step.waiting
+        total.held += step.held
         total.converged = total.converged and step.converged
     stopping = set(total.stop)
     serving = [
@@ -192,6 +204,7 @@ def plan(desired: DesiredApp | None, observed: Iterable[Replica], policy: Policy
         stop=tuple(total.stop),
         peers=peers,
         waiting=tuple(total.waiting),
+        held=tuple(total.held),
         converged=total.converged,
     )
 
@@ -228,9 +241,56 @@ def crash_event(
     return f"{label} {what}; restart {restarts}, {then}"
 
 
-def backoff_delay(restarts: int, base: float = 1.0, cap: float = 60.0) -> float:
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 300.0  # five minutes, as Kubernetes' CrashLoopBackOff
+# a replica that has kept running this long starts its back-off from scratch again (and
+# so does its process type); a type whose last crash is older than this is forgiven too
+BACKOFF_RESET = 2 * BACKOFF_CAP
+
+
+def backoff_delay(restarts: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
     """Seconds to wait before restarting a replica that has been restarted `restarts` times
     in a row: 0 the first time, then base, 2 base, 4 base, ... up to cap."""
     if restarts <= 0:
         return 0.0
     return float(min(cap, base * 2 ** (restarts - 1)))
+
+
+@dataclass(frozen=True)
+class CrashLoop:
+    """The back-off of one process type of one release: how many times in a row its
+    replicas crashed (a new replica carries on from there), and when the next may start."""
+
+    crashes: int = 0
+    next_start: float = 0.0
+    last_crash: float = 0.0
+
+
+def crashed(
+    loop: CrashLoop, restarts: int, now: float, restart_at: float, reset: float = BACKOFF_RESET
+) -> CrashLoop:
+    """The type's back-off after one of its replicas crashed and was restarted for the
+    `restarts`-th time in a row (to wait until `restart_at`): the type's count is the
+    highest of its replicas', its next start no earlier than theirs. A loop whose last
+    crash is older than `reset` starts afresh."""
+    if now - loop.last_crash > reset:
+        loop = CrashLoop()
+    return CrashLoop(
+        crashes=max(loop.crashes, restarts),
+        next_start=max(loop.next_start, restart_at),
+        last_crash=now,
+    )
+
+
+def forgiven(loop: CrashLoop, now: float, reset: float = BACKOFF_RESET) -> bool:
+    """Whether a crash loop is over: nothing crashed for `reset` seconds."""
+    return now - loop.last_crash > reset
+
+
+def backoff_detail(crashes: int, wait: float) -> str:
+    """What `deis ps` says of a replica (or a type) in back-off, as Kubernetes'
+    CrashLoopBackOff does: "crashed 5 times; next start in 32 s"."""
+    times = "once" if crashes == 1 else f"{crashes} times"
+    if wait <= 0:
+        return f"crashed {times}; starting again"
+    return f"crashed {times}; next start in {wait:.0f} s"

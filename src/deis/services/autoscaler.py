@@ -54,13 +54,18 @@ class Autoscaler:
         window: float = autoscale.DOWN_WINDOW,
         sample_seconds: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
+        retry_base: float = 15.0,
     ) -> None:
+        """retry_base: seconds before a failed scale is tried again (doubling after each
+        failure, up to autoscale.RETRY_CAP): one pass of the loop."""
         self.ctx = ctx
         self.meter = meter
         self.window = window
         self.sample_seconds = sample_seconds
         self.clock = clock
         self._history: dict[tuple[str, str], tuple[autoscale.Recommendation, ...]] = {}
+        self.retry_base = retry_base
+        self._failures: dict[tuple[str, str], tuple[int, float]] = {}  # (count, retry at)
 
     def targets(self) -> list[Target]:
         found: list[Target] = []
@@ -95,8 +100,13 @@ class Autoscaler:
         live = {(t.app, t.proc_type) for t in targets}
         for key in [k for k in self._history if k not in live]:
             del self._history[key]
+        for key in [k for k in self._failures if k not in live]:
+            del self._failures[key]
         for target in targets:
             key = (target.app, target.proc_type)
+            failures, retry_at = self._failures.get(key, (0, 0.0))
+            if self.clock() < retry_at:  # its last scale failed: back off
+                continue
             usage = self.meter.cpu_usage(target.app, target.proc_type, self.sample_seconds)
             decision = autoscale.decide(
                 target.rule,
@@ -116,8 +126,15 @@ class Autoscaler:
                     decision.replicas, decision.reason,
                 )  # fmt: skip
             except DomainError as error:
-                log.warning("autoscaling %s %s failed: %s", target.app, target.proc_type, error)
+                failures += 1
+                delay = autoscale.retry_delay(failures, self.retry_base)
+                self._failures[key] = (failures, self.clock() + delay)
+                log.warning(
+                    "autoscaling %s %s failed (%d in a row; next try in %gs): %s",
+                    target.app, target.proc_type, failures, delay, error,
+                )  # fmt: skip
                 continue
+            self._failures.pop(key, None)
             if done:
                 scaled.append(
                     Scaled(target.app, target.proc_type, target.replicas, decision.replicas,

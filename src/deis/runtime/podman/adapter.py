@@ -166,6 +166,7 @@ class PodmanRuntime:
                     self.engine.ipam.release(allocation)
             slugs.remove_app(self.state_dir, app_id)
             self.engine.forget_peers(app_id)
+            self.engine.forget_crash_loops(app_id)
 
     def deployed(self, app_id: str) -> Deployed | None:
         return self.desired_store.deployed(app_id)

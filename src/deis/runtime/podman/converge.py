@@ -18,7 +18,7 @@ from deis.domain.desired import DesiredApp
 from deis.domain.errors import DeployFailed
 from deis.runtime import spec
 from deis.runtime.listening import Diagnosis, diagnose
-from deis.runtime.plan import ROUTABLE_TYPES, pod_state
+from deis.runtime.plan import ROUTABLE_TYPES, Plan, backoff_detail, pod_state
 from deis.runtime.podman.engine import Engine, Observed
 from deis.runtime.podman.images import ImagePullError
 from deis.runtime.podman.podman import PodmanError
@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 PASS_SECONDS = 0.1
 # exit codes that say the command can never run: podman's own error, not executable, not found
 HOPELESS_EXIT_CODES = (125, 126, 127)
-# a new replica that has crashed this many times while deploying fails the deploy at once
+# a new replica that has crashed this many times fails the deploy at once, instead of being
+# started again (a new replica of a type in a crash loop carries on its count, so a deploy
+# retried while its release keeps crashing starts each replica once at most)
 CRASHES_ALLOWED = 3
 RESTARTING = -1  # the version given to replicas being replaced by a rolling restart
 OUTPUT_LINES = 10  # lines of a crashed replica's output a failed deploy shows
@@ -146,15 +148,37 @@ def last_output(engine: Engine, item: Observed) -> str:
     return "; its last output:\n" + "\n".join(f"    {line}" for line in lines)
 
 
-def _fatal(engine: Engine, pending: Sequence[Observed]) -> str | None:
+def _fatal(engine: Engine, app: str, pending: Sequence[Observed]) -> str | None:
+    """Why the deploy fails now, before a crashed replica is started again (its crash
+    counts for its type's back-off all the same)."""
     for item in pending:
-        if not item.replica.dead:
+        replica = item.replica
+        if not replica.dead:
             continue
-        name, code = item.replica.name, item.container.exit_code
+        name, code = replica.name, item.container.exit_code
         if code in HOPELESS_EXIT_CODES:
-            return f"{name} cannot run its command (exit code {code})" + last_output(engine, item)
-        if engine.restart_count(name) >= CRASHES_ALLOWED:
-            return f"{name} keeps crashing (exit code {code})" + last_output(engine, item)
+            why = f"{name} cannot run its command (exit code {code})"
+        elif engine.restart_count(name) + 1 >= CRASHES_ALLOWED:  # this crash included
+            why = f"{name} keeps crashing (exit code {code})"
+        else:
+            continue
+        engine.give_up(name, (app, replica.type, replica.version))
+        return why + last_output(engine, item)
+    return None
+
+
+def _held(engine: Engine, desired: DesiredApp, decided: Plan) -> str | None:
+    """Why the deploy fails at once: a type of the release is in a crash loop's back-off,
+    so no new replica of it may start yet (a deploy retried while its release crashes)."""
+    for proc_type in decided.held:
+        loop = engine.crash_loop(desired.app, proc_type, desired.version)
+        if loop is None:
+            continue
+        said = backoff_detail(loop.crashes, loop.next_start - time.time())
+        return (
+            f"{proc_type} of v{desired.version} keeps crashing and is in back-off ({said});"
+            " no new replica of it starts before then"
+        )
     return None
 
 
@@ -172,6 +196,9 @@ def converge(
     watch = Watch(engine, desired, timeout)
     while True:
         observed = _observe(engine, desired, replaced)
+        new = [o for o in observed if o.replica.version == desired.version]
+        if fatal := _fatal(engine, desired.app, [o for o in new if not o.replica.terminating]):
+            raise Failed(fatal)
         try:
             decided = engine.step(  # old replicas drain and stop in the background
                 desired.app, desired, observed, time.time(), batch, wait_stops=False, rolling=True
@@ -180,13 +207,12 @@ def converge(
             raise Failed(str(exc)) from None
         if decided.converged:
             return observed
-        new = [o for o in observed if o.replica.version == desired.version]
+        if held := _held(engine, desired, decided):
+            raise Failed(held)
         pending = [o for o in new if not o.replica.ready and not o.replica.terminating]
         ready = len(new) - len(pending)
         if ready > best:
             best, deadline = ready, time.monotonic() + timeout
-        if fatal := _fatal(engine, pending):
-            raise Failed(fatal)
         diagnoses = watch.check(pending)
         if time.monotonic() > deadline:
             raise Failed(

@@ -20,12 +20,19 @@ from deis.domain.logs import replica_label
 from deis.runtime import naming, spec
 from deis.runtime.listening import parse_proc_net_tcp
 from deis.runtime.plan import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    BACKOFF_RESET,
     STARTING_STATES,
+    CrashLoop,
     Plan,
     Policy,
     Replica,
     backoff_delay,
+    backoff_detail,
     crash_event,
+    crashed,
+    forgiven,
     plan,
     pod_state,
 )
@@ -41,8 +48,7 @@ log = logging.getLogger(__name__)
 
 PeersCallback = Callable[[str, list[str]], None]
 EventCallback = Callable[[str, str], None]  # (app, message): a platform event for its log
-# A replica that has kept running this long starts its backoff from scratch again.
-BACKOFF_RESET_SECONDS = 60.0
+Template = tuple[str, str, int]  # (app, type, version): the replicas a crash loop is about
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,10 @@ class Options:
     grace: float = 30.0
     pids_limit: int = 4096
     min_running: float = 1.0
-    backoff_base: float = 1.0
-    backoff_cap: float = 60.0
+    backoff_base: float = BACKOFF_BASE
+    backoff_cap: float = BACKOFF_CAP
+    # a replica that has kept running this long starts its back-off from scratch again
+    backoff_reset: float = BACKOFF_RESET
     default_batch: int | None = None
     default_timeout: float = 120.0
     # seconds a replica that served keeps running after the router stopped sending it
@@ -102,6 +110,9 @@ class Engine:
         self._allocations: dict[str, netns.Allocation] = {}
         self._restarts: dict[str, int] = {}
         self._restart_at: dict[str, float] = {}
+        # crash loops per (app, type, version): outlive the replicas (a failed deploy
+        # removes them), so that a new replica of the same release carries on its back-off
+        self._loops: dict[Template, CrashLoop] = {}
         self._killed: dict[str, str] = {}  # why the platform killed a replica (liveness)
         self._stopping: set[str] = set()
         self._stopped = threading.Condition(self._lock)  # notified when a stop has ended
@@ -198,8 +209,9 @@ class Engine:
             terminating = container.name in self._stopping
             if state in STARTING_STATES and container.name not in self._starting:
                 state = "exited"  # never started (a reboot, a crash mid-start): start it
-            if running and container.started and now - container.started > BACKOFF_RESET_SECONDS:
+            if running and container.started and now - container.started > self._reset:
                 self._restarts.pop(container.name, None)
+                self._loops.pop((app_of(container), proc_type, version), None)
         replica = Replica(
             name=container.name,
             type=proc_type,
@@ -250,9 +262,31 @@ class Engine:
         )
         return replace(item, replica=replace(replica, ready=ready))
 
-    def policy(self, now: float, batch: int | None, rolling: bool = False) -> Policy:
+    @property
+    def _reset(self) -> float:
+        return self.options.backoff_reset
+
+    def policy(self, now: float, batch: int | None, rolling: bool = False, app: str = "") -> Policy:
         with self._lock:
-            return Policy(now=now, batch=batch, restart_at=dict(self._restart_at), rolling=rolling)
+            for key in [k for k, loop in self._loops.items() if forgiven(loop, now, self._reset)]:
+                del self._loops[key]
+            start_at = {
+                (proc_type, version): loop.next_start
+                for (of, proc_type, version), loop in self._loops.items()
+                if of == app
+            }
+            return Policy(
+                now=now,
+                batch=batch,
+                restart_at=dict(self._restart_at),
+                rolling=rolling,
+                start_at=start_at,
+            )
+
+    def crash_loop(self, app: str, proc_type: str, version: int) -> CrashLoop | None:
+        """The back-off of a process type of a release whose replicas keep crashing."""
+        with self._lock:
+            return self._loops.get((app, proc_type, version))
 
     # --- acting --------------------------------------------------------------------------
 
@@ -269,13 +303,20 @@ class Engine:
     ) -> Plan:
         """Plan once and carry it out: traffic first, then stops, restarts and starts.
         `rolling`: a deploy or restart is under way (see `Policy.rolling`)."""
-        decided = plan(desired, [o.replica for o in observed], self.policy(now, batch, rolling))
+        policy = self.policy(now, batch, rolling, app)
+        decided = plan(desired, [o.replica for o in observed], policy)
         ports = {o.replica.name: o.port for o in observed}
         self.set_peers(app, [(name, ports[name]) for name in decided.peers])
         self.stop(decided.stop, wait=wait_stops)
-        exits = {o.replica.name: o.container.exit_code for o in observed}
+        by_name = {o.replica.name: o for o in observed}
         for name in decided.restart:
-            self.restart(name, app=app, exit_code=exits.get(name, 0))
+            item = by_name.get(name)
+            self.restart(
+                name,
+                app=app,
+                exit_code=item.container.exit_code if item else 0,
+                template=(app, item.replica.type, item.replica.version) if item else None,
+            )
         if desired is not None:
             self.start_replicas(desired, [s.type for s in decided.start for _ in range(s.count)])
         return decided
@@ -340,6 +381,12 @@ class Engine:
         with self._lock:
             self._peers.pop(app, None)
 
+    def forget_crash_loops(self, app: str) -> None:
+        """An app removed: an app made again with its name starts afresh."""
+        with self._lock:
+            for key in [k for k in self._loops if k[0] == app]:
+                del self._loops[key]
+
     def port_for(self, desired: DesiredApp) -> int:
         exposed: int | None = None
         if desired.kind != spec.BUILDPACK and desired.image:
@@ -389,6 +436,9 @@ class Engine:
         with self._lock:
             self._allocations[name] = allocation
             self._starting.add(name)
+            loop = self._loops.get((desired.app, proc_type, desired.version))
+            if loop is not None:  # a crash loop goes on: so does its count
+                self._restarts[name] = loop.crashes
         try:
             netns.setup(allocation)
             if self.egress is not None:
@@ -410,8 +460,16 @@ class Engine:
         log.info("started %s at %s:%d", name, allocation.address, port)
         return name
 
-    def restart(self, name: str, *, app: str | None = None, exit_code: int = 0) -> None:
-        """Start an exited replica again, in place (same name, namespace and address)."""
+    def restart(
+        self,
+        name: str,
+        *,
+        app: str | None = None,
+        exit_code: int = 0,
+        template: Template | None = None,
+    ) -> None:
+        """Start an exited replica again, in place (same name, namespace and address);
+        its crash counts for its process type's back-off too (`template`)."""
         now = time.time()
         allocation = self.allocation(name)
         with self._lock:
@@ -419,6 +477,9 @@ class Engine:
             self._restarts[name] = count
             delay = backoff_delay(count, self.options.backoff_base, self.options.backoff_cap)
             self._restart_at[name] = now + delay
+            if template is not None:
+                loop = self._loops.get(template, CrashLoop())
+                self._loops[template] = crashed(loop, count, now, now + delay, self._reset)
         killed = self._killed.pop(name, None)
         if app is not None:
             label = self.label(app, name)
@@ -564,12 +625,40 @@ class Engine:
             log.exception("reading the output of %s failed", name)
             return ""
 
+    def give_up(self, name: str, template: Template) -> None:
+        """A replica crashed once too often to be started again (its deploy fails): its
+        crash still counts for its type's back-off, so that the next deploy of the type
+        waits longer."""
+        now = time.time()
+        with self._lock:
+            # the replica's own count stays: if it stays (a failed scale of the release
+            # that runs), the supervisor restarts it and counts this crash then
+            count = self._restarts.get(name, 0) + 1
+            delay = backoff_delay(count, self.options.backoff_base, self.options.backoff_cap)
+            loop = self._loops.get(template, CrashLoop())
+            self._loops[template] = crashed(loop, count, now, now + delay, self._reset)
+
     def restart_count(self, name: str) -> int:
         with self._lock:
             return self._restarts.get(name, 0)
 
+    def backoff(self, replica: Replica, now: float) -> str:
+        """What `deis ps` says of a crashed replica: how often it crashed, and when it
+        starts again ("" for others)."""
+        if pod_state(replica) != "crashed":
+            return ""
+        with self._lock:
+            count = self._restarts.get(replica.name, 0)
+            restart_at = self._restart_at.get(replica.name, 0.0)
+        if count <= 0:  # its first crash: restarted at once
+            return ""
+        return backoff_detail(
+            count + 1, restart_at - now
+        )  # restarted `count` times: this crash too
+
     def pods(self, observed: Iterable[Observed]) -> list[Pod]:
         pods = []
+        now = time.time()
         for item in observed:
             replica = item.replica
             started = (
@@ -584,6 +673,7 @@ class Engine:
                     type=replica.type,
                     release=f"v{replica.version}",
                     started=started,
+                    detail=self.backoff(replica, now),
                 )
             )
         return sorted(pods, key=lambda p: (p.type, p.name))
@@ -591,3 +681,7 @@ class Engine:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._starter.shutdown(wait=False, cancel_futures=True)
+
+
+def app_of(container: Container) -> str:
+    return container.labels.get(spec.LABEL_APP, "")
