@@ -350,6 +350,12 @@ class Router(Protocol):
     def metrics(self, app_id: str) -> dict[str, Any]:
         """Requests, status classes, bytes and latency the router counted for the app."""
 
+    def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
+        """Answer http://HOST/.well-known/acme-challenge/TOKEN with the key authorization
+        (ACME HTTP-01), whatever the app's state; without a reload."""
+
+    def remove_challenge(self, token: str) -> None: ...
+
 
 class Objects(Protocol):
     """Blobs by key (slugs, build caches, push archives): a filesystem or an S3 bucket."""

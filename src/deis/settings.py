@@ -62,6 +62,12 @@ class Settings:
     # Answer plain HTTP to deis.<domain> with a 308 to https while the platform has a
     # certificate (deisctl certs:set); off by default: clients of http:// keep working.
     tls_enforce: bool = False
+    # Automatic TLS (deis tls:auto): the ACME CA's directory, the account's contact email
+    # (empty: no automatic TLS), and a CA bundle to verify the directory's HTTPS (a
+    # private CA such as pebble; empty: the system's)
+    acme_email: str = ""
+    acme_directory: str = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_ca_bundle: str = ""
     log_retention: int = 10_000  # lines kept per app
     build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
@@ -140,6 +146,9 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_ROUTER_READ_TIMEOUT": ("router_read_timeout", int),
     "DEIS_ROUTER_SEND_TIMEOUT": ("router_send_timeout", int),
     "DEIS_TLS_ENFORCE": ("tls_enforce", lambda raw: raw.lower() in ("1", "true", "yes", "on")),
+    "DEIS_ACME_EMAIL": ("acme_email", str),
+    "DEIS_ACME_DIRECTORY": ("acme_directory", str),
+    "DEIS_ACME_CA_BUNDLE": ("acme_ca_bundle", str),
     "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILD_LOG_RETENTION": ("build_log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),
