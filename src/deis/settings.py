@@ -68,6 +68,7 @@ class Settings:
     acme_email: str = ""
     acme_directory: str = "https://acme-v02.api.letsencrypt.org/directory"
     acme_ca_bundle: str = ""
+    acme_interval: float = 60.0  # seconds between passes of the renewal job
     log_retention: int = 10_000  # lines kept per app
     build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
@@ -149,6 +150,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_ACME_EMAIL": ("acme_email", str),
     "DEIS_ACME_DIRECTORY": ("acme_directory", str),
     "DEIS_ACME_CA_BUNDLE": ("acme_ca_bundle", str),
+    "DEIS_ACME_INTERVAL": ("acme_interval", float),
     "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILD_LOG_RETENTION": ("build_log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),

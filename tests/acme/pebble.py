@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dnslib import QTYPE, RR, A
-from dnslib.server import BaseResolver, DNSServer
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from tests.router.helpers import free_port
 
@@ -66,8 +66,9 @@ class DNS:
     def __init__(self) -> None:
         self.port = free_udp_tcp_port()
         resolver = _Resolver()
-        self.udp = DNSServer(resolver, port=self.port, address="127.0.0.1")
-        self.tcp = DNSServer(resolver, port=self.port, address="127.0.0.1", tcp=True)
+        quiet = DNSLogger(log="-request,-reply,-truncated,-data", logf=lambda _: None)
+        self.udp = DNSServer(resolver, port=self.port, address="127.0.0.1", logger=quiet)
+        self.tcp = DNSServer(resolver, port=self.port, address="127.0.0.1", tcp=True, logger=quiet)
 
     def start(self) -> DNS:
         self.udp.start_thread()

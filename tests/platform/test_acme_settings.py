@@ -24,6 +24,11 @@ def test_defaults_and_environment() -> None:
 def test_the_operators_table_documents_each_acme_setting() -> None:
     table = [line for line in DOC.read_text().splitlines() if line.startswith("| `DEIS_")]
     keys = [k for k in _ENV if k.startswith("DEIS_ACME_")]
-    assert keys == ["DEIS_ACME_EMAIL", "DEIS_ACME_DIRECTORY", "DEIS_ACME_CA_BUNDLE"]
+    assert keys == [
+        "DEIS_ACME_EMAIL",
+        "DEIS_ACME_DIRECTORY",
+        "DEIS_ACME_CA_BUNDLE",
+        "DEIS_ACME_INTERVAL",
+    ]
     for key in keys:
         assert any(f"`{key}`" in line.split(" | ")[0] for line in table), key

@@ -30,6 +30,20 @@ class Issued:
     key: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class AcmeDomain:
+    """What automatic TLS keeps about one domain of an app: its certificate's name once
+    issued, the last error, and when to try again after failures."""
+
+    domain: str
+    app: str
+    cert_name: str | None = None
+    last_error: str = ""
+    last_attempt: datetime | None = None
+    next_attempt: datetime | None = None
+    failures: int = 0
+
+
 def check_email(value: str) -> str:
     text = value.strip()
     if not _EMAIL.match(text):
