@@ -197,6 +197,23 @@ def _check_router_limits(settings: Settings) -> None:
         raise SettingsError("router_connect_timeout must be at most 75 seconds")
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_acme(settings: Settings) -> None:
+    if settings.acme_email and not _EMAIL.match(settings.acme_email):
+        raise SettingsError(
+            f"--acme-email (DEIS_ACME_EMAIL) must be an email address, not {settings.acme_email!r}"
+        )
+    if not settings.acme_directory.startswith(("https://", "http://")):
+        raise SettingsError(
+            "--acme-directory (DEIS_ACME_DIRECTORY) must be the URL of an ACME directory,"
+            f" not {settings.acme_directory!r}"
+        )
+    if settings.acme_interval <= 0:
+        raise SettingsError("DEIS_ACME_INTERVAL must be a positive number of seconds")
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from DEIS_* variables, then explicit overrides (flags) on top."""
     env = os.environ if env is None else env
@@ -216,6 +233,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
     settings = Settings(**values)
     _check_router_limits(settings)
+    _check_acme(settings)
     if settings.token_lifetime < 0:
         raise SettingsError(
             f"DEIS_TOKEN_LIFETIME must be 0 (tokens last until revoked) or a number of "

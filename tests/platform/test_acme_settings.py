@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deis.settings import _ENV, from_env
+import pytest
+
+from deis.settings import _ENV, SettingsError, from_env
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operators.md"
 
@@ -19,6 +21,19 @@ def test_defaults_and_environment() -> None:
     )
     assert (given.acme_email, given.acme_directory) == ("ops@shop.com", "https://ca.test/dir")
     assert from_env({}, acme_email="x@y.z").acme_email == "x@y.z"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"DEIS_ACME_EMAIL": "ops"}, "must be an email address"),
+        ({"DEIS_ACME_DIRECTORY": "letsencrypt"}, "must be the URL of an ACME directory"),
+        ({"DEIS_ACME_INTERVAL": "0"}, "positive number of seconds"),
+    ],
+)
+def test_bad_values_are_refused_with_what_to_give(env: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError, match=says):
+        from_env(env)
 
 
 def test_the_operators_table_documents_each_acme_setting() -> None:
