@@ -3,8 +3,11 @@ nginx router (pebble resolves the test domains to 127.0.0.1 through the test's D
 
 from __future__ import annotations
 
+import os
+import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,18 @@ def test_the_router_answers_a_challenge_only_for_its_host_and_until_it_is_remove
     assert _get(router, "closed.test", path)[0] == 404
     with pytest.raises(ValueError):
         router.set_challenge("closed.test", "bad token", "x.y")
+
+
+def test_a_pending_challenge_is_given_again_to_a_restarted_nginx(router: NginxRouter) -> None:
+    router.apply(AppRoute("kept", ("kept.test",)))
+    router.set_challenge("kept.test", "tok-kept", "tok-kept.thumb")
+    path = "/.well-known/acme-challenge/tok-kept"
+    pid = router.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)  # the nginx this module's router started
+    deadline = time.monotonic() + 30
+    while router.pid in (None, pid) or _get(router, "kept.test", path)[0] != 200:
+        assert time.monotonic() < deadline, "nginx was not started again with the challenge"
+        time.sleep(0.2)
+    assert _get(router, "kept.test", path) == (200, "tok-kept.thumb")
+    router.remove_challenge("tok-kept")
