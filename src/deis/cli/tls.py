@@ -25,12 +25,7 @@ AUTO_HEADERS = ("Domain", "Certificate", "Issuer", "Expires", "Last ACME error")
 
 def format_auto(auto: dict[str, Any], now: datetime) -> str:
     """Automatic TLS: whether it is on, and each domain's certificate."""
-    if auto.get("auto"):
-        state = f"enabled ({auto.get('directory')})"
-    elif auto.get("directory"):
-        state = "disabled"
-    else:
-        state = "not available (the operator has not set `deisctl up --acme-email`)"
+    state = f"enabled ({auto.get('directory')})" if auto.get("auto") else "disabled"
     lines = f"Automatic TLS: {state}\n"
     rows = []
     for d in auto.get("domains") or []:
@@ -77,10 +72,10 @@ def info(app: str | None, output: str) -> None:
             raise
         auto = {}  # a controller without automatic TLS
     if output == "json":
-        print_json({**tls, "auto": auto} if auto else tls)
+        print_json({**tls, "auto": auto} if auto.get("directory") else tls)
     else:
         text = format_tls(name, tls)
-        if auto:
+        if auto.get("directory"):  # the platform has automatic TLS: else as Deis shows it
             text += format_auto(auto, datetime.now(UTC))
         emit(text)
 
