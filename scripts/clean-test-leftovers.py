@@ -11,7 +11,9 @@ shared with other runs:
 - a root without one is skipped when anything in it changed in the last --min-age minutes.
 
 Every other root gets `deisctl down --purge --state-dir DIR` for each state dir in it (a
-directory holding settings.json, platform.pid or registry/registry.pid), then is removed.
+directory holding settings.json, platform.pid or registry/registry.pid), and
+`scripts/kube-control-plane.sh stop` when it is a control plane the Kubernetes tests
+started (it holds kube-apiserver.pid or etcd.pid), then is removed.
 
 Tests that use pytest's own temporary directories (TMPDIR/pytest-of-USER) can leave a
 podman store's overlay mounted there when killed; pytest then cannot remove the
@@ -31,6 +33,8 @@ import time
 from pathlib import Path
 
 PREFIX = "deis-test-"
+KUBE_SCRIPT = Path(__file__).resolve().parent / "kube-control-plane.sh"
+KUBE_PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager")
 
 
 def owner_alive(root: Path) -> bool | None:
@@ -133,6 +137,15 @@ def main() -> int:
             if not args.dry_run:
                 subprocess.run(  # noqa: S603 (a fixed argument list)
                     [deisctl(), "down", "--purge", "--timeout", "5", "--state-dir", str(state)],
+                    check=False,
+                    timeout=60,
+                )
+        if any((root / f"{name}.pid").exists() for name in KUBE_PROCESSES):
+            print(f"KUBE_STATE={root} scripts/kube-control-plane.sh stop")
+            if not args.dry_run:
+                subprocess.run(  # noqa: S603 (a fixed argument list)
+                    [str(KUBE_SCRIPT), "stop"],
+                    env={**os.environ, "KUBE_STATE": str(root)},
                     check=False,
                     timeout=60,
                 )

@@ -46,6 +46,13 @@ FILES=(
     "/etc/ssl/certs/ca-certificates.crt:ca-certificates"
 )
 
+# The real-cluster tests (tests/kubernetes/test_real_cluster.py and the "real" variants)
+# run etcd wherever scripts/kube-control-plane.sh has built kube-apiserver into its cache;
+# elsewhere they are skipped and etcd is not needed.
+if [ -x "${KUBE_CACHE:-/var/cache/deis/kube}/current/bin/kube-apiserver" ]; then
+    PACKAGES+=("etcd:etcd-server")
+fi
+
 say() { printf '==> %s\n' "$*" >&2; }
 
 as_root() {

@@ -48,3 +48,27 @@ def test_a_stale_podman_overlay_mount_under_pytest_dirs_is_unmounted(tmp_path: P
         for point in (stale, fresh):
             if mounted(point):
                 subprocess.run(["umount", str(point)], check=False)  # noqa: S603
+
+
+def test_a_control_plane_a_killed_run_left_is_stopped(tmp_path: Path) -> None:
+    """A root made by the Kubernetes tests' real_control_plane fixture, whose owner died:
+    its processes (found by the PIDs scripts/kube-control-plane.sh wrote) are stopped."""
+    root = tmp_path / "deis-test-kube-abc"
+    root.mkdir()
+    left = subprocess.Popen(["sleep", "300"])  # stands for etcd
+    try:
+        (root / "etcd.pid").write_text(f"{left.pid}\n")
+        (root / "owner.pid").write_text("999999999\n")  # no such process
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, str(SCRIPT), "--temp-root", str(tmp_path), "--min-age", "0"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"KUBE_STATE={root} scripts/kube-control-plane.sh stop" in done.stdout
+        assert left.wait(timeout=10) is not None
+        assert not root.exists()
+    finally:
+        left.kill()
+        left.wait()

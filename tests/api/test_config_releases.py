@@ -127,11 +127,30 @@ def test_rollback_to_a_given_version_and_refusals(alice: User) -> None:
     alice.create_app("rb2")
     alice.post("/v2/apps/rb2/config/", {"values": {"A": "1"}})  # v2
     alice.post("/v2/apps/rb2/config/", {"values": {"A": "2"}})  # v3
-    assert alice.post("/v2/apps/rb2/releases/rollback/", {"version": 1}).status_code == 201
-    assert config_values(alice, "rb2") == {}
+    assert alice.post("/v2/apps/rb2/releases/rollback/", {"version": 2}).status_code == 201
+    assert config_values(alice, "rb2") == {"A": "1"}
     missing = alice.post("/v2/apps/rb2/releases/rollback/", {"version": 99})
     assert missing.status_code == 400 and "version" in missing.json()
     assert alice.get("/v2/apps/rb2/releases/").json()["count"] == 4
+
+
+def test_rollback_to_the_initial_release_is_refused(alice: User) -> None:
+    alice.create_app("rb1")
+    alice.post("/v2/apps/rb1/builds/", {"image": "example/app:1", "procfile": {"web": "serve"}})
+    for body in ({"version": 1}, {}):  # v2 is the first build: the default target is v1
+        refused = alice.post("/v2/apps/rb1/releases/rollback/", body)
+        assert refused.status_code == 400
+        assert refused.json() == {"detail": "Cannot roll back to initial release."}
+    assert alice.get("/v2/apps/rb1/releases/").json()["count"] == 2
+
+
+def test_rollback_to_a_release_without_a_build_is_refused_once_there_is_one(alice: User) -> None:
+    alice.create_app("rbnb")
+    alice.post("/v2/apps/rbnb/config/", {"values": {"A": "1"}})  # v2, before any build
+    alice.post("/v2/apps/rbnb/builds/", {"image": "example/app:1", "procfile": {"web": "serve"}})
+    refused = alice.post("/v2/apps/rbnb/releases/rollback/", {"version": 2})
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("Cannot roll back to v2: it has no build")
 
 
 def test_release_detail_by_version(alice: User) -> None:
@@ -174,3 +193,19 @@ def test_versions_beyond_32_bits_are_simply_not_found(alice: User) -> None:
     assert alice.get("/v2/apps/huge/releases/v2147483648/").status_code == 404
     too_big = alice.post("/v2/apps/huge/releases/rollback/", {"version": 2**31})
     assert too_big.status_code == 400 and "version" in too_big.json()
+
+
+def test_restarting_a_type_the_app_does_not_have_is_not_found(alice: User) -> None:
+    alice.create_app("rs")
+    alice.post("/v2/apps/rs/builds/", {"image": "example/app:1", "procfile": {"web": "serve"}})
+    for path in (
+        "/v2/apps/rs/pods/foo/restart/",
+        "/v2/apps/rs/pods/foo/rs-foo-1234567890-abcde/restart/",
+    ):
+        refused = alice.post(path)
+        assert refused.status_code == 404, refused.text
+        assert refused.json() == {
+            "detail": "Container type foo does not exist in application (it has: web)."
+        }
+    known = alice.post("/v2/apps/rs/pods/web/restart/")
+    assert known.status_code == 503  # a known type reaches the runtime (this one runs nothing)

@@ -95,4 +95,5 @@ def test_the_app_url_comes_from_its_first_domain(alice: User) -> None:
 def test_rollback_answers_only_the_new_version(alice: User) -> None:
     alice.create_app("rbgo")
     alice.post("/v2/apps/rbgo/config/", {"values": {"A": "1"}})
-    assert set(alice.post("/v2/apps/rbgo/releases/rollback/", {"version": 1}).json()) == {"version"}
+    alice.post("/v2/apps/rbgo/config/", {"values": {"A": "2"}})
+    assert set(alice.post("/v2/apps/rbgo/releases/rollback/", {"version": 2}).json()) == {"version"}

@@ -43,6 +43,11 @@ def test_keys_are_unique_and_must_be_strong(alice: User, bob: User) -> None:
     assert again.status_code == 400 and "public" in again.json()
     same_id = alice.post("/v2/keys/", {"id": "one", "public": ed25519_public()})
     assert same_id.status_code == 400 and "id" in same_id.json()
+    twice = alice.post("/v2/keys/", {"id": "again", "public": public})
+    assert twice.status_code == 400
+    assert twice.json() == {
+        "detail": "This key is already added, as one (deis keys:list shows it)."
+    }
     weak = alice.post("/v2/keys/", {"id": "weak", "public": rsa_public(1024)})
     assert weak.status_code == 400 and "public" in weak.json()
     assert alice.post("/v2/keys/", {"id": "rsa", "public": rsa_public(2048)}).status_code == 201

@@ -113,6 +113,7 @@ def test_python_web_over_ssh_then_rebuild(platform: Platform) -> None:
     deployed(platform, app, again, 3)
     assert "Restoring the virtualenv from the cache" in again.stderr
     assert "Requirements unchanged: using the cached virtualenv" in again.stderr
+    assert "Running: " not in again.stderr  # no new process type: nothing to say
     print(f"python-web: first build {first:.1f}s, rebuild {rebuild:.1f}s")
 
 
@@ -127,7 +128,12 @@ def test_node_web_over_http(platform: Platform) -> None:
     assert "Default types for buildpack -> web" in done.stderr
     build = platform.builds(app)[0]
     assert build.procfile == {"web": "npm start"}
-    assert "./node_modules/ms/package.json" in platform.slug_members(build.image)
+    members = platform.slug_members(build.image)
+    assert "./node_modules/ms/package.json" in members
+    for shipped in ("node", "npm", "npx"):  # the run stack has node but no npm
+        assert f"./.heroku/node/bin/{shipped}" in members
+    assert "./.heroku/node/lib/node_modules/npm/package.json" in members
+    assert "Installed node 18." in done.stderr and " into .heroku/node (" in done.stderr
 
 
 def test_go_web(platform: Platform) -> None:
@@ -219,14 +225,21 @@ def test_procfile_only_app_with_hooks_and_slugignore(platform: Platform) -> None
     assert "./made-by-pre" in members
     assert "./art.psd" not in members and "./docs/manual.txt" not in members
     assert platform.builds(app)[0].procfile == {"web": "bash serve.sh", "worker": "bash work.sh"}
+    launched = out[out.index("remote: -----> Launching...") :]
+    assert "remote:        Running: web=1" in launched
+    assert "remote:        worker=0: `deis scale worker=1` starts it" in launched
 
 
 def test_no_procfile_and_no_default_types(platform: Platform) -> None:
     alice = platform.user("alice")
     app = platform.create_app("alice")
-    src = source_tree(platform.tmp, {"requirements.txt": "\n", "app.py": "print(1)\n"}, alice)
+    files = {"requirements.txt": "six==1.16.0\n", "app.py": "print(1)\n"}
+    src = source_tree(platform.tmp, files, alice)
     out = failed(platform, app, alice.push(src, app))
     assert "No process types: the app has no Procfile" in out
+    # found before the dependency install, not after it
+    assert "Installing requirements with pip" not in out
+    assert "-----> Python app detected" in out
 
 
 def test_no_buildpack_detects(platform: Platform) -> None:

@@ -115,7 +115,11 @@ def test_keys(user: Deis) -> None:
     assert listing.startswith(f"=== {user.username} Keys\n")
     assert comment in listing and named in listing and "ssh-ed25519 AAAA..." in listing
     assert {k["id"] for k in json.loads(user("keys:list", "-o", "json").out)} == {comment, named}
-    assert user.fails("keys:add", str(other)).err.startswith("Error: ")  # the same key twice
+    twice = user.fails("keys:add", str(other))  # the same key twice, under another name
+    assert twice.err == f"Error: This key is already added, as {named} (deis keys:list shows it).\n"
+    assert user.fails("keys:add").err == (  # and under the same name
+        f"Error: This key is already added, as {comment} (deis keys:list shows it).\n"
+    )
     assert user("keys:remove", named).out == f"Removing {named} SSH Key... done\n"
     assert named not in user("keys").out
     bad = user.home / "bad.pub"
@@ -148,7 +152,14 @@ def test_app_perms(platform: Platform, user: Deis, app: str, new_deis: Callable[
     assert json.loads(user("perms:list", "-a", app, "-o", "json").out) == [friend_name]
     assert app in friend("apps").out
     friend("config:set", "BY_FRIEND=1", "-a", app)
-    assert friend.fails("destroy", "-a", app, "--confirm", app).err.startswith("Error: ")
+    for confirm in (["--confirm", app], []):  # refused before asking or "Destroying..."
+        refused = friend.fails("destroy", "-a", app, *confirm, input=f"{app}\n")
+        assert refused.out == ""
+        assert refused.err == (
+            f"Error: Only the app's owner ({user.username}) or an administrator can destroy"
+            f" {app}.\n"
+        )
+    assert "Destroying" in admin_destroys(platform, new_deis, user, app)
     assert friend.fails("perms:create", friend_name, "-a", app).err.startswith("Error: ")
     result = user("sharing:remove", friend_name, "-a", app)
     assert result.out == f"Removing {friend_name} from {app} collaborators... done\n"
@@ -179,3 +190,15 @@ def test_users(platform: Platform, admin: Deis, user: Deis) -> None:
     assert user.username in out.splitlines()
     assert user.username in [u["username"] for u in json.loads(admin("users", "-o", "json").out)]
     assert user.fails("users").err.startswith("Error: ")
+
+
+def admin_destroys(platform: Platform, new_deis: Callable[..., Deis], user: Deis, app: str) -> str:
+    """An administrator may destroy another user's app: shown on a copy made for it."""
+    other = f"{app}-copy"
+    user("create", other, "--no-remote")
+    admin = new_deis()
+    admin(
+        "login", platform.url, "--username", platform.admin_username,
+        "--password", platform.admin_password,
+    )  # fmt: skip
+    return admin("destroy", "-a", other, "--confirm", other).out

@@ -124,9 +124,34 @@ def test_info_of_an_unknown_app(user: Deis) -> None:
     assert user.fails("info", "-a", unique("nope")).err.startswith("Error: ")
 
 
+def test_an_app_named_after_the_directory_says_so_when_it_does_not_exist(
+    user: Deis, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notgit"
+    folder.mkdir()
+    refused = user.fails("info", cwd=folder)
+    assert refused.err == (
+        "Error: App notgit not found.\n"
+        "The app name notgit came from this directory's name (this is not a git checkout of"
+        " an app): give the app with -a APP (deis apps lists yours), or run deis in the"
+        " app's git checkout.\n"
+    )
+    repo = git_repo(tmp_path / "repo")
+    assert "(this git repository has no remote `deis`)" in user.fails("info", cwd=repo).err
+    named = user.fails("info", "-a", "notgit")  # given with -a: nothing to add
+    assert named.err == "Error: App notgit not found.\n"
+
+
 def test_open_uses_the_browser(user: Deis, app: str) -> None:
     result = user("open", "-a", app, env={"BROWSER": "echo"})
     assert result.out.startswith(f"http://{app}.")
+
+
+def test_open_and_info_show_the_routers_port(user: Deis, app: str) -> None:
+    url = json.loads(user("info", "-a", app, "-o", "json").out)["url"]
+    assert url.startswith(f"{app}.localhost:")  # this platform's router is not on port 80
+    assert user("open", "-a", app, env={"BROWSER": "echo"}).out == f"http://{url}\n"
+    assert f"\nurl:      {url}\n" in user("info", "-a", app).out
 
 
 def test_transfer(user: Deis, app: str, new_deis: Callable[..., Deis], platform: Platform) -> None:

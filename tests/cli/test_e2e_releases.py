@@ -38,9 +38,17 @@ def test_rollback(user: Deis, app: str) -> None:
     user("config:set", "A=2", "-a", app)
     assert user("rollback", "-a", app).out == "Rolling back one release... done, v4\n"
     assert user("config", "--oneline", "-a", app).out == "A=1\n"
-    assert user("releases:rollback", "v1", "-a", app).out == "Rolling back to v1... done, v5\n"
-    assert user("config", "--oneline", "-a", app).out == ""
-    assert "rolled back to v1" in user("releases", "-a", app).out
+    assert user("releases:rollback", "v3", "-a", app).out == "Rolling back to v3... done, v5\n"
+    assert user("config", "--oneline", "-a", app).out == "A=2\n"
+    assert "rolled back to v3" in user("releases", "-a", app).out
+
+
+def test_rollback_to_the_initial_release_is_refused(user: Deis, app: str) -> None:
+    user("config:set", "A=1", "-a", app)
+    refused = user.fails("releases:rollback", "v1", "-a", app)
+    assert refused.err == "Error: Cannot roll back to initial release.\n"
+    assert user.fails("rollback", "-a", app).err == refused.err  # v2's default target is v1
+    assert "v3" not in user("releases", "-a", app).out
 
 
 def test_pull_and_builds(user: Deis, app: str) -> None:
@@ -52,8 +60,19 @@ def test_pull_and_builds(user: Deis, app: str) -> None:
         "-a",
         app,
     )
-    assert result.out == "Creating build... done\n"
-    user("builds:create", "registry.example.com/go:1.1", "-a", app)
+    url = json.loads(user("info", "-a", app, "-o", "json").out)["url"]
+    assert result.out == (  # like the end of a push
+        "Creating build... done\n"
+        f"Done, {app}:v2 deployed to Deis\n"
+        "Running: web=1\n"
+        "worker=0: `deis scale worker=1` starts it\n"
+        "\n"
+        f"http://{url}\n"
+    )
+    again = user("builds:create", "registry.example.com/go:1.1", "-a", app)
+    assert again.out == (  # no Procfile: the image's own command, a new type
+        f"Creating build... done\nDone, {app}:v3 deployed to Deis\nRunning: cmd=1\n\nhttp://{url}\n"
+    )
     out = user("builds", "-a", app).out
     assert out.startswith(f"=== {app} Builds\n")
     assert len(out.splitlines()) == 3

@@ -37,6 +37,21 @@ def test_limits(user: Deis, app: str) -> None:
     assert "doesn't fit format" in user.fails("limits:set", "web=lots", "-a", app).err
 
 
+def test_limits_for_a_type_the_app_does_not_have_are_refused_as_scale_does(
+    user: Deis, app: str
+) -> None:
+    user("pull", "registry.example.com/go:1.0", "--procfile", "web: ./server", "-a", app)
+    refused = user.fails("limits:set", "nope=256M", "-a", app)
+    scale = user.fails("scale", "nope=1", "-a", app)
+    assert refused.err == scale.err
+    assert refused.err == (
+        "Error: nope: Container type nope does not exist in application (it has: web).\n"
+    )
+    assert "does not exist" in user.fails("limits:set", "--cpu", "nope=500m", "-a", app).err
+    assert json.loads(user("limits", "-a", app, "-o", "json").out) == {"memory": {}, "cpu": {}}
+    user("limits:set", "web=256M", "-a", app)  # a type it has
+
+
 def test_tags(user: Deis, app: str) -> None:
     result = user("tags:set", "environment=production", "rack=1", "-a", app)
     assert (

@@ -100,6 +100,10 @@ def test_releases() -> None:
         "v10  2016-06-02T12:00:00Z  alice deployed 060da68\n"
         "v9   2016-06-01T12:00:00Z  alice added FOO\n"
     )
+    rels[0]["failed"] = True  # as releases:info and the dashboard do, the list says so
+    assert releases.format_releases("myapp", rels, 2).splitlines()[1] == (
+        "v10  2016-06-02T12:00:00Z  alice deployed 060da68 (failed)"
+    )
     info = releases.format_release(
         "myapp", {"version": 2, "build": "b-uuid", "config": "c", "owner": "alice"}
     )

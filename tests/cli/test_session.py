@@ -53,6 +53,17 @@ def test_app_url_from_the_first_domain() -> None:
     assert apps.app_url(session_with(handler), "myapp") == "myapp.apps.example.com"
 
 
+def test_the_default_domains_url_is_the_controllers_with_the_routers_port() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/apps/myapp":
+            return httpx.Response(200, json={"id": "myapp", "url": "myapp.apps.io:8080"})
+        if request.url.path == "/v2/platform":
+            return httpx.Response(200, json=PLATFORM)
+        return httpx.Response(200, json={"count": 1, "results": [{"domain": "myapp"}]})
+
+    assert apps.app_url(session_with(handler), "myapp") == "myapp.apps.io:8080"
+
+
 def test_logs_follow_streams_lines(capsys: pytest.CaptureFixture[str]) -> None:
     seen: list[httpx.Request] = []
 

@@ -146,6 +146,7 @@ def test_roll_back_after_a_confirmation(page: Any, alice: ApiUser) -> None:
     alice.call("POST", "/v2/apps/shop/config/", {"values": {"A": "1"}})
     sign_in(page, "alice")
     page.goto("/apps/shop/releases")
+    expect(page.get_by_role("link", name="Roll back to v1")).to_have_count(0)  # the initial one
     page.get_by_role("link", name="Roll back to v2").click()
     expect(page.get_by_role("heading", name="Roll back shop to v2?")).to_be_visible()
     screenshot(page, "rollback-confirm")
@@ -272,3 +273,34 @@ def test_reloading_a_confirmation_goes_back_to_its_page(page: Any, alice: ApiUse
     page.reload()  # htmx showed the POST's URL; a reload asks for it with GET
     page.wait_for_url(re.compile(r"/apps/shop/config$"))
     assert len(alice.releases("shop")) == 2  # nothing was changed
+
+
+def test_the_cron_tab_shows_jobs_and_a_failed_run(page: Any, alice: ApiUser) -> None:
+    alice.app("jobs")
+    added = alice.call(
+        "POST", "/v2/apps/jobs/cron/", {"name": "backup", "schedule": "0 3 * * *", "command": "x"}
+    )
+    assert added.status_code == 201, added.text
+    alice.call(
+        "POST", "/v2/apps/jobs/cron/", {"name": "idle", "schedule": "@daily", "command": "y"}
+    )
+    alice.call("POST", "/v2/apps/jobs/cron/idle/suspend")
+    # The record runtime runs nothing: the run ends at once, as one that could not start.
+    assert alice.call("POST", "/v2/apps/jobs/cron/backup/run").status_code == 202
+    for _ in range(50):
+        last = alice.call("GET", "/v2/apps/jobs/cron/backup/").json()["last_run"]
+        if last and last["exit_code"] is not None:
+            break
+        page.wait_for_timeout(100)
+    sign_in(page, "alice")
+    page.goto("/apps/jobs/cron")
+    expect(page.get_by_role("link", name="Cron")).to_have_attribute("aria-current", "page")
+    backup = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="backup"))
+    expect(backup).to_contain_text("0 3 * * *")
+    expect(backup.locator("td[data-label='Last run']")).to_contain_text("could not start")
+    idle = page.get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name=re.compile("idle"))
+    )
+    expect(idle).to_contain_text("(suspended)")
+    expect(idle.locator("td[data-label='Next run']")).to_have_text("-")
+    screenshot(page, "cron")

@@ -11,6 +11,7 @@ from deis.domain.releases import (
     config_change_summary,
     deploy_summary,
     initial_summary,
+    rollback_refusal,
     rollback_summary,
     rollback_target,
 )
@@ -144,6 +145,14 @@ def test_rollback_to_v1_if_it_exists() -> None:
     assert rollback_target(5, 1, every) == 1
     with pytest.raises(Invalid, match="v1 does not exist"):
         rollback_target(5, 1, lambda v: v != 1)
+
+
+def test_the_initial_release_and_releases_without_a_build_are_refused() -> None:
+    assert rollback_refusal(1, False, True) == "Cannot roll back to initial release."
+    assert rollback_refusal(1, False, False) == "Cannot roll back to initial release."
+    assert "v2: it has no build" in str(rollback_refusal(2, False, True))
+    assert rollback_refusal(2, False, False) is None  # config only, before any build
+    assert rollback_refusal(2, True, True) is None
 
 
 def test_rollback_from_the_first_release() -> None:

@@ -15,7 +15,13 @@ What it speaks:
   `follow=true` (with sinceTime) streamed as the test adds lines, as a kubelet does: 400
   while the container has not started, the stream ends when it has terminated;
 - namespaces: creating in a missing one is 404, in a terminating one 403; deleting one
-  deletes its contents (after `namespace_delay` seconds it is Terminating meanwhile).
+  deletes its contents (after `namespace_delay` seconds it is Terminating meanwhile); a new
+  one gets what a real cluster's controllers put in it: the `default` ServiceAccount, its
+  token Secret and the `kube-root-ca.crt` ConfigMap;
+- graceful deletion of pods, as on a real API server where a kubelet runs them: with
+  `pod_grace` > 0 a deleted pod (by a client or by the controllers) that has not finished
+  first gets a deletionTimestamp and is removed `pod_grace` seconds later (0, the default:
+  at once; a Succeeded or Failed pod always goes at once, as on a real server).
 
 The controller-manager (run after every write, and on a timer): Deployments make
 ReplicaSets named DEPLOYMENT-HASH and pods named RS-XXXXX, Pending until something
@@ -173,6 +179,10 @@ def _ready(pod: dict[str, Any]) -> bool:
     )
 
 
+def _terminating(obj: dict[str, Any]) -> bool:
+    return bool(obj["metadata"].get("deletionTimestamp"))
+
+
 def _scaled(value: Any, total: int, round_up: bool) -> int:
     if isinstance(value, str) and value.endswith("%"):
         share = int(value[:-1]) * total / 100
@@ -181,9 +191,12 @@ def _scaled(value: Any, total: int, round_up: bool) -> int:
 
 
 class FakeApiServer:
-    def __init__(self, *, gateway: bool = False, namespace_delay: float = 0.0) -> None:
+    def __init__(
+        self, *, gateway: bool = False, namespace_delay: float = 0.0, pod_grace: float = 0.0
+    ) -> None:
         self.gateway = gateway
         self.namespace_delay = namespace_delay
+        self.pod_grace = pod_grace
         self.lock = threading.RLock()
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.logs: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -243,6 +256,7 @@ class FakeApiServer:
         while not self._stop.wait(0.05):
             with self.lock:
                 self._finalize_namespaces()
+                self._finish_pod_deletions()
 
     # --- test hooks ------------------------------------------------------------------------
 
@@ -337,7 +351,29 @@ class FakeApiServer:
         )
         self._defaults(obj)
         self.objects[key] = obj
+        if kind.kind == "Namespace":
+            self._namespace_contents(name)
         return obj
+
+    def _namespace_contents(self, namespace: str) -> None:
+        """What a real cluster puts in every new namespace (the service-account and
+        root-CA controllers): the `default` ServiceAccount with its token Secret (a v1.24
+        server still makes one), and the ConfigMap `kube-root-ca.crt`."""
+
+        def make(group_version: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+            return self.create(self.kinds[(group_version, plural)], namespace, body)
+
+        account = make("v1", "serviceaccounts", {"metadata": {"name": "default"}})
+        make("v1", "configmaps", {"metadata": {"name": "kube-root-ca.crt"},
+                                  "data": {"ca.crt": "FAKE CA"}})  # fmt: skip
+        token = make("v1", "secrets", {
+            "metadata": {"generateName": "default-token-", "annotations": {
+                "kubernetes.io/service-account.name": "default",
+                "kubernetes.io/service-account.uid": account["metadata"]["uid"]}},
+            "type": "kubernetes.io/service-account-token",
+            "data": {"token": base64.b64encode(b"fake-token").decode()},
+        })  # fmt: skip
+        account["secrets"] = [{"name": token["metadata"]["name"]}]
 
     def _defaults(self, obj: dict[str, Any]) -> None:
         if obj["kind"] == "Pod":
@@ -453,9 +489,20 @@ class FakeApiServer:
                 current["_deleted_at"] = time.monotonic()
             self._finalize_namespaces()
             return current
+        if kind.kind == "Pod" and self.pod_grace > 0:
+            self._delete_pod(current)
+            return current
         del self.objects[key]
         self.logs.pop((namespace, name), None)
         return current
+
+    def _finish_pod_deletions(self) -> None:
+        """The kubelet's confirmation that a pod being deleted has stopped."""
+        for key, obj in list(self.objects.items()):
+            if "_gone_at" in obj and time.monotonic() >= obj["_gone_at"]:
+                del self.objects[key]
+                self.logs.pop((key[2], key[3]), None)
+                self._rv += 1
 
     def _finalize_namespaces(self) -> None:
         for key, obj in list(self.objects.items()):
@@ -502,6 +549,9 @@ class FakeApiServer:
         for key, obj in list(self.objects.items()):
             owners = obj["metadata"].get("ownerReferences") or []
             if owners and not any(o.get("uid") in uids for o in owners):
+                if obj["kind"] == "Pod" and self.pod_grace > 0:
+                    self._delete_pod(obj)
+                    continue
                 del self.objects[key]
                 self._rv += 1
 
@@ -547,12 +597,14 @@ class FakeApiServer:
                              **copy.deepcopy(template.get("metadata") or {}), "labels": labels}}},
             })  # fmt: skip
             sets = self._owned("ReplicaSet", ns, deployment)
-        new_pods = [p for p in self._owned("Pod", ns, new_rs)]
+        # pods being deleted count for nothing, as for the real ReplicaSet controller
+        new_pods = [p for p in self._owned("Pod", ns, new_rs) if not _terminating(p)]
         old_pods = [
             p
             for s in sets
             if s["metadata"]["uid"] != new_rs["metadata"]["uid"]
             for p in self._owned("Pod", ns, s)
+            if not _terminating(p)
         ]
         want = int(spec.get("replicas", 1))
         rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
@@ -620,6 +672,16 @@ class FakeApiServer:
         })  # fmt: skip
 
     def _delete_pod(self, pod: dict[str, Any]) -> None:
+        phase = (pod.get("status") or {}).get("phase")
+        if self.pod_grace > 0 and phase not in ("Succeeded", "Failed"):
+            # Terminating until the "kubelet" confirms (_tick); a real API server deletes a
+            # pod that has finished at once
+            if "_gone_at" not in pod:
+                pod["metadata"]["deletionTimestamp"] = now()
+                pod["metadata"]["deletionGracePeriodSeconds"] = math.ceil(self.pod_grace)
+                pod["metadata"]["resourceVersion"] = self._next_rv()
+                pod["_gone_at"] = time.monotonic() + self.pod_grace
+            return
         kind = self.kinds[("v1", "pods")]
         key = self._key(kind, pod["metadata"]["namespace"], pod["metadata"]["name"])
         if self.objects.pop(key, None) is not None:

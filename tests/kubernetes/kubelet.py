@@ -5,9 +5,15 @@ server too). What a pod does is decided by `behaviour(pod)`:
 - "ready": Running and Ready;
 - "crash": Running, its container waiting in CrashLoopBackOff;
 - "pending": left alone;
-- (code, output): a one-off command that exited with `code`; the output is stored only on
-  the fake API server (a real one serves logs from kubelets, which a nodeless cluster has
-  none of).
+- (code, output): a one-off command that exited with `code` after printing `output`.
+
+With a `Node` (kubelet_node.py, for a real API server: it registers itself once per session
+and keeps its Ready condition fresh), it also does what a kubelet and a scheduler do there:
+binds the tests' unscheduled pods to the Node (no kube-scheduler runs: this is the binder), finishes the graceful deletion of its pods
+(a real API server keeps a bound pod Terminating until its kubelet confirms), and serves
+`/containerLogs/...` over HTTPS at the Node's kubelet endpoint, so `pods/log` through the
+real API server reads what the pods "wrote" (what a test writes, the output of one-off
+commands). Without one (the fake API server), the output is stored on the fake.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 from deis.runtime.kubernetes.client import ApiError, Kube, path
 
 from .fake_apiserver import FakeApiServer
+from .kubelet_node import Node
 
 Behaviour = Callable[[dict[str, Any]], Any]
 EXIT_RE = re.compile(r"exit (\d+)\s*$")
@@ -55,9 +62,11 @@ class Kubelet:
         fake: FakeApiServer | None = None,
         behaviour: Behaviour = default_behaviour,
         interval: float = 0.05,
+        node: Node | None = None,
     ) -> None:
         self.kube = kube
         self.fake = fake
+        self.node = node
         self.behaviour = behaviour
         self.interval = interval
         self.done: set[str] = set()  # pod uids already handled
@@ -85,14 +94,22 @@ class Kubelet:
             uid = pod["metadata"]["uid"]
             if not TEST_NAMESPACE.fullmatch(pod["metadata"]["namespace"]):
                 continue
-            if uid in self.done or pod["metadata"].get("deletionTimestamp"):
+            if pod["metadata"].get("deletionTimestamp"):
+                if self.node is not None:
+                    self.node.finish_deletion(self.kube, pod)
+                continue
+            if uid in self.done:
+                continue
+            if self.node is not None and not self.node.bind(self.kube, pod):
                 continue
             action = self.behaviour(pod)
             status = self._status(pod, action)
             if status is None:
                 continue
             meta = pod["metadata"]
-            if isinstance(action, tuple) and self.fake is not None:
+            if self.node is not None:
+                self.node.started(pod, action)
+            elif isinstance(action, tuple) and self.fake is not None:
                 self.fake.set_log(meta["namespace"], meta["name"], action[1])
             try:
                 self.kube.merge_patch(

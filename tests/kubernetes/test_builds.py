@@ -40,12 +40,13 @@ from deis.runtime.kubernetes.client import ApiError, Kube, path
 
 from ..coroutines import run as run_coroutine
 from ..objects.conftest import s3_endpoint, s3_store  # noqa: F401 - fixtures
-from .conftest import REAL, new_app
+from .conftest import REAL, ControlPlane, new_app
 from .fake_apiserver import FakeApiServer
 from .validation import validate
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
-needs_logs = pytest.mark.skipif(bool(REAL), reason="a cluster without nodes serves no pod logs")
+NO_LOGS = "the test writes the build pods' logs on the fake API server only"
+needs_logs = pytest.mark.skipif(bool(REAL), reason=NO_LOGS)
 
 
 @dataclass
@@ -60,12 +61,22 @@ class Env:
         return ClusterBuilds(self.kube, self.objects, opts, api_errors=(ApiError,))
 
 
-@pytest.fixture
-def env(tmp_path: Path, s3_store: S3Objects) -> Iterator[Env]:  # noqa: F811
+@pytest.fixture(params=["real"] if REAL else ["fake", "real"])
+def env(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    s3_store: S3Objects,  # noqa: F811
+) -> Iterator[Env]:
+    """The fake API server, and a real control plane (no node runs the build pods there:
+    the test plays their kubelet by patching their status, as on the fake)."""
     namespace = new_app()
     server = None
-    if REAL:
-        kube = Kube.connect(REAL, timeout=10)
+    if request.param == "real":
+        marker = request.node.get_closest_marker("skipif")
+        if marker is not None and marker.kwargs.get("reason") == NO_LOGS:
+            pytest.skip(NO_LOGS)
+        plane: ControlPlane = request.getfixturevalue("real_control_plane")
+        kube = Kube.connect(str(plane.kubeconfig), timeout=10)
     else:
         server = FakeApiServer().start()
         kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, backoff=0.01)

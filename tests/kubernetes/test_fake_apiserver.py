@@ -128,7 +128,8 @@ def test_list_with_label_selectors(kube: Kube) -> None:
 
     def listed(selector: str) -> list[str]:
         result = kube.request("GET", path("v1", "Secret", "n"), query={"labelSelector": selector})
-        return [o["metadata"]["name"] for o in result["items"]]
+        names = [o["metadata"]["name"] for o in result["items"]]
+        return [n for n in names if not n.startswith("default-token-")]  # the namespace's own
 
     assert listed("app=x") == ["a", "b"]
     assert listed("app==x,tier!=web") == ["b"]
@@ -136,6 +137,10 @@ def test_list_with_label_selectors(kube: Kube) -> None:
     assert listed("app notin (x)") == ["c"]
     assert listed("tier") == ["a", "b"]
     assert listed("!tier") == ["c"]
+    # a new namespace gets its default ServiceAccount's token, as on a v1.24 server
+    every = [o["metadata"]["name"] for o in kube.list("v1", "Secret", "n")]
+    assert any(name.startswith("default-token-") for name in every)
+    assert kube.get("v1", "ConfigMap", "kube-root-ca.crt", "n") is not None
     assert [o["metadata"]["name"] for o in kube.list("v1", "Secret", "n", {"app": "y"})] == ["c"]
     assert selector_matches("a=1,b in (2, 3)", {"a": "1", "b": "3"})
 
@@ -249,3 +254,28 @@ def test_following_a_pod_log(kube: Kube, fake: FakeApiServer) -> None:
     with pytest.raises(ApiError) as error:
         next(kube.follow_log("n", "missing"))
     assert error.value.status == 404
+
+
+def test_deleted_pods_terminate_gracefully_with_pod_grace(tmp_path: Path) -> None:
+    """As on a real API server whose kubelet runs the pods: a deleted pod (by a client or
+    by the controllers) is Terminating first, counts for nothing, and goes a moment later."""
+    server = FakeApiServer(pod_grace=0.3).start()
+    kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, attempts=1)
+    try:
+        kube.apply(ns("n"))
+        kube.apply(deployment(replicas=2))
+        ready(kube, server)
+        victim = server.all("Pod")[0]["metadata"]["name"]
+        kube.delete("v1", "Pod", victim, "n")
+        live = kube.get("v1", "Pod", victim, "n")
+        assert live is not None and live["metadata"]["deletionTimestamp"]
+        # the ReplicaSet replaced it at once: two pods that are not being deleted
+        pods = [p for p in server.all("Pod") if not p["metadata"].get("deletionTimestamp")]
+        assert len(pods) == 2 and victim not in {p["metadata"]["name"] for p in pods}
+        kube.delete("apps/v1", "Deployment", "x", "n")
+        assert all(p["metadata"].get("deletionTimestamp") for p in server.all("Pod"))
+        time.sleep(0.5)
+        assert kube.get("v1", "Pod", victim, "n") is None and server.all("Pod") == []
+    finally:
+        kube.close()
+        server.stop()

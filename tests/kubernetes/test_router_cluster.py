@@ -13,24 +13,44 @@ from deis.domain.routing import AppRoute, TLSCertificate
 from deis.router.kubernetes import KubernetesRouter, RouterOptions
 from deis.runtime.kubernetes import ApiError, Kube
 
-from .conftest import new_app
+from .conftest import ControlPlane, new_app
 from .fake_apiserver import FakeApiServer
+from .kubelet import TEST_NAMESPACE
 
 GW = "gateway.networking.k8s.io/v1"
 CERT = TLSCertificate("main", ("www.shop.test",), "CERT", "KEY")
 OTHER = TLSCertificate("other", ("api.shop.test",), "CERT2", "KEY2")
+GATEWAY = {"apiVersion": GW, "kind": "Gateway", "metadata": {"name": "deis", "namespace": "deis"},
+           "spec": {"gatewayClassName": "eg", "listeners": [
+               {"name": "http", "port": 80, "protocol": "HTTP"}]}}  # fmt: skip
 
 
-@pytest.fixture(params=[True, False], ids=["gateway-api", "no-gateway-api"])
+@pytest.fixture(params=[True, False, "real"], ids=["gateway-api", "no-gateway-api", "real"])
 def served(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    if request.param == "real":
+        # the Gateway API when the control plane has its CRDs (scripts/kube-control-plane.sh
+        # gateway-api), else Ingress
+        plane: ControlPlane = request.getfixturevalue("real_control_plane")
+        kube = Kube.connect(str(plane.kubeconfig), timeout=10)
+        kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "deis"}})
+        gateway = kube.has_api(GW)
+        if gateway:
+            kube.apply(GATEWAY)
+        before = {n["metadata"]["name"] for n in kube.list("v1", "Namespace")}
+        try:
+            yield kube, gateway
+        finally:
+            for namespace in kube.list("v1", "Namespace"):
+                name = namespace["metadata"]["name"]
+                if name not in before and TEST_NAMESPACE.fullmatch(name):
+                    kube.delete("v1", "Namespace", name)
+            kube.close()
+        return
     server = FakeApiServer(gateway=request.param).start()
     kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, backoff=0.01)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "deis"}})
     if request.param:
-        kube.apply({"apiVersion": GW, "kind": "Gateway",
-                    "metadata": {"name": "deis", "namespace": "deis"},
-                    "spec": {"gatewayClassName": "eg", "listeners": [
-                        {"name": "http", "port": 80, "protocol": "HTTP"}]}})  # fmt: skip
+        kube.apply(GATEWAY)
     try:
         yield kube, request.param
     finally:
@@ -44,7 +64,10 @@ def route(app: str, **changes: object) -> AppRoute:
 
 
 def names(kube: Kube, api: str, kind: str, namespace: str) -> list[str]:
-    return sorted(o["metadata"]["name"] for o in kube.list(api, kind, namespace))
+    """The platform's objects of a kind (a real cluster adds its own to every namespace: the
+    default ServiceAccount's token Secret)."""
+    objects = kube.list(api, kind, namespace, {"heritage": "deis"})
+    return sorted(o["metadata"]["name"] for o in objects)
 
 
 def listeners(kube: Kube) -> list[str]:

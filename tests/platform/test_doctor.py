@@ -20,7 +20,7 @@ from deis.platform import doctor
 from deis.runtime.podman import selftest
 from deis.settings import Settings
 
-from .conftest import Instance, deisctl_path
+from .conftest import Instance, deisctl_path, free_port
 
 MakeInstance = Callable[[], Instance]
 
@@ -215,6 +215,7 @@ def test_up_refuses_to_start_without_catatonit(make_instance: MakeInstance, tmp_
     code = (
         "import subprocess, sys\n"
         f"done = subprocess.run([{deisctl_path()!r}, 'up', '--api-port', '{instance.api_port}',"
+        f" '--registry-port', '{free_port()}',"
         f" '--router', 'none', '--builder', 'none', '--state-dir', {str(instance.state_dir)!r}],"
         " capture_output=True, text=True)\n"
         "print(done.returncode)\n"

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from deis.runtime.podman.health import HealthBook, check
+from deis.runtime.plan import crash_event
+from deis.runtime.podman.health import HealthBook, check, look
 from deis.runtime.podman.netns import Ipam
 from deis.runtime.probes import HTTP, TCP, Probe, Probes
 
@@ -117,3 +118,26 @@ def test_ipam_concurrent_allocations_never_collide(tmp_path: Path) -> None:
         thread.join()
     assert len(set(found)) == 30
     assert len(ipam.all()) == 30
+
+
+def test_a_probe_says_what_it_saw(server: int) -> None:
+    podman: Any = None
+    bad = look(Probe(kind=HTTP, port=server, path="/bad"), "127.0.0.1", "x", podman)
+    assert not bad.ok and bad.what == f"HTTP GET /bad on port {server} answered 500"
+    assert look(Probe(kind=HTTP, port=server, path="/ok"), "127.0.0.1", "x", podman).ok
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = unused.getsockname()[1]
+    refused = look(Probe(kind=TCP, port=closed), "127.0.0.1", "x", podman)
+    assert not refused.ok
+    assert refused.what == f"a connection to port {closed} failed: Connection refused"
+
+
+def test_a_replica_killed_by_its_liveness_probe_is_not_said_to_have_crashed() -> None:
+    killed = "for failing its liveness probe 3 times (last: HTTP GET / on port 5000 answered 500)"
+    event = crash_event("web.0003123456-abcde", 137, 1, 1.0, killed=killed)
+    assert event == (
+        "web.0003123456-abcde was killed for failing its liveness probe 3 times (last: HTTP GET /"
+        " on port 5000 answered 500); restart 1, if it crashes again it waits 1 s"
+    )
+    assert "memory" not in event

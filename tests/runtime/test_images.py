@@ -85,6 +85,19 @@ def test_pull_problems_are_plain(output: str, credentials: bool, said: str) -> N
     assert said in pull_problem("x/team/api:1.4", "x", output, credentials)
 
 
+def test_a_short_name_is_explained() -> None:
+    output = (
+        'Error: short-name "hello:1" did not resolve to an alias and no unqualified-search'
+        ' registries are defined in "/etc/containers/registries.conf"'
+    )
+    said = pull_problem("hello:1", "docker.io", output, False)
+    assert said == (
+        "hello:1 is a short name, and this platform looks up no registry for short names:"
+        " give the image's full name with its registry, such as docker.io/library/hello:1"
+        " or HOST:PORT/hello:1."
+    )
+
+
 @pytest.mark.parametrize(
     ("image", "name"),
     [

@@ -111,10 +111,13 @@ def server(runtime: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         owner = {"Authorization": f"token {tokens['alice']}"}
         assert httpx.post(f"{base}/v2/apps/", json={"id": app}, headers=owner).status_code == 201
         stack.callback(tty_runtime.remove, app)
+        # An image of the platform's own store: only an administrator may deploy it to
+        # an app it was not built for (issue 17).
+        admin = {"Authorization": f"token {tokens['admin']}"}
         pulled = httpx.post(
             f"{base}/v2/apps/{app}/builds/",
             json={"image": runtime.test_image},
-            headers=owner,
+            headers=admin,
             timeout=120,
         )
         assert pulled.status_code == 201, pulled.text

@@ -56,6 +56,8 @@ QUICK_ROUTES = {
     "auth.list_admins", "auth.grant_admin", "auth.revoke_admin",
     "approuting.list_domains", "approuting.get_settings", "approuting.get_whitelist",
     "approuting.get_tls",
+    # automatic TLS: the database and a log line; the orders run in the primary's loop
+    "approuting.get_tls_auto", "approuting.enable_tls_auto", "approuting.disable_tls_auto",
     "certs.list_certs", "certs.add_cert", "certs.get_cert",
     # cron:run starts the job's thread and answers: it waits on no run
     "cron.list_jobs", "cron.get_job", "cron.run_job",
@@ -73,7 +75,7 @@ QUICK_DASHBOARD_ROUTES = {
     "actions.confirm_config", "actions.confirm_rollback",
     "admin.user_list", "admin.admin_list", "admin.every_app", "admin.set_admin",
     "apps.app_list", "apps.app_releases", "apps.app_config", "apps.config_value",
-    "apps.app_domains", "apps.app_builds",
+    "apps.app_domains", "apps.app_builds", "apps.app_cron",
     "auth.signin_form", "auth.signout",
     "buildlogs.build_output",  # reads the build's output file
     "logstream.logs_stream",  # answers at once; the stream runs on the blocking threads

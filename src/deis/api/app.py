@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -47,7 +47,7 @@ def create_app(
     context: Context,
     *,
     builder_key: str,
-    platform: dict[str, str],
+    platform: Mapping[str, str],
     max_body_bytes: int = 1024 * 1024,
     lifespan: Lifespan | None = None,
 ) -> FastAPI:

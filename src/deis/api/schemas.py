@@ -390,6 +390,7 @@ class PlatformOut(BaseModel):
     git_http: str
     version: str
     runtime: str
+    builder_host_key: str | None = None  # "ssh-ed25519 AAAA...", once the builder made it
 
 
 def page_of(model: type[BaseModel]) -> type[BaseModel]:

@@ -30,6 +30,11 @@ NO_BUILDPACK = 3
 COMPILE_FAILED = 4
 RELEASE_FAILED = 5
 HOOK_FAILED = 6
+NO_TYPES = 7
+NO_PROCESS_TYPES = (
+    "No process types: the app has no Procfile and the buildpack gives no default process"
+    " types. Add a Procfile (web: <command>)."
+)
 
 
 @dataclass(frozen=True)
@@ -263,6 +268,8 @@ def buildpack_failure(rc: int) -> BuildFailed | None:
         return BuildFailed("The buildpack's bin/release failed.")
     if rc == HOOK_FAILED:
         return BuildFailed("The app's bin/pre_compile or bin/post_compile failed.")
+    if rc == NO_TYPES:
+        return BuildFailed(NO_PROCESS_TYPES)
     return None
 
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deis.builder.buildpack import BuildpackResult, run_buildpacks, slug_key
+from deis.builder.buildpack import NO_PROCESS_TYPES, BuildpackResult, run_buildpacks, slug_key
 from deis.builder.config import BuilderConfig
 from deis.builder.dockerfile import ImageResult, build_image
 from deis.builder.errors import BuildFailed, BuildRefused
@@ -29,6 +29,7 @@ from deis.builder.snapshot import archive, directory_size, slugignore, too_large
 from deis.domain import cron as cron_rules
 from deis.domain.attempts import BuildAttempt
 from deis.domain.errors import DeployFailed, DomainError, Invalid
+from deis.domain.formation import formation_hints
 from deis.domain.procfile import parse_procfile
 from deis.ports import Objects
 from deis.services import hooks
@@ -199,11 +200,15 @@ class Pipeline:
             finally:
                 await asyncio.to_thread(self.networks.close, network.name)
             await emit("-----> Launching...")
+            before = await asyncio.to_thread(hooks.structure_of, self.ctx, app)
             try:
                 version = await self._launch(app, record, emit)
             except DeployFailed as exc:  # it says what failed, what runs, and why
                 raise BuildFailed(exc.message) from None
             await emit(f"       Done, {app}:v{version} deployed to Deis")
+            after = await asyncio.to_thread(hooks.structure_of, self.ctx, app)
+            for line in formation_hints(before, after):
+                await emit(f"       {line}")
             await emit("")
             await emit(f"       http://{self.ctx.app_url(app)}")
             await emit("")
@@ -297,10 +302,7 @@ class Pipeline:
                 )
             merged = {**bp.default_process_types, **procfile}
             if not merged:
-                raise BuildFailed(
-                    "No process types: the app has no Procfile and the buildpack"
-                    " gives no default process types. Add a Procfile (web: <command>)."
-                )
+                raise BuildFailed(NO_PROCESS_TYPES)
             key = slug_key(app, sha)
             if bp.slug is not None:
                 await asyncio.to_thread(self.objects.put, key, bp.slug)

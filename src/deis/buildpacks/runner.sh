@@ -4,7 +4,7 @@
 # DEIS_BUILDPACKS: space-separated buildpack folders. DEIS_EXPLICIT=1: run them all
 # (BUILDPACK_URL or .buildpacks); else the first whose bin/detect succeeds.
 # Exit statuses: 0 built; 3 no buildpack detected; 4 compile failed; 5 release failed;
-# 6 a pre/post compile hook failed.
+# 6 a pre/post compile hook failed; 7 no process types (found before compiling).
 set -uo pipefail
 
 BUILD_DIR=/app
@@ -60,6 +60,19 @@ for i in "${!selected[@]}"; do
   echo "-----> ${names[$i]} app detected"
 done
 
+# No process types, found before the dependency install rather than after it: with no
+# type in the Procfile, a built-in buildpack whose default types come from the source
+# alone (python: none; nodejs: a start script or server.js; static: always) must give one.
+# go's come from what it builds, and other buildpacks' may too: those are not checked here.
+last=${selected[${#selected[@]}-1]}
+if ! grep -qsE '^[[:space:]]*[A-Za-z0-9_-]+[[:space:]]*:' "$BUILD_DIR/Procfile"; then
+  case "$last" in
+    */builtin/python|*/builtin/nodejs|*/builtin/static)
+      defaults=$(run_bin "$last/bin/release" "$BUILD_DIR" 2>/dev/null || true)
+      if ! grep -q '^default_process_types:' <<< "$defaults"; then exit 7; fi ;;
+  esac
+fi
+
 cd "$BUILD_DIR"
 if [ -f bin/pre_compile ]; then
   echo "-----> Running pre-compile hook"
@@ -86,7 +99,6 @@ if [ -f bin/post_compile ]; then
   if ! run_bin bin/post_compile 2>&1 | sed -u 's/^/       /'; then exit 6; fi
 fi
 
-last=${selected[${#selected[@]}-1]}
 if [ -e "$last/bin/release" ]; then
   if ! run_bin "$last/bin/release" "$BUILD_DIR" > "$OUT/release.yml"; then
     echo "-----> The buildpack's bin/release failed" >&2

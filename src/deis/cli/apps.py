@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from deis.cli import remotes, terminal
+from deis.cli import knownhosts, remotes, terminal
 from deis.cli.context import Session, app_option, limit_option, output_option, session
 from deis.cli.domains import format_domains
 from deis.cli.errors import CLIError
@@ -78,12 +78,20 @@ def destroy_prompt(app: str) -> str:
 # --- helpers that call the API ------------------------------------------------------------
 
 
-def app_url(s: Session, app: str) -> str:
-    """The app's URL from its first domain, as the Go client shows it ("" without one)."""
+def app_url(s: Session, app: str, data: dict[str, Any] | None = None) -> str:
+    """The app's URL from its first domain, as the Go client shows it ("" without one).
+
+    The default domain (`APP`) is shown as the controller's own `url` of the app, which
+    carries the router's port when it is not 80 (`APP.localhost:8080`); `data` is the app
+    when already fetched."""
     domains, _ = s.api.get_list(f"/v2/apps/{app}/domains", limit=1)
     if not domains:
         return ""
     domain = str(domains[0].get("domain", ""))
+    if "." not in domain:
+        url = (data if data is not None else s.api.get(f"/v2/apps/{app}") or {}).get("url")
+        if isinstance(url, str) and url.startswith(f"{domain}."):
+            return url
     platform_domain = s.platform().get("domain")
     return expand_url(
         domain, s.settings.host, platform_domain if isinstance(platform_domain, str) else None
@@ -118,6 +126,8 @@ def create_remote(s: Session, app: str, remote: str) -> None:
         )
     remotes.add_remote(remote, s.repository_url(app))
     echo(f"Git remote {remote} successfully created for app {app}.")
+    if (said := knownhosts.hint(s)) is not None:
+        echo(said)
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -195,7 +205,7 @@ def info(app: str | None, output: str) -> None:
     if output == "json":
         print_json(data)
         return
-    url = app_url(s, name) or NO_DOMAIN.format(app=name)
+    url = app_url(s, name, data) or NO_DOMAIN.format(app=name)
     emit(format_app(data, url))
     echo()
     try:
@@ -410,6 +420,15 @@ def destroy(app: str | None, confirm: str | None) -> None:
     """
     s = session()
     name = s.app(app)
+    # Whether it may be destroyed by this user, before asking and saying "Destroying...":
+    # the app exists for them (404 otherwise) and they own it or are an administrator.
+    owner = (s.api.get(f"/v2/apps/{name}") or {}).get("owner")
+    if owner != s.settings.username and not (s.api.get("/v2/auth/whoami") or {}).get(
+        "is_superuser"
+    ):
+        raise CLIError(
+            f"Only the app's owner ({owner}) or an administrator can destroy {name}.", status=403
+        )
     if confirm is None:
         echo(destroy_prompt(name))
         confirm = click.prompt(">", default="", show_default=False, prompt_suffix=" ")

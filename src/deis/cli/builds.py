@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from deis.cli.apps import app_url, web_url
 from deis.cli.context import app_option, limit_option, output_option, session
 from deis.cli.errors import CLIError
 from deis.cli.output import echo, heading, limit_count, page, print_json, table, waiting
@@ -203,9 +204,40 @@ def create(image: str, app: str | None, procfile: str | None) -> None:
         body["procfile"] = parse_procfile(procfile)
     s = session()
     name = s.app(app)
+    before = s.api.get(f"/v2/apps/{name}") or {}
     with waiting("Creating build..."):
         s.api.post(f"/v2/apps/{name}/builds", body)
     echo("Creating build... done")
+    # As a push ends: the release, what runs, the URL.
+    latest, _ = s.api.get_list(f"/v2/apps/{name}/releases", 1)
+    after = s.api.get(f"/v2/apps/{name}") or {}
+    url = app_url(s, name, after)
+    echo(
+        format_deployed(
+            name,
+            latest[0].get("version") if latest else None,
+            web_url(url) if url else "",
+            before.get("structure") or {},
+            after.get("structure") or {},
+        ),
+        nl=False,
+    )
+
+
+def format_deployed(
+    app: str, version: object, url: str, before: dict[str, int], after: dict[str, int]
+) -> str:
+    """What `deis pull` says once deployed, as the end of a push does: the release, the
+    types that run and how to start those a new build left at 0, the URL."""
+    lines = [f"Done, {app}:v{version} deployed to Deis"] if version is not None else []
+    new = [t for t in sorted(after) if t not in before]
+    if new:
+        running = " ".join(f"{t}={n}" for t, n in sorted(after.items()) if n > 0)
+        lines.append(f"Running: {running}" if running else "Nothing runs: every type is at 0")
+        lines += [f"{t}=0: `deis scale {t}=1` starts it" for t in new if not after[t]]
+    if url:
+        lines += ["", url]
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 TOPIC = Topic(

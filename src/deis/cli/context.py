@@ -20,6 +20,7 @@ class State:
     """Global flags, set by `main` before a command runs (`-c/--config`)."""
 
     config: str | None = None
+    app_from_directory: str | None = None  # the app, when named after the directory
 
 
 def state() -> State:
@@ -43,9 +44,12 @@ class Session:
         """`-a APP`, else the git remote `deis`, else the current directory's name."""
         if given:
             return given
-        return remotes.detect_app(
+        name, source = remotes.detect_app_and_source(
             remotes.DEFAULT_REMOTE, remotes.builder_hostname(self.settings.host)
         )
+        if source == "directory":
+            state().app_from_directory = name
+        return name
 
     def platform(self) -> dict[str, Any]:
         """The controller's `GET /v2/platform` extension, or {} where it is not offered."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from deis.cli import remotes
+from deis.cli import knownhosts, remotes
 from deis.cli.apps import remove_app_remotes
 from deis.cli.context import app_option, session
 from deis.cli.errors import CLIError
@@ -42,6 +42,8 @@ def remote(app: str | None, remote: str, force: bool) -> None:
     if current is None:
         remotes.add_remote(remote, expected)
         echo(f"Git remote {remote} successfully created for app {name}.")
+        if (said := knownhosts.hint(s)) is not None:
+            echo(said)
         return
     if current == expected:
         echo(f"Remote {remote} already exists and is correctly configured for app {name}.")
@@ -56,6 +58,40 @@ def remote(app: str | None, remote: str, force: bool) -> None:
     remotes.remove_remote(remote)
     remotes.add_remote(remote, expected)
     echo(f"Git remote {remote} successfully created for app {name}.")
+    if (said := knownhosts.hint(s)) is not None:
+        echo(said)
+
+
+@click.command("git:known-hosts", short_help="trust the builder's SSH host key for git push")
+@click.option("--print", "print_only", is_flag=True, help="Print the line; write nothing.")
+def known_hosts(print_only: bool) -> None:
+    """Adds the builder's SSH host key to ~/.ssh/known_hosts, so that a first `git push`
+    over SSH (in a script or CI job too) does not fail with "Host key verification failed".
+
+    The key comes from the controller (GET /v2/platform); compare its fingerprint with
+    the one `deisctl status` shows on the platform's machine.
+
+    \b
+    Examples:
+      deis git:known-hosts
+      deis git:known-hosts --print >> ~/.ssh/known_hosts
+    """
+    s = session()
+    line = knownhosts.builder_line(s)
+    if line is None:
+        raise CLIError(
+            "The controller does not give the builder's SSH host key (a Deis v2 controller,"
+            " or a builder that has not started yet)."
+        )
+    if print_only:
+        echo(line)
+        return
+    found = knownhosts.fingerprint(line.split(" ", 1)[1])
+    if knownhosts.is_known(line):
+        echo(f"The builder's SSH host key ({found}) is already in {knownhosts.known_hosts_file()}.")
+        return
+    path = knownhosts.add(line)
+    echo(f"Added the builder's SSH host key ({found}) to {path}:\n{line}")
 
 
 @click.command("git:remove", short_help="removes git remote of application from repository")
@@ -74,4 +110,4 @@ def remove(app: str | None) -> None:
     echo(f"Git remotes for app {name} removed.")
 
 
-TOPIC = Topic("git", "manage git for applications", (remote, remove))
+TOPIC = Topic("git", "manage git for applications", (remote, remove, known_hosts))

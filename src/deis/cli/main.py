@@ -34,6 +34,7 @@ from deis.cli import (
     ps,
     registry,
     releases,
+    remotes,
     routing,
     tags,
     tls,
@@ -318,9 +319,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     profile, args = split_config_flag(args)
     args = rewrite_argv(args)
+    flags = State(profile)
     try:
-        result = cli.main(args, prog_name="deis", standalone_mode=False, obj=State(profile))
+        result = cli.main(args, prog_name="deis", standalone_mode=False, obj=flags)
     except click.ClickException as exc:
+        named = flags.app_from_directory
+        if (
+            isinstance(exc, CLIError)
+            and exc.status == 404
+            and named
+            and exc.message == f"App {named} not found."
+        ):
+            hint = remotes.directory_hint(named, remotes.in_repository())
+            exc = CLIError(f"{exc.message}\n{hint}", status=404)
         exc.show()
         return exc.exit_code
     except click.Abort:

@@ -25,7 +25,12 @@ def parse_version(text: str) -> int:
 def format_releases(app: str, releases: list[dict[str, Any]], total: int) -> str:
     title = heading(f"{app} Releases") + limit_count(len(releases), total) + "\n"
     rows = [
-        (f"v{r.get('version', '')}", r.get("created", ""), r.get("summary", "")) for r in releases
+        (
+            f"v{r.get('version', '')}",
+            r.get("created", ""),
+            f"{r.get('summary', '')}{' (failed)' if r.get('failed') else ''}",
+        )
+        for r in releases
     ]
     return title + table(rows)
 

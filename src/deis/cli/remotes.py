@@ -112,9 +112,32 @@ def list_remotes() -> list[Remote] | None:
 
 def detect_app(remote: str = DEFAULT_REMOTE, builder_host: str | None = None) -> str:
     """The app of the current directory: git remote `deis`, else the directory's name."""
+    return detect_app_and_source(remote, builder_host)[0]
+
+
+def detect_app_and_source(
+    remote: str = DEFAULT_REMOTE, builder_host: str | None = None
+) -> tuple[str, str]:
+    """The app of the current directory and where its name came from: "remote" or
+    "directory"."""
     remotes = list_remotes() or []
     app = app_from_remotes(remotes, remote, builder_host)
-    return app or app_from_directory(Path.cwd())
+    if app:
+        return app, "remote"
+    return app_from_directory(Path.cwd()), "directory"
+
+
+def directory_hint(app: str, in_repository: bool) -> str:
+    """Why an app named after the directory may not exist, and what to do instead."""
+    where = (
+        f"this git repository has no remote `{DEFAULT_REMOTE}`"
+        if in_repository
+        else "this is not a git checkout of an app"
+    )
+    return (
+        f"The app name {app} came from this directory's name ({where}): give the app with"
+        f" -a APP (deis apps lists yours), or run deis in the app's git checkout."
+    )
 
 
 def remote_url(name: str) -> str | None:

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from deis.dashboard import buildlogs, live
 from deis.dashboard.web import DashboardRoute, Viewer, context_of, dashboard_of, render
 from deis.domain.errors import Invalid
-from deis.services import builds, config, overview
+from deis.services import builds, config, cron, overview
 from deis.threads import blocking
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -109,6 +109,15 @@ def config_value(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
 def app_domains(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
     detail = overview.app_detail(context_of(request), me.user, app_id)
     return render(request, "domains.html", tab="domains", app=detail.app, detail=detail)
+
+
+@router.get("/apps/{app_id}/cron")
+def app_cron(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
+    """The app's scheduled jobs (`deis cron`): schedule, next run, how the last one ended."""
+    ctx = context_of(request)
+    summary = overview.app_summary(ctx, me.user, app_id)
+    views = cron.list_jobs(ctx, me.user, app_id)
+    return render(request, "cron.html", tab="cron", app=summary.app, jobs=views)
 
 
 @router.get("/apps/{app_id}/builds")

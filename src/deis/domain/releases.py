@@ -79,6 +79,20 @@ def rollback_summary(actor: str, version: int) -> str:
     return f"{actor} rolled back to v{version}"
 
 
+def rollback_refusal(version: int, has_build: bool, current_has_build: bool) -> str | None:
+    """Why release `version` cannot be rolled back to (None when it can): the initial
+    release (Deis refuses it), and a release without a build once the app has one (it
+    would record a release with nothing to run while the old build keeps serving)."""
+    if version == 1:
+        return "Cannot roll back to initial release."
+    if not has_build and current_has_build:
+        return (
+            f"Cannot roll back to v{version}: it has no build (it was made before the first"
+            " push or pull)."
+        )
+    return None
+
+
 def rollback_target(current: int, requested: int | None, exists: Callable[[int], bool]) -> int:
     """The version to roll back to: `requested`, or the one before `current` by default.
 

@@ -301,9 +301,10 @@ def status(state: StateDir, settings: Settings | None, problem: str | None = Non
             ("Domain", settings.domain),
             (
                 "Ports",
-                f"builder SSH {settings.ssh_port}, router {settings.router_port},"
-                f" registry {settings.registry_port}",
+                f"builder SSH {settings.ssh_port}, router {settings.router_port}"
+                f" (HTTPS {settings.router_https_port}), registry {settings.registry_port}",
             ),
+            ("Builder key", builder_key_line(settings)),
             ("Registry", registry_line(settings, pid is not None)),
             ("Database", describe_database(settings.effective_database_url)),
             ("Registration", settings.registration_mode),
@@ -312,6 +313,24 @@ def status(state: StateDir, settings: Settings | None, problem: str | None = Non
         lines.append(("Settings", problem))
     lines.append(("Logs", str(state.logs_dir)))
     return Status(running=pid is not None, pid=pid, stale_pid=stale, healthy=healthy, lines=lines)
+
+
+def builder_key_line(settings: Settings) -> str:
+    """The builder's SSH host key: its fingerprint and the line for ~/.ssh/known_hosts, so
+    that a first push need not ask (or fail with "Host key verification failed")."""
+    from deis.domain.errors import DomainError
+    from deis.domain.sshkeys import parse_public_key
+    from deis.platform.wiring import builder_host_key_file
+
+    if settings.builder != "git":
+        return f"none (builder: {settings.builder})"
+    try:
+        public = " ".join(builder_host_key_file(settings).read_text().split()[:2])
+        key = parse_public_key(public)
+    except (OSError, DomainError):
+        return "not made yet (the builder makes it when it first starts)"
+    host = settings.bind if settings.ssh_port == 22 else f"[{settings.bind}]:{settings.ssh_port}"
+    return f"{key.fingerprint_sha256} (ED25519); known_hosts line: {host} {public}"
 
 
 def registry_line(settings: Settings, platform_running: bool) -> str:

@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -386,13 +386,48 @@ def dashboard_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def platform_facts(settings: Settings) -> dict[str, str]:
-    return {
+def platform_facts(settings: Settings) -> Mapping[str, str]:
+    facts = {
         "domain": settings.domain,
         "builder": f"ssh://git@{settings.bind}:{settings.ssh_port}",
         "git_http": f"http://{settings.bind}:{settings.api_port}",
         "runtime": settings.runtime,
     }
+    if settings.builder != "git":
+        return facts
+    return BuilderFacts(facts, builder_host_key_file(settings))
+
+
+def builder_host_key_file(settings: Settings) -> Path:
+    """The public half of the builder's SSH host key (made when the builder first starts)."""
+    from deis.builder.config import BuilderConfig
+
+    return BuilderConfig(state_dir=settings.state_dir).host_key.with_suffix(".pub")
+
+
+class BuilderFacts(Mapping[str, str]):
+    """The facts, plus `builder_host_key` ("ssh-ed25519 AAAA...") once the builder has made
+    its key: read when asked, since the builder may make it after the API started."""
+
+    def __init__(self, facts: dict[str, str], key_file: Path) -> None:
+        self.facts = facts
+        self.key_file = key_file
+
+    def _all(self) -> dict[str, str]:
+        try:
+            words = self.key_file.read_text().split()
+        except OSError:
+            return self.facts
+        return {**self.facts, "builder_host_key": " ".join(words[:2])} if words else self.facts
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 @runtime_checkable

@@ -218,10 +218,14 @@ def exit_reason(code: int) -> str:
     return f"exit {code}"
 
 
-def crash_event(label: str, exit_code: int, restarts: int, next_delay: float) -> str:
-    """The platform event of a crashed replica being restarted (`deis[runtime]: ...`)."""
+def crash_event(
+    label: str, exit_code: int, restarts: int, next_delay: float, killed: str | None = None
+) -> str:
+    """The platform event of a crashed replica being restarted (`deis[runtime]: ...`);
+    `killed`: why the platform itself killed it (its liveness probe), if it did."""
     then = f"if it crashes again it waits {next_delay:g} s" if next_delay else "restarting"
-    return f"{label} crashed ({exit_reason(exit_code)}); restart {restarts}, {then}"
+    what = f"was killed {killed}" if killed else f"crashed ({exit_reason(exit_code)})"
+    return f"{label} {what}; restart {restarts}, {then}"
 
 
 def backoff_delay(restarts: int, base: float = 1.0, cap: float = 60.0) -> float:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from deis.domain import config as rules
+from deis.domain import formation
 from deis.domain import releases as summaries
 from deis.domain.errors import Invalid
 from deis.domain.records import Config, User
@@ -27,6 +28,16 @@ def get_config(ctx: Context, actor: User, app_id: str) -> Config:
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id)
         return current(uow, app.id)[2]
+
+
+def limited_types(changes: dict[str, Any]) -> list[str]:
+    """The process types a change sets a memory or CPU limit for (not those it unsets)."""
+    names: list[str] = []
+    for name in ("memory", "cpu"):
+        change = changes.get(name)
+        if isinstance(change, dict):
+            names += [str(t) for t, v in change.items() if v is not None and str(t) not in names]
+    return names
 
 
 def merged(old: Config, changes: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +71,8 @@ def set_config(ctx: Context, actor: User, app_id: str, changes: dict[str, Any]) 
         app = app_for(uow, actor, app_id, lock=True)
         _, build, old = current(uow, app.id)
         fields = merged(old, changes)
+        if build is not None:  # before the first build, limits may be set for types to come
+            formation.require_types(limited_types(changes), build)
         if all(getattr(old, name) == value for name, value in fields.items()):
             return old
         now = ctx.clock()

@@ -9,7 +9,7 @@ from typing import Any
 from deis.domain import formation
 from deis.domain import terminal as terminal_rules
 from deis.domain.desired import Pod, RunResult
-from deis.domain.errors import Conflict, Invalid
+from deis.domain.errors import Conflict, Invalid, NotFound
 from deis.domain.logs import LineFilter
 from deis.domain.records import User
 from deis.domain.terminal import Opening
@@ -66,6 +66,10 @@ def restart(
 ) -> list[Pod]:
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id)
+        if proc_type is not None:
+            unknown = formation.unknown_type(proc_type, current(uow, app.id)[1])
+            if unknown is not None:
+                raise NotFound(unknown)
     restarted = ctx.runtime.restart(app.id, proc_type, name)
     ctx.logs.write(app.id, "controller", f"{actor.username} restarted {name or proc_type or 'all'}")
     return restarted

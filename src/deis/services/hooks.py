@@ -63,6 +63,15 @@ def push_keys(ctx: Context, app_id: str, username: str | None = None) -> dict[st
         return by_user
 
 
+def structure_of(ctx: Context, app_id: str) -> dict[str, int]:
+    """The app's process types and counts, for the builder to say what runs."""
+    with ctx.store.transaction() as uow:
+        app = uow.apps.get(app_id)
+        if app is None:
+            raise NotFound(f"App {app_id} not found.")
+        return dict(app.structure)
+
+
 def push_config(ctx: Context, username: object, app_id: object) -> Config:
     with ctx.store.transaction() as uow:
         user = _user(uow, username)

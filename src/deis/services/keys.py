@@ -25,10 +25,13 @@ def add(ctx: Context, actor: User, key_id: object, public: object) -> Key:
         updated=now,
     )
     with ctx.store.transaction(write=True) as uow:
+        same = uow.keys.by_fingerprint(key.fingerprint)
+        if same is not None and same.owner == actor.username:
+            raise Invalid(f"This key is already added, as {same.id} (deis keys:list shows it).")
         if uow.keys.get(actor.username, name) is not None:
             raise Invalid(f"You already have a key named {name}.", field="id")
-        if uow.keys.by_fingerprint(key.fingerprint) is not None:
-            raise Invalid("This public key is already registered.", field="public")
+        if same is not None:
+            raise Invalid("This public key is already registered by another user.", field="public")
         uow.keys.add(key)
     return key
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from deis.domain.configdiff import ConfigDiff, config_diff
 from deis.domain.records import App, Build, Certificate, Config, Domain, Release, User
+from deis.domain.releases import rollback_refusal
 from deis.ports import UnitOfWork
 from deis.services.access import app_for, can_manage
 from deis.services.context import Context
@@ -38,6 +39,7 @@ class TimelineEntry:
     build: Build | None
     build_changed: bool  # a new build (a push or an image), not only a config change
     changes: ConfigDiff
+    can_roll_back: bool = False  # an older release that rollback accepts as a target
 
 
 def app_summaries(
@@ -88,6 +90,7 @@ def timeline(
         chain = [*found, before] if before else found
         configs = _configs(uow, chain)
         builds = _builds(uow, app.id, chain)
+        latest = uow.releases.latest(app.id) or found[0]
         entries = []
         for index, release in enumerate(found):
             previous = chain[index + 1] if index + 1 < len(chain) else None
@@ -101,6 +104,11 @@ def timeline(
                         configs.get(previous.config) if previous else None,
                         configs[release.config],
                     ),
+                    can_roll_back=release.version < latest.version
+                    and rollback_refusal(
+                        release.version, release.build is not None, latest.build is not None
+                    )
+                    is None,
                 )
             )
         return entries, total

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deis.domain import releases as rules
-from deis.domain.errors import Conflict, NotFound
+from deis.domain.errors import Conflict, Invalid, NotFound
 from deis.domain.records import App, Build, Config, Release, User
 from deis.domain.releases import Released
 from deis.ports import UnitOfWork
@@ -71,6 +71,11 @@ def rollback(ctx: Context, actor: User, app_id: str, version: int | None) -> Rel
         )
         target = uow.releases.get(app.id, target_version)
         assert target is not None  # rollback_target checked that it exists
+        refusal = rules.rollback_refusal(
+            target_version, target.build is not None, latest.build is not None
+        )
+        if refusal is not None:
+            raise Invalid(refusal)
         build = uow.builds.get(app.id, target.build) if target.build else None
         if build is not None and ctx.artifacts is not None:
             if not ctx.artifacts.available(build):

@@ -32,7 +32,7 @@ from deis.runtime.plan import (
 from deis.runtime.podman import netns, slugs
 from deis.runtime.podman.cpu import CpuBook, cgroup_usage_ns
 from deis.runtime.podman.egress import Egress
-from deis.runtime.podman.health import HealthBook, check
+from deis.runtime.podman.health import HealthBook, Seen, look
 from deis.runtime.podman.images import Images
 from deis.runtime.podman.podman import Container, Podman
 from deis.runtime.probes import Probes, probes_for
@@ -102,6 +102,7 @@ class Engine:
         self._allocations: dict[str, netns.Allocation] = {}
         self._restarts: dict[str, int] = {}
         self._restart_at: dict[str, float] = {}
+        self._killed: dict[str, str] = {}  # why the platform killed a replica (liveness)
         self._stopping: set[str] = set()
         self._stopped = threading.Condition(self._lock)  # notified when a stop has ended
         self._starting: set[str] = set()
@@ -213,7 +214,7 @@ class Engine:
     def probe(self, observed: Sequence[Observed], now: float) -> list[Observed]:
         """Run the probes that are due (in parallel); kill replicas whose liveness failed.
         Returns the replicas with their readiness brought up to date."""
-        jobs: list[tuple[Observed, str, Future[bool]]] = []
+        jobs: list[tuple[Observed, str, Future[Seen]]] = []
         for item in observed:
             replica = item.replica
             address = self.address(replica.name)
@@ -224,17 +225,21 @@ class Engine:
                 ("ready", "live"), (item.probes.readiness, item.probes.liveness), due, strict=True
             ):
                 if is_due and probe is not None:
-                    future = self._pool.submit(check, probe, address, replica.name, self.podman)
+                    future = self._pool.submit(look, probe, address, replica.name, self.podman)
                     jobs.append((item, kind, future))
         for item, kind, future in jobs:
-            ok = bool(future.result())
+            seen = future.result()
             replica = item.replica
             if kind == "ready":
-                self.health.readiness(replica.name, replica.started, item.probes, ok, now)
-            elif self.health.liveness(replica.name, replica.started, item.probes, ok, now):
+                self.health.readiness(replica.name, replica.started, item.probes, seen.ok, now)
+            elif self.health.liveness(replica.name, replica.started, item.probes, seen.ok, now):
                 log.warning("%s failed its liveness probe: restarting it", replica.name)
                 app = item.container.labels.get(spec.LABEL_APP, "")
-                self.event(app, f"{self.label(app, replica.name)} failed its liveness probe")
+                times = item.probes.liveness.failure_threshold if item.probes.liveness else 1
+                what = f"its liveness probe {times} time{'s' if times != 1 else ''}"
+                failed = f"{what} (last: {seen.what})"
+                self._killed[replica.name] = f"for failing {failed}"  # said when it restarts
+                self.event(app, f"{self.label(app, replica.name)} failed {failed}: killing it")
                 self.podman.kill(replica.name)
         return [self._refresh(item, now) for item in observed]
 
@@ -414,8 +419,10 @@ class Engine:
             self._restarts[name] = count
             delay = backoff_delay(count, self.options.backoff_base, self.options.backoff_cap)
             self._restart_at[name] = now + delay
+        killed = self._killed.pop(name, None)
         if app is not None:
-            self.event(app, crash_event(self.label(app, name), exit_code, count, delay))
+            label = self.label(app, name)
+            self.event(app, crash_event(label, exit_code, count, delay, killed=killed))
         if allocation is None:  # its namespace is gone for good: let a new replica replace it
             log.warning("%s has no address any more: removing it", name)
             self.podman.remove([name])
@@ -490,6 +497,7 @@ class Engine:
             self._started_at.pop(name, None)
             self._restarts.pop(name, None)
             self._restart_at.pop(name, None)
+            self._killed.pop(name, None)
         self.health.forget(name)
         if allocation is not None:
             if self.egress is not None:

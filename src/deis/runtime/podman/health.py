@@ -12,22 +12,48 @@ from deis.runtime.podman.podman import Podman
 from deis.runtime.probes import EXEC, HTTP, TCP, Probe, Probes
 
 
+@dataclass(frozen=True)
+class Seen:
+    """One probe's result, and what it saw, for people (`deis logs`)."""
+
+    ok: bool
+    what: str
+
+
 def check(probe: Probe, address: str, container: str, podman: Podman) -> bool:
     """One probe of one replica: True when it passes."""
+    return look(probe, address, container, podman).ok
+
+
+def look(probe: Probe, address: str, container: str, podman: Podman) -> Seen:
+    """One probe of one replica: whether it passes, and what it saw."""
+    target = {
+        TCP: f"a connection to port {probe.port}",
+        HTTP: f"{probe.scheme.upper()} GET {probe.path} on port {probe.port}",
+    }.get(probe.kind, f"`{' '.join(probe.command)}`")
     try:
         if probe.kind == TCP:
             with socket.create_connection((address, probe.port), timeout=probe.timeout):
-                return True
+                return Seen(True, f"{target} was accepted")
         if probe.kind == HTTP:
-            return _http(probe, address)
+            status = _http(probe, address)
+            return Seen(200 <= status < 400, f"{target} answered {status}")
         if probe.kind == EXEC:
-            return podman.exec(container, probe.command, timeout=probe.timeout + 5).code == 0
-    except (OSError, http.client.HTTPException):
-        return False
-    return False
+            outcome = podman.exec(container, probe.command, timeout=probe.timeout + 5)
+            if outcome.timed_out:
+                return Seen(False, f"{target} did not end within {probe.timeout:g} s")
+            last = outcome.output.strip().splitlines()[-1:]
+            said = f": {last[0][:200]}" if last else ""
+            return Seen(outcome.code == 0, f"{target} exited {outcome.code}{said}")
+    except TimeoutError:
+        return Seen(False, f"{target} got no answer within {probe.timeout:g} s")
+    except (OSError, http.client.HTTPException) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Seen(False, f"{target} failed: {reason or exc.__class__.__name__}")
+    return Seen(False, f"unknown probe kind {probe.kind!r}")
 
 
-def _http(probe: Probe, address: str) -> bool:
+def _http(probe: Probe, address: str) -> int:
     connection: http.client.HTTPConnection
     if probe.scheme == "https":
         context = ssl.create_default_context()
@@ -40,10 +66,9 @@ def _http(probe: Probe, address: str) -> bool:
         connection = http.client.HTTPConnection(address, probe.port, timeout=probe.timeout)
     try:
         connection.request("GET", probe.path, headers=dict(probe.headers))
-        status = connection.getresponse().status
+        return connection.getresponse().status
     finally:
         connection.close()
-    return 200 <= status < 400
 
 
 @dataclass

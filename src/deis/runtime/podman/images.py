@@ -86,6 +86,12 @@ def auth_file(host: str, credentials: Mapping[str, str]) -> Iterator[Path]:
 def pull_problem(image: str, host: str, output: str, with_credentials: bool) -> str:
     """One line for the user from what `podman pull` said."""
     text = output.lower()
+    if "short-name" in text and "did not resolve" in text:
+        return (
+            f"{image} is a short name, and this platform looks up no registry for short"
+            f" names: give the image's full name with its registry, such as"
+            f" docker.io/library/{image} or HOST:PORT/{image}."
+        )
     refused = ("unauthorized", "authentication required", "access to the resource is denied")
     if any(word in text for word in refused):
         if with_credentials:
