@@ -31,6 +31,7 @@ PACKAGES=(
     "ssh-keygen:openssh-client"
     "docker-registry:docker-registry"
     "chromium:chromium"  # the dashboard's browser tests (Playwright drives it)
+    "pebble:pebble"  # Let's Encrypt's ACME test server: the automatic TLS tests
 )
 
 # file → the Debian package that provides it (libraries, modules)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
+from deis.domain.acme import AcmeDomain, Issued
 from deis.domain.artifacts import Garbage
 from deis.domain.attempts import BuildAttempt
 from deis.domain.cron import Job as CronJob
@@ -194,6 +195,28 @@ class CronRuns(Protocol):
         """Keep `run` as its job's last run (replacing the one before)."""
 
 
+class AcmeStates(Protocol):
+    """Automatic TLS: which apps have it, and each domain's state."""
+
+    def enabled(self, app_id: str) -> bool: ...
+    def enabled_apps(self) -> builtins.list[str]: ...
+    def enable(self, app_id: str, when: datetime) -> None: ...
+    def disable(self, app_id: str) -> None:
+        """The app and its domains' states (the certificates stay)."""
+
+    def domains(self, app_id: str) -> builtins.list[AcmeDomain]: ...
+    def save(self, state: AcmeDomain) -> None: ...
+
+
+class AcmeIssuer(Protocol):
+    """An ACME CA (Let's Encrypt): orders a certificate, validating HTTP-01 through the
+    responder (the router). Raises deis.domain.acme.AcmeError."""
+
+    directory: str
+
+    def issue(self, hosts: builtins.list[str], responder: Router) -> Issued: ...
+
+
 class CronRunner(Protocol):
     """Runs scheduled jobs in the background (the platform's scheduler)."""
 
@@ -218,6 +241,7 @@ class UnitOfWork(Protocol):
     settings: Settings
     tls: TLSSettings
     cron_runs: CronRuns
+    acme: AcmeStates
 
 
 class Store(Protocol):
@@ -349,6 +373,12 @@ class Router(Protocol):
 
     def metrics(self, app_id: str) -> dict[str, Any]:
         """Requests, status classes, bytes and latency the router counted for the app."""
+
+    def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
+        """Answer http://HOST/.well-known/acme-challenge/TOKEN with the key authorization
+        (ACME HTTP-01), whatever the app's state; without a reload."""
+
+    def remove_challenge(self, token: str) -> None: ...
 
 
 class Objects(Protocol):

@@ -62,6 +62,13 @@ class Settings:
     # Answer plain HTTP to deis.<domain> with a 308 to https while the platform has a
     # certificate (deisctl certs:set); off by default: clients of http:// keep working.
     tls_enforce: bool = False
+    # Automatic TLS (deis tls:auto): the ACME CA's directory, the account's contact email
+    # (empty: no automatic TLS), and a CA bundle to verify the directory's HTTPS (a
+    # private CA such as pebble; empty: the system's)
+    acme_email: str = ""
+    acme_directory: str = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_ca_bundle: str = ""
+    acme_interval: float = 60.0  # seconds between passes of the renewal job
     log_retention: int = 10_000  # lines kept per app
     build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
@@ -140,6 +147,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_ROUTER_READ_TIMEOUT": ("router_read_timeout", int),
     "DEIS_ROUTER_SEND_TIMEOUT": ("router_send_timeout", int),
     "DEIS_TLS_ENFORCE": ("tls_enforce", lambda raw: raw.lower() in ("1", "true", "yes", "on")),
+    "DEIS_ACME_EMAIL": ("acme_email", str),
+    "DEIS_ACME_DIRECTORY": ("acme_directory", str),
+    "DEIS_ACME_CA_BUNDLE": ("acme_ca_bundle", str),
+    "DEIS_ACME_INTERVAL": ("acme_interval", float),
     "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILD_LOG_RETENTION": ("build_log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),
@@ -186,6 +197,23 @@ def _check_router_limits(settings: Settings) -> None:
         raise SettingsError("router_connect_timeout must be at most 75 seconds")
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_acme(settings: Settings) -> None:
+    if settings.acme_email and not _EMAIL.match(settings.acme_email):
+        raise SettingsError(
+            f"--acme-email (DEIS_ACME_EMAIL) must be an email address, not {settings.acme_email!r}"
+        )
+    if not settings.acme_directory.startswith(("https://", "http://")):
+        raise SettingsError(
+            "--acme-directory (DEIS_ACME_DIRECTORY) must be the URL of an ACME directory,"
+            f" not {settings.acme_directory!r}"
+        )
+    if settings.acme_interval <= 0:
+        raise SettingsError("DEIS_ACME_INTERVAL must be a positive number of seconds")
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from DEIS_* variables, then explicit overrides (flags) on top."""
     env = os.environ if env is None else env
@@ -205,6 +233,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
     settings = Settings(**values)
     _check_router_limits(settings)
+    _check_acme(settings)
     if settings.token_lifetime < 0:
         raise SettingsError(
             f"DEIS_TOKEN_LIFETIME must be 0 (tokens last until revoked) or a number of "

@@ -43,6 +43,7 @@ EXPECTED = {
     "/v2/apps/{app_id}/settings",
     "/v2/apps/{app_id}/whitelist",
     "/v2/apps/{app_id}/tls",
+    "/v2/apps/{app_id}/tls/auto",
     "/v2/apps/{app_id}/cron",
     "/v2/apps/{app_id}/cron/{name}",
     "/v2/certs",

@@ -236,3 +236,30 @@ def test_build_attempts_and_build_info_read_plainly() -> None:
     only_build = format_build_info(None, {"uuid": "u", "owner": "dev", "image": "img",
                                           "procfile": {"web": "x"}, "created": "t"})  # fmt: skip
     assert "image:     img" in only_build and 'procfile:  {"web": "x"}' in only_build
+
+
+def test_format_auto_lists_each_domain_and_its_last_acme_error() -> None:
+    from deis.cli.tls import format_auto
+
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    auto = {
+        "auto": True,
+        "directory": "https://ca.test/dir",
+        "domains": [
+            {"domain": "www.shop.test", "host": "www.shop.test", "certificate": "acme-www-shop-test",
+             "automatic": True, "issuer": "CN=CA", "expires": "2027-03-01T00:00:00Z",
+             "last_error": "", "next_attempt": None},
+            {"domain": "shop", "host": "shop.apps.test", "certificate": None, "automatic": False,
+             "issuer": None, "expires": None, "last_error": "cannot reach the CA",
+             "next_attempt": "2026-12-06T00:01:00Z"},
+        ],
+    }  # fmt: skip
+    text = format_auto(auto, now)
+    assert text.startswith("Automatic TLS: enabled (https://ca.test/dir)\n")
+    assert "acme-www-shop-test (auto)  CN=CA" in text
+    assert "1 Mar 2027 (in 2 months)" in text
+    assert "shop.apps.test  none" in text
+    assert "cannot reach the CA (next attempt 2026-12-06T00:01:00Z)" in text
+    assert format_auto({"auto": False, "directory": "x", "domains": []}, now) == (
+        "Automatic TLS: disabled\n"
+    )

@@ -29,6 +29,7 @@ NOW = datetime(2024, 5, 1, 12, 30, 5, tzinfo=UTC)
         ("router/platform.crt", True),
         ("router/platform.key", True),
         ("router/default.key", True),
+        ("acme/account.key", True),
         ("router/table.json", False),
         ("router/access.log", False),
         ("router/../builder-key", False),
@@ -103,6 +104,8 @@ def _state(tmp_path: Path) -> StateDir:
     for name in ("platform.crt", "platform.key", "default.crt", "default.key"):
         (state.root / "router" / name).write_text(f"PEM {name}")
     (state.root / "router" / "table.json").write_text("{}")  # pushed again from the database
+    (state.root / "acme").mkdir()
+    (state.root / "acme" / "account.key").write_text("ACME ACCOUNT KEY")
     (state.root / "router" / "access.log").write_text("{}\n")
     save_settings(state, Settings(state_dir=state.root, api_port=8200))
     return state
@@ -119,6 +122,7 @@ def test_archive_round_trip(tmp_path: Path) -> None:
         "router/platform.key",
         "router/default.crt",
         "router/default.key",
+        "acme/account.key",
         "keys/host_key",
         "keys/sub/other",
     ]
@@ -229,6 +233,7 @@ def test_backup_and_restore_through_the_store(tmp_path: Path) -> None:
         "router/platform.key",
         "router/default.crt",
         "router/default.key",
+        "acme/account.key",
         "keys/host_key",
         "keys/sub/other",
     ]
@@ -252,6 +257,9 @@ def test_backup_and_restore_through_the_store(tmp_path: Path) -> None:
     assert (restored.state_dir / "keys" / "sub" / "other").read_text() == "OTHER"
     assert (restored.state_dir / "builder-key").read_text() == "the-key\n"
     assert (restored.state_dir / "dashboard-key").read_text() == "DASHBOARD KEY"
+    account_key = restored.state_dir / "acme" / "account.key"
+    assert account_key.read_text() == "ACME ACCOUNT KEY"
+    assert stat.S_IMODE(account_key.stat().st_mode) == 0o600
     router_dir = restored.state_dir / "router"
     assert stat.S_IMODE(router_dir.stat().st_mode) == 0o700
     for name in ("platform.crt", "platform.key", "default.crt", "default.key"):

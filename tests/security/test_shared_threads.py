@@ -56,6 +56,8 @@ QUICK_ROUTES = {
     "auth.list_admins", "auth.grant_admin", "auth.revoke_admin",
     "approuting.list_domains", "approuting.get_settings", "approuting.get_whitelist",
     "approuting.get_tls",
+    # automatic TLS: the database and a log line; the orders run in the primary's loop
+    "approuting.get_tls_auto", "approuting.enable_tls_auto", "approuting.disable_tls_auto",
     "certs.list_certs", "certs.add_cert", "certs.get_cert",
     # cron:run starts the job's thread and answers: it waits on no run
     "cron.list_jobs", "cron.get_job", "cron.run_job",

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from deis.domain.acme import AcmeDomain
 from deis.domain.cron import Run as CronRun
 from deis.store.dump import FORMAT, DumpError, dump, load
 from deis.store.migrate import current, head, upgrade
@@ -40,6 +41,8 @@ def fill(url: str, make: Factory) -> None:
             make.tls(uow, "web")
             started = make.now()
             uow.cron_runs.record(CronRun("web", "backup", started, "schedule", started, 0))
+            uow.acme.enable("web", started)
+            uow.acme.save(AcmeDomain("www.example.com", "web", "www", "", started, None, 0))
             uow.users.delete("bob")  # rows whose owner is gone (NULL) travel too
     finally:
         store.close()

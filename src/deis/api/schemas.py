@@ -291,6 +291,26 @@ class CertOut(Stamped):
     issuer: str
     subject: str
     domains: list[str]
+    automatic: bool = False
+
+
+class TLSAutoDomainOut(BaseModel):
+    domain: str
+    host: str
+    certificate: str | None
+    automatic: bool
+    issuer: str | None
+    expires: str | None
+    last_error: str
+    last_attempt: str | None
+    next_attempt: str | None
+
+
+class TLSAutoOut(BaseModel):
+    app: str
+    auto: bool
+    directory: str | None
+    domains: list[TLSAutoDomainOut]
 
 
 class AppSettingsOut(Stamped):

@@ -142,7 +142,7 @@ def domain(d: Domain) -> dict[str, Any]:
     }
 
 
-def certificate(c: Certificate) -> dict[str, Any]:
+def certificate(c: Certificate, automatic: bool = False) -> dict[str, Any]:
     return {
         "uuid": c.uuid,
         "name": c.name,
@@ -157,6 +157,7 @@ def certificate(c: Certificate) -> dict[str, Any]:
         "domains": c.domains,
         "created": timestamp(c.created),
         "updated": timestamp(c.updated),
+        "automatic": automatic,  # kept by automatic TLS (deis tls:auto)
     }
 
 
@@ -217,4 +218,20 @@ def cron_job(job: cron.Job, next_run: datetime | None, last: cron.Run | None) ->
             "duration": last.duration,
             "trigger": last.trigger,
         },
+    }
+
+
+def tls_auto(info: dict[str, Any]) -> dict[str, Any]:
+    """deis.services.acme.info, its times as timestamps."""
+    return {
+        **info,
+        "domains": [
+            {
+                **d,
+                "expires": timestamp(d["expires"]),
+                "last_attempt": timestamp(d["last_attempt"]),
+                "next_attempt": timestamp(d["next_attempt"]),
+            }
+            for d in info["domains"]
+        ],
     }

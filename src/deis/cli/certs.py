@@ -46,7 +46,7 @@ def format_certs(certs: list[dict[str, Any]], now: datetime) -> str:
         return "No certs\n"
     rows = [
         (
-            cert.get("name", ""),
+            str(cert.get("name", "")) + (" (auto)" if cert.get("automatic") else ""),
             cert.get("common_name", ""),
             joined(cert.get("san")),
             expires_text(cert.get("expires"), now),

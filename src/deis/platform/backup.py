@@ -3,8 +3,8 @@
 A backup is a .tar.gz holding `manifest.json`, `database.json` (from
 `deis.store.dump.dump`) and the state dir's small files: `settings.json`,
 `builder-key`, `dashboard-key`, the router's certificates and keys (`router/platform.*`,
-the operator's certificate for deis.DOMAIN, and `router/default.*`, the default one) and
-anything under `keys/`. Every file is restored 0600. Never the live SQLite file: the
+the operator's certificate for deis.DOMAIN, and `router/default.*`, the default one),
+`acme/account.key` (automatic TLS's ACME account) and anything under `keys/`. Every file is restored 0600. Never the live SQLite file: the
 dump is a consistent read that works while the platform runs.
 """
 
@@ -46,6 +46,7 @@ STATE_FILES = (
     "router/platform.key",
     "router/default.crt",
     "router/default.key",
+    "acme/account.key",  # automatic TLS's ACME account (the CA knows the account by it)
 )
 KEYS = "keys"
 MAX_MEMBER_BYTES = 2 * 1024**3

@@ -167,6 +167,20 @@ def cli() -> None:
     help="Answer plain HTTP to deis.DOMAIN with a redirect (308) to https while the"
     " platform has a certificate (default: no; http:// clients keep working).",
 )
+@click.option(
+    "--acme-email",
+    help="Automatic TLS (deis tls:auto:enable): the contact email of the platform's"
+    " ACME account (default: none, automatic TLS off).",
+)
+@click.option(
+    "--acme-directory",
+    help="The ACME CA's directory URL (default: Let's Encrypt's production directory).",
+)
+@click.option(
+    "--acme-ca-bundle",
+    help="A PEM bundle that verifies the ACME directory's HTTPS (a private CA; default:"
+    " the system's).",
+)
 @database_option
 @click.option(
     "--timeout",

@@ -31,11 +31,13 @@ from deis.logs.collector import CollectingLogs
 from deis.logs.files import FileLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
+from deis.periodic import Periodic
 from deis.platform.artifacts import LocalArtifacts
 from deis.platform.cron import CronLoop
 from deis.platform.forwarding import FromWorkers, InPrimaryOnly, ToPrimary
 from deis.platform.primary import PrimaryOverSocket
 from deis.ports import (
+    AcmeIssuer,
     Artifacts,
     BuildOutputs,
     CpuMeter,
@@ -47,7 +49,7 @@ from deis.ports import (
 )
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
-from deis.services import deploys, routes
+from deis.services import acme, deploys, routes
 from deis.services.context import Context
 from deis.settings import Settings
 from deis.store.engine import is_sqlite
@@ -297,6 +299,21 @@ def platform_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+def make_acme(settings: Settings) -> AcmeIssuer | None:
+    """The ACME CA of automatic TLS, when the operator gave an email (and the router is
+    the platform's nginx, which answers the challenges)."""
+    if not settings.acme_email or settings.router != "nginx":
+        return None
+    from deis.acme.client import AcmeClient
+
+    return AcmeClient(
+        settings.state_dir,
+        settings.acme_directory,
+        settings.acme_email,
+        ca_bundle=settings.acme_ca_bundle or None,
+    )
+
+
 def build_context(
     settings: Settings, store: Store | None = None, objects: Objects | None = None
 ) -> Context:
@@ -319,6 +336,7 @@ def build_context(
         build_outputs=outputs,
         app_removers=[outputs.remove],
         cron_runner=scheduler,
+        acme=make_acme(settings),
         **platform_settings(settings),
     )
     scheduler.context = context
@@ -336,6 +354,7 @@ def worker_context(settings: Settings, primary_socket: Path) -> Context:
         router=cast(Router, InPrimaryOnly("router")),
         build_outputs=cast(BuildOutputs, InPrimaryOnly("build output store")),
         primary=PrimaryOverSocket(primary_socket),
+        acme=make_acme(settings),  # to say whether it is on: the primary orders
         **platform_settings(settings),
     )
 
@@ -447,6 +466,14 @@ class Platform:
         threading.Thread(
             target=deploys.converge_all, args=(self.context,), name="deis-converge", daemon=True
         ).start()
+        if self.context.acme is not None:  # automatic TLS: orders and renewals
+            job = Periodic(
+                "deis-acme",
+                lambda: acme.renew_due(self.context),
+                self.settings.acme_interval,
+            )
+            job.start()
+            self.started.append(job.stop)
         if isinstance(self.context.cron_runner, CronLoop):  # `deis cron` jobs, last
             self.context.cron_runner.begin()
             self.started.append(self.context.cron_runner.stop)

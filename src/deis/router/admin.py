@@ -62,6 +62,12 @@ class AdminClient:
         """Whether nginx holds a platform certificate, and its names (never the key)."""
         return self._call("GET", "/platform")
 
+    def put_challenge(self, token: str, host: str, key_authorization: str) -> None:
+        self._call("PUT", f"/challenges/{token}", f"{host} {key_authorization}")
+
+    def delete_challenge(self, token: str) -> None:
+        self._call("DELETE", f"/challenges/{token}")
+
     def mark_synced(self, token: int) -> None:
         self._call("PUT", "/synced", str(token))
 

@@ -445,6 +445,14 @@ class KubernetesRouter:
     def set_peers(self, app_id: str, peers: list[str]) -> None:
         """Nothing to do: the app's Service follows its ready pods."""
 
+    def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
+        raise Unavailable(
+            "Automatic TLS is not available on Kubernetes yet (cert-manager is the way there)."
+        )
+
+    def remove_challenge(self, token: str) -> None:
+        """Nothing was set."""
+
     def metrics(self, app_id: str) -> dict[str, Any]:
         raise Unavailable(
             "On Kubernetes the cluster's gateway or ingress counts requests; see its metrics."

@@ -125,6 +125,10 @@ class NginxRouter:
         self._lock = threading.RLock()
         self._routes, self._peers = table.load(self.table_path)
         self._metrics = MetricsTable()
+        # ACME HTTP-01 challenges being validated: token -> (host, key authorization);
+        # kept in memory only (an order outlives no platform restart), pushed again to a
+        # fresh nginx
+        self._challenges: dict[str, tuple[str, str]] = {}
         self._follower: LogFollower | None = None
         self._token = random.randint(1, 2**31)
         self._dirty = False
@@ -235,6 +239,17 @@ class NginxRouter:
             self._save()
             self._push(lambda: self.admin.put_peers(app_id, table.encode_peers(resolved)))
 
+    def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
+        name = table.check_challenge(host, token, key_authorization)
+        with self._lock:
+            self._challenges[token] = (name, key_authorization)
+            self._push(lambda: self.admin.put_challenge(token, name, key_authorization))
+
+    def remove_challenge(self, token: str) -> None:
+        with self._lock:
+            if self._challenges.pop(token, None) is not None:
+                self._push(lambda: self.admin.delete_challenge(token))
+
     # -- metrics -------------------------------------------------------------------
 
     def metrics(self, app_id: str) -> dict[str, Any]:
@@ -324,6 +339,8 @@ class NginxRouter:
             self.admin.put_app(route.app, table.encode_route(route))
         for app_id, peers in self._peers.items():
             self.admin.put_peers(app_id, table.encode_peers(peers))
+        for token, (host, answer) in self._challenges.items():
+            self.admin.put_challenge(token, host, answer)
         self._platform_seen = None
         self._sync_platform_certificate()
         self.admin.mark_synced(self._token)

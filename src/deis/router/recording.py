@@ -15,6 +15,7 @@ class RecordingRouter:
     def __init__(self) -> None:
         self.routes: dict[str, AppRoute] = {}
         self.peers: dict[str, list[str]] = {}
+        self.challenges: dict[str, tuple[str, str]] = {}
 
     def apply(self, route: AppRoute) -> None:
         self.routes[route.app] = route
@@ -25,6 +26,12 @@ class RecordingRouter:
 
     def set_peers(self, app_id: str, peers: list[str]) -> None:
         self.peers[app_id] = list(peers)
+
+    def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
+        self.challenges[token] = (host, key_authorization)
+
+    def remove_challenge(self, token: str) -> None:
+        self.challenges.pop(token, None)
 
     def metrics(self, app_id: str) -> dict[str, Any]:
         raise Unavailable("This platform runs no router, so it counts no requests.")

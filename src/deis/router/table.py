@@ -29,6 +29,21 @@ class TableError(ValueError):
     pass
 
 
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+_KEY_AUTHORIZATION = re.compile(r"^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,200}$")
+
+
+def check_challenge(host: str, token: str, key_authorization: str) -> str:
+    """An ACME HTTP-01 challenge checked before it reaches nginx; answers the host in the
+    form nginx keeps it."""
+    name = host.strip().lower().rstrip(".")
+    if not _HOSTNAME.match(name) or name.startswith("*."):
+        raise TableError(f"bad challenge host {host!r}")
+    if not _TOKEN.match(token) or not _KEY_AUTHORIZATION.match(key_authorization):
+        raise TableError("bad challenge token or key authorization")
+    return name
+
+
 def check_app(app_id: str) -> str:
     if not _APP.match(app_id):
         raise TableError(f"bad app id {app_id!r}")

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from deis.domain.artifacts import DEFAULT_KEEP
 from deis.ports import (
+    AcmeIssuer,
     Artifacts,
     BuildOutputs,
     CronRunner,
@@ -65,6 +66,8 @@ class Context:
     primary: Primary | None = None
     # The scheduler of `deis cron` jobs (in the primary process; None elsewhere).
     cron_runner: CronRunner | None = None
+    # The platform's ACME CA for automatic TLS (None: the operator gave no --acme-email).
+    acme: AcmeIssuer | None = None
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -214,6 +214,33 @@ class CronRunRow(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class AcmeAppRow(Base):
+    """An app with automatic TLS (deis tls:auto:enable)."""
+
+    __tablename__ = "acme_apps"
+
+    app_id: Mapped[str] = mapped_column(
+        String(APP_ID_LEN), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True
+    )
+    created: Mapped[datetime]
+
+
+class AcmeDomainRow(Base):
+    """Automatic TLS of one domain (deis.domain.acme.AcmeDomain); gone with the domain."""
+
+    __tablename__ = "acme_domains"
+
+    domain: Mapped[str] = mapped_column(
+        String(DOMAIN_LEN), ForeignKey("domains.domain", ondelete="CASCADE"), primary_key=True
+    )
+    app_id: Mapped[str] = _app_fk()
+    cert_name: Mapped[str | None] = mapped_column(String(DOMAIN_LEN), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, server_default="")
+    last_attempt: Mapped[datetime | None]
+    next_attempt: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
 class ReleaseRow(Base):
     __tablename__ = "releases"
     __table_args__ = (UniqueConstraint("app_id", "version"),)

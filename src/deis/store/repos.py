@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from deis.domain.acme import AcmeDomain
 from deis.domain.cron import Run as CronRun
 from deis.domain.errors import Conflict, NotFound
 from deis.domain.records import (
@@ -69,6 +70,8 @@ cert_domains_t = m.table_of(m.CertDomainRow)
 settings_t = m.table_of(m.AppSettingsRow)
 tls_t = m.table_of(m.TLSRow)
 cron_runs_t = m.table_of(m.CronRunRow)
+acme_apps_t = m.table_of(m.AcmeAppRow)
+acme_domains_t = m.table_of(m.AcmeDomainRow)
 
 
 def new_id() -> str:
@@ -1007,5 +1010,57 @@ class SqlCronRuns(Repo):
                 trigger=run.trigger,
                 finished=run.finished,
                 exit_code=run.exit_code,
+            )
+        )
+
+
+def to_acme_domain(row: Row[Any]) -> AcmeDomain:
+    return AcmeDomain(
+        domain=row.domain,
+        app=row.app_id,
+        cert_name=row.cert_name,
+        last_error=row.last_error,
+        last_attempt=row.last_attempt,
+        next_attempt=row.next_attempt,
+        failures=row.failures,
+    )
+
+
+class SqlAcme(Repo):
+    def enabled(self, app_id: str) -> bool:
+        stmt = select(acme_apps_t.c.app_id).where(acme_apps_t.c.app_id == app_id)
+        return self.conn.execute(stmt).first() is not None
+
+    def enabled_apps(self) -> builtins.list[str]:
+        stmt = select(acme_apps_t.c.app_id).order_by(acme_apps_t.c.app_id)
+        return [row.app_id for row in self.conn.execute(stmt).all()]
+
+    def enable(self, app_id: str, when: datetime) -> None:
+        if not self.enabled(app_id):
+            self.conn.execute(insert(acme_apps_t).values(app_id=app_id, created=when))
+
+    def disable(self, app_id: str) -> None:
+        self.conn.execute(delete(acme_apps_t).where(acme_apps_t.c.app_id == app_id))
+        self.conn.execute(delete(acme_domains_t).where(acme_domains_t.c.app_id == app_id))
+
+    def domains(self, app_id: str) -> builtins.list[AcmeDomain]:
+        stmt = (
+            select(acme_domains_t)
+            .where(acme_domains_t.c.app_id == app_id)
+            .order_by(acme_domains_t.c.domain)
+        )
+        return self._all(stmt, to_acme_domain)
+
+    def save(self, state: AcmeDomain) -> None:
+        self.conn.execute(delete(acme_domains_t).where(acme_domains_t.c.domain == state.domain))
+        self.conn.execute(
+            insert(acme_domains_t).values(
+                domain=state.domain,
+                app_id=state.app,
+                cert_name=state.cert_name,
+                last_error=state.last_error,
+                last_attempt=state.last_attempt,
+                next_attempt=state.next_attempt,
+                failures=state.failures,
             )
         )

@@ -56,6 +56,7 @@ class SqlUnitOfWork:
         self.settings: ports.Settings = repos.SqlSettings(conn, ids)
         self.tls: ports.TLSSettings = repos.SqlTLS(conn, ids)
         self.cron_runs: ports.CronRuns = repos.SqlCronRuns(conn, ids)
+        self.acme: ports.AcmeStates = repos.SqlAcme(conn, ids)
 
 
 class WriterLock:

@@ -1,4 +1,5 @@
-"""/v2/apps/<id>/domains, /settings, /whitelist, /tls: how the router reaches an app."""
+"""/v2/apps/<id>/domains, /settings, /whitelist, /tls, /tls/auto: how the router reaches
+an app."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from deis.api.schemas import (
     DomainIn,
     DomainOut,
     SettingsIn,
+    TLSAutoOut,
     TLSIn,
     TLSOut,
     page_of,
 )
-from deis.services import appsettings, domains
+from deis.services import acme, appsettings, domains
 from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2/apps/{app_id}")
@@ -97,3 +99,22 @@ def get_tls(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
 def set_tls(app_id: str, body: TLSIn, ctx: Ctx, me: Me) -> JSONResponse:
     tls = appsettings.set_tls(ctx, me, app_id, body.https_enforced)
     return JSONResponse(serialize.tls(tls), status_code=201)
+
+
+# Automatic TLS (deis tls:auto): an extension beside Deis v2.3's /tls, which stays as it was.
+@router.get("/tls/auto", responses=responses(TLSAutoOut))
+@any_process
+def get_tls_auto(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
+    return JSONResponse(serialize.tls_auto(acme.info(ctx, me, app_id)))
+
+
+@router.post("/tls/auto", responses=responses(TLSAutoOut))
+def enable_tls_auto(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
+    acme.enable(ctx, me, app_id)
+    return JSONResponse(serialize.tls_auto(acme.info(ctx, me, app_id)))
+
+
+@router.delete("/tls/auto", responses=responses(TLSAutoOut))
+def disable_tls_auto(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
+    acme.disable(ctx, me, app_id)
+    return JSONResponse(serialize.tls_auto(acme.info(ctx, me, app_id)))

@@ -11,7 +11,7 @@ from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import CertIn, CertOut, DomainIn, page_of
-from deis.services import certs
+from deis.services import acme, certs
 from deis.threads import blocking
 
 router = SlashRouter(prefix="/v2/certs")
@@ -21,7 +21,10 @@ router = SlashRouter(prefix="/v2/certs")
 @any_process
 def list_certs(ctx: Ctx, me: Me, page: Paging) -> JSONResponse:
     found, total = certs.list_certs(ctx, me, page.offset, page.limit)
-    return page.response([serialize.certificate(c) for c in found], total)
+    automatic = acme.automatic_names(ctx)
+    return page.response(
+        [serialize.certificate(c, automatic=c.name in automatic) for c in found], total
+    )
 
 
 @router.post("", status_code=201, responses=responses(CertOut, 201))

@@ -13,6 +13,9 @@
 --   p:APP          the app's ready web replicas, lines "IP PORT"
 --   pc, pk, pn, pd the platform's certificate, key, the names it covers, and whether it
 --                  is also the default certificate (it covers *.PLATFORM_DOMAIN)
+--   t:TOKEN        an ACME HTTP-01 challenge being validated: "HOST KEY_AUTHORIZATION",
+--                  answered at http://HOST/.well-known/acme-challenge/TOKEN before any
+--                  check of the app (maintenance, routing off, no replica, allow-list)
 -- Each worker parses what it needs once per generation and keeps it in Lua tables.
 
 local ffi = require "ffi"
@@ -319,11 +322,38 @@ local function request_id()
     return id_prefix .. tohex(id_count, 8)
 end
 
+local CHALLENGE = "/.well-known/acme-challenge/"
+local CHALLENGE_LEN = #CHALLENGE
+
+-- The key authorization of an ACME HTTP-01 challenge for this host, or nil.
+local function challenge(host, uri)
+    local answer = shared:get("t:" .. sub(uri, CHALLENGE_LEN + 1))
+    if not answer then
+        return nil
+    end
+    local space = find(answer, " ", 1, true)
+    if not space or sub(answer, 1, space - 1) ~= host then
+        return nil
+    end
+    return sub(answer, space + 1)
+end
+
 -- access_by_lua: which app, and whether it may be reached.
 function _M.access()
     sync()
     ngx.var.deis_made_request_id = request_id()
     local host = ngx.var.host
+    local uri = ngx.var.uri
+    if byte(uri, 2) == 46 and sub(uri, 1, CHALLENGE_LEN) == CHALLENGE then -- "/."
+        local answer = challenge(host, uri)
+        if answer then
+            ngx.status = 200
+            ngx.header["Content-Type"] = "text/plain"
+            ngx.header["Cache-Control"] = "no-store"
+            ngx.print(answer)
+            return ngx.exit(ngx.HTTP_OK)
+        end
+    end
     local app = app_of(host)
     local entry = app and entry_of(app)
     if not entry or not entry.routable then
@@ -735,6 +765,15 @@ function _M.admin()
         elseif kind == "platform" and method == "GET" then
             ngx.print(describe_platform())
             return
+        elseif kind == "challenges" and app and method == "PUT" then
+            if not body:match("^%S+ %S+$") then
+                error("a challenge is HOST KEY_AUTHORIZATION")
+            end
+            set("t:" .. app, lower(body:match("^%S+")) .. body:match(" %S+$"))
+            return ngx.say("ok") -- no app changes: the caches stay
+        elseif kind == "challenges" and app and method == "DELETE" then
+            shared:delete("t:" .. app)
+            return ngx.say("ok")
         elseif kind == "peers" and app and method == "PUT" then
             set("p:" .. app, body)
         elseif kind == "all" and method == "DELETE" then

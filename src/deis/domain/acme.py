@@ -1,0 +1,89 @@
+"""Automatic TLS (ACME): when a certificate is due for renewal and when to try again
+after a failure. Pure: the clock is an argument."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from deis.domain.errors import DomainError, Invalid
+
+RENEW_BEFORE = timedelta(days=30)  # Let's Encrypt's advice for 90-day certificates
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=24)  # Let's Encrypt's failed-validation limit is per hour
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AcmeError(DomainError):
+    """The CA did not issue: unreachable, validation failed, rate limited, bad account."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What the CA gave for one order: the chain (leaf first) and its private key."""
+
+    chain: str = field(repr=False)
+    key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AcmeDomain:
+    """What automatic TLS keeps about one domain of an app: its certificate's name once
+    issued, the last error, and when to try again after failures."""
+
+    domain: str
+    app: str
+    cert_name: str | None = None
+    last_error: str = ""
+    last_attempt: datetime | None = None
+    next_attempt: datetime | None = None
+    failures: int = 0
+
+
+def check_email(value: str) -> str:
+    text = value.strip()
+    if not _EMAIL.match(text):
+        raise Invalid(f"{value!r} is not an email address.", field="acme_email")
+    return text
+
+
+def cert_name_for(domain: str) -> str:
+    """The name of the certificate record ACME keeps for a domain (deis certs shows it)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", domain.lower()).strip("-")
+    return f"acme-{slug}"[:63].rstrip("-")
+
+
+def renew_at(starts: datetime, expires: datetime) -> datetime:
+    """When to renew: 30 days before expiry, or at two thirds of the lifetime for a
+    certificate that lives less than 90 days (short-lived ones)."""
+    lifetime = expires - starts
+    if lifetime >= timedelta(days=90):
+        return expires - RENEW_BEFORE
+    return starts + lifetime * 2 / 3
+
+
+def retry_after(failures: int) -> timedelta:
+    """The wait after `failures` failures in a row: 1 min, 2, 4, ... at most a day."""
+    if failures <= 0:
+        return timedelta(0)
+    wait: timedelta = FIRST_RETRY * (2 ** min(failures - 1, 20))
+    return min(wait, MAX_RETRY)
+
+
+def due(
+    now: datetime,
+    starts: datetime | None,
+    expires: datetime | None,
+    next_attempt: datetime | None,
+) -> bool:
+    """Whether to order a certificate now: none yet or due for renewal, and not waiting
+    out a back-off."""
+    if next_attempt is not None and now < next_attempt:
+        return False
+    if starts is None or expires is None:
+        return True
+    return now >= renew_at(starts, expires)

@@ -1,0 +1,161 @@
+"""Automatic TLS through the API and the renewal pass, with a fake CA in place of pebble
+(tests/acme has the real one): what is ordered when, the back-off, what is left alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from deis.domain.acme import AcmeError, Issued
+from deis.ports import Router
+from deis.services import acme
+from deis.services.context import Context
+from tests.api.conftest import Api, User
+from tests.router.helpers import make_cert
+
+NOW = datetime.now(UTC)
+
+
+@dataclass
+class FakeCA:
+    directory: str = "https://ca.test/dir"
+    days: int = 90
+    error: str | None = None
+    orders: list[list[str]] = field(default_factory=list)
+
+    def issue(self, hosts: list[str], responder: Router) -> Issued:
+        self.orders.append(hosts)
+        if self.error:
+            raise AcmeError(self.error)
+        chain, key = make_cert(*hosts, days=self.days)
+        return Issued(chain, key)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def context(api: Api) -> Context:
+    return api.client.app.state.context  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.fixture
+def ca(api: Api) -> tuple[FakeCA, Clock]:
+    fake, clock = FakeCA(), Clock()
+    ctx = context(api)
+    object.__setattr__(ctx, "acme", fake)  # the composition root's choice, for this test
+    object.__setattr__(ctx, "clock", clock)
+    return fake, clock
+
+
+def auto(user: User, app: str) -> dict[str, Any]:
+    answer = user.get(f"/v2/apps/{app}/tls/auto/")
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def row(user: User, app: str, domain: str) -> dict[str, Any]:
+    return next(d for d in auto(user, app)["domains"] if d["domain"] == domain)
+
+
+def test_without_an_acme_email_it_says_how_to_turn_it_on(api: Api, alice: User) -> None:
+    alice.create_app("plain")
+    answer = alice.post("/v2/apps/plain/tls/auto/")
+    assert answer.status_code == 503
+    assert "deisctl up --acme-email" in answer.text
+    assert auto(alice, "plain")["auto"] is False
+
+
+def test_orders_attaches_renews_and_backs_off(
+    api: Api, alice: User, bob: User, ca: tuple[FakeCA, Clock]
+) -> None:
+    fake, clock = ca
+    ctx = context(api)
+    alice.create_app("shop")
+    assert alice.post("/v2/apps/shop/domains/", {"domain": "www.shop.test"}).status_code == 201
+    assert bob.post("/v2/apps/shop/tls/auto/").status_code in (403, 404)
+    enabled = alice.post("/v2/apps/shop/tls/auto/")
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["auto"] is True
+    assert enabled.json()["directory"] == "https://ca.test/dir"
+    assert row(alice, "shop", "www.shop.test")["certificate"] is None
+
+    assert acme.renew_due(ctx) == 2  # shop.<platform domain> and www.shop.test
+    www = row(alice, "shop", "www.shop.test")
+    assert www["certificate"] == "acme-www-shop-test" and www["automatic"] is True
+    assert www["last_error"] == ""
+    certs = {c["name"]: c for c in alice.get("/v2/certs/").json()["results"]}
+    assert certs["acme-www-shop-test"]["automatic"] is True
+    assert certs["acme-www-shop-test"]["domains"] == ["www.shop.test"]
+    route = ctx.router.routes["shop"]  # type: ignore[attr-defined]
+    assert {c.name for c in route.certificates} == {"acme-shop", "acme-www-shop-test"}
+
+    assert acme.renew_due(ctx) == 0  # nothing due
+    clock.now = NOW + timedelta(days=59)
+    assert acme.renew_due(ctx) == 0
+    clock.now = NOW + timedelta(days=61)  # 30 days before the 90-day certificate expires
+    assert acme.renew_due(ctx) == 2
+
+    # the CA fails: the certificate stays, the error is kept, retried after 1, 2, 4 min
+    fake.error = "rate limited (rateLimited)"
+    clock.now = NOW + timedelta(days=122)
+    before = len(fake.orders)
+    assert acme.renew_due(ctx) == 0
+    www = row(alice, "shop", "www.shop.test")
+    assert www["certificate"] == "acme-www-shop-test"
+    assert www["last_error"] == "rate limited (rateLimited)"
+    assert len(fake.orders) == before + 2
+    assert acme.renew_due(ctx) == 0 and len(fake.orders) == before + 2  # backing off
+    clock.now += timedelta(minutes=1)
+    acme.renew_due(ctx)
+    assert len(fake.orders) == before + 4
+    clock.now += timedelta(minutes=1)
+    acme.renew_due(ctx)
+    assert len(fake.orders) == before + 4  # now 2 minutes
+    # (the app's log has it too: tests/acme/test_e2e.py reads it with `deis logs`)
+
+    fake.error = None
+    clock.now += timedelta(minutes=1)
+    assert acme.renew_due(ctx) == 2
+    assert row(alice, "shop", "www.shop.test")["last_error"] == ""
+
+    # a removed domain is not ordered for any more
+    assert alice.delete("/v2/apps/shop/domains/www.shop.test").status_code == 204
+    clock.now += timedelta(days=80)
+    fake.orders.clear()
+    acme.renew_due(ctx)
+    assert fake.orders and all("www.shop.test" not in hosts for hosts in fake.orders)
+
+    assert alice.delete("/v2/apps/shop/tls/auto/").json()["auto"] is False
+    clock.now += timedelta(days=80)
+    fake.orders.clear()
+    acme.renew_due(ctx)
+    assert fake.orders == []
+
+
+def test_leaves_the_users_own_certificate_and_wildcards_alone(
+    api: Api, alice: User, ca: tuple[FakeCA, Clock]
+) -> None:
+    fake, _ = ca
+    ctx = context(api)
+    alice.create_app("own")
+    for domain in ("www.own.test", "*.own.test"):
+        assert alice.post("/v2/apps/own/domains/", {"domain": domain}).status_code == 201
+    chain, key = make_cert("www.own.test")
+    body = {"name": "mine", "certificate": chain, "key": key}
+    assert alice.post("/v2/certs/", body).status_code == 201
+    attach = alice.post("/v2/certs/mine/domain/", {"domain": "www.own.test"})
+    assert attach.status_code == 201, attach.text
+    alice.post("/v2/apps/own/tls/auto/")
+    acme.renew_due(ctx)
+    assert all("www.own.test" not in hosts for hosts in fake.orders)
+    assert row(alice, "own", "www.own.test")["certificate"] == "mine"
+    assert row(alice, "own", "www.own.test")["automatic"] is False
+    assert "DNS-01" in row(alice, "own", "*.own.test")["last_error"]
