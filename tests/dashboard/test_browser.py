@@ -58,7 +58,10 @@ def test_wrong_password_is_refused(page: Any, alice: ApiUser) -> None:
 def test_keyboard_alone_signs_in_and_opens_an_app(page: Any, alice: ApiUser) -> None:
     alice.app("kbd")
     page.goto("/signin")
-    page.keyboard.type("alice")  # the username field has the focus
+    # the username field has the focus (autofocus); under load it comes a moment after
+    # the load event, and keys typed before it are lost
+    expect(page.locator("#username")).to_be_focused()
+    page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type("s3cret-pw")
     page.keyboard.press("Enter")

@@ -471,3 +471,24 @@ def test_crash_events_say_why_and_what_next() -> None:
     assert exit_reason(139) == "exit 139: segmentation fault"
     assert exit_reason(143) == "exit 143: signal 15"
     assert exit_reason(0) == "exit 0"
+
+
+def test_a_deploy_waits_out_a_first_crash_and_fails_on_a_crash_loop() -> None:
+    """One crash of a new release (a transient failure under load) is waited out; a type
+    that crashed as often as a deploy allows fails the deploy at once."""
+    import time
+    from types import SimpleNamespace
+
+    from deis.runtime.plan import CrashLoop
+    from deis.runtime.podman.converge import CRASHES_ALLOWED, _held
+
+    desired = SimpleNamespace(app="shop", version=2)
+    decided = SimpleNamespace(held=["web"])
+
+    def engine(crashes: int) -> object:
+        loop = CrashLoop(crashes=crashes, next_start=time.time() + 4, last_crash=time.time())
+        return SimpleNamespace(crash_loop=lambda app, proc_type, version: loop)
+
+    assert _held(engine(1), desired, decided) is None  # type: ignore[arg-type]
+    said = _held(engine(CRASHES_ALLOWED), desired, decided)  # type: ignore[arg-type]
+    assert said is not None and said.startswith("web of v2 keeps crashing and is in back-off")

@@ -169,10 +169,12 @@ def _fatal(engine: Engine, app: str, pending: Sequence[Observed]) -> str | None:
 
 def _held(engine: Engine, desired: DesiredApp, decided: Plan) -> str | None:
     """Why the deploy fails at once: a type of the release is in a crash loop's back-off,
-    so no new replica of it may start yet (a deploy retried while its release crashes)."""
+    so no new replica of it may start yet (a deploy retried while its release crashes).
+    A first crash is not a loop yet: the deploy waits out its short back-off, as it waits
+    for a replica restarted in place (CRASHES_ALLOWED)."""
     for proc_type in decided.held:
         loop = engine.crash_loop(desired.app, proc_type, desired.version)
-        if loop is None:
+        if loop is None or loop.crashes < CRASHES_ALLOWED - 1:
             continue
         said = backoff_detail(loop.crashes, loop.next_start - time.time())
         return (
