@@ -14,6 +14,7 @@ from deis.domain.procfile import validate_procfile
 from deis.domain.records import Build, Release, User
 from deis.domain.releases import Released
 from deis.ports import BuildOutputs, UnitOfWork
+from deis.services import cron
 from deis.services.access import app_for
 from deis.services.context import Context
 from deis.services.current import current
@@ -61,15 +62,7 @@ def record_build(
     if app_json_cron is not None:
         jobs = cron_rules.with_app_json(cron_rules.jobs_of(config.cron), app_json_cron)
         if cron_rules.as_config(jobs) != config.cron:
-            config = replace(
-                config,
-                uuid=ctx.make_uuid(),
-                owner=actor.username,
-                created=now,
-                updated=now,
-                cron=cron_rules.as_config(jobs),
-            )
-            uow.configs.add(config)
+            config = cron.config_with_jobs(ctx, uow, actor, config, jobs)
     build = Build(
         uuid=uuid or ctx.make_uuid(),
         app=app.id,

@@ -17,6 +17,7 @@ from deis.domain import cron as rules
 from deis.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from deis.domain.records import App, Config, User
 from deis.domain.releases import Released
+from deis.ports import UnitOfWork
 from deis.services import deploys
 from deis.services.access import app_for
 from deis.services.context import Context
@@ -68,20 +69,28 @@ def _change(
         app = app_for(uow, actor, app_id, lock=True)
         _, build, old = current(uow, app.id)
         jobs, done = change(rules.jobs_of(old.cron))
-        now = ctx.clock()
-        config = replace(
-            old,
-            uuid=ctx.make_uuid(),
-            owner=actor.username,
-            created=now,
-            updated=now,
-            cron=rules.as_config(jobs),
-        )
-        uow.configs.add(config)
+        config = config_with_jobs(ctx, uow, actor, old, jobs)
         summary = f"{actor.username} {done}"
         new_release(ctx, uow, app, actor, build=build, config=config, summary=summary)
     follow_up(ctx, Released(app.id, summary, deploy=build is not None))
     return jobs
+
+
+def config_with_jobs(
+    ctx: Context, uow: UnitOfWork, actor: User, old: Config, jobs: list[rules.Job]
+) -> Config:
+    """A new config: `old` with these jobs, added in the caller's transaction."""
+    now = ctx.clock()
+    config = replace(
+        old,
+        uuid=ctx.make_uuid(),
+        owner=actor.username,
+        created=now,
+        updated=now,
+        cron=rules.as_config(jobs),
+    )
+    uow.configs.add(config)
+    return config
 
 
 def _find(jobs: list[rules.Job], name: str) -> rules.Job:
@@ -176,7 +185,7 @@ def due(ctx: Context, start: datetime, end: datetime) -> list[tuple[str, rules.J
             return found
 
 
-def _current_config(uow: Any, app: App) -> Config | None:
+def _current_config(uow: UnitOfWork, app: App) -> Config | None:
     try:
         return current(uow, app.id)[2]
     except NotFound:
