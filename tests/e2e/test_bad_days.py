@@ -5,9 +5,7 @@ index.js"`, and the mistakes users make with the daily commands."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_first_deploy import BIN, NEEDED, Deployment, free_port
+from tests.e2e.platforms import registered_platform
+from tests.e2e.test_first_deploy import BIN, Deployment
 
 pytestmark = pytest.mark.e2e
 
@@ -81,46 +80,8 @@ class Platform(Deployment):
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
-    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (scripts/install.sh installs them)")
-    from deis.stack.build import ensure
-
-    ensure()
-    root = Path(f"/tmp/deis-test-baddays-{secrets.token_hex(4)}")
-    home, state = root / "home", root / "state"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    (root / "owner.pid").write_text(str(os.getpid()))
-    key = home / ".ssh" / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)  # noqa: S603
-    env = {
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "HOME": str(home),
-        "DEIS_PROFILE": "baddays",
-        "GIT_SSH_COMMAND": (
-            "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-            f" -o IdentitiesOnly=yes -i {key}"
-        ),
-        "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.com",
-        "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.com",
-    }  # fmt: skip
-    p = Platform(home, state, root, env, free_port(), free_port())
-    up = [
-        str(BIN / "deisctl"), "up", "--state-dir", str(state),
-        "--api-port", str(p.api_port), "--ssh-port", str(free_port()),
-        "--router-port", str(p.router_port), "--router-https-port", str(free_port()),
-        "--registry-port", str(free_port()),
-        "--runtime", "podman", "--router", "nginx", "--builder", "git",
-    ]  # fmt: skip
-    try:
-        p.run(*up, timeout=120)
-        p.deis("register", f"http://127.0.0.1:{p.api_port}", "--username", "dev",
-               "--password", "dev-pw", "--email", "dev@example.com")  # fmt: skip
-        p.deis("keys:add", str(key) + ".pub")
-        yield p
-    finally:
-        p.run(str(BIN / "deisctl"), "down", "--state-dir", str(state), "--purge", check=False)
-        shutil.rmtree(root, ignore_errors=True)
+    with registered_platform("baddays", Platform) as started:
+        yield started
 
 
 def test_a_node_app_with_only_a_start_script_runs_with_npm_start(platform: Platform) -> None:

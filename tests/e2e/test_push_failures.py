@@ -5,10 +5,8 @@ pushed over SSH."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,55 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_first_deploy import BIN, NEEDED, Deployment, free_port
+from tests.e2e.platforms import registered_platform
+from tests.e2e.test_first_deploy import BIN, Deployment
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
-    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (scripts/install.sh installs them)")
-    from deis.stack.build import ensure
-
-    ensure()  # the machine-wide stack images; built once, then reused
-    root = Path(f"/tmp/deis-test-e2e-{secrets.token_hex(4)}")
-    home, state, app_dir = root / "home", root / "state", root / "apps"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    app_dir.mkdir()
-    (root / "owner.pid").write_text(str(os.getpid()))
-    key = home / ".ssh" / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)  # noqa: S603
-    env = {
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "HOME": str(home),
-        "DEIS_PROFILE": "e2e",
-        "NO_COLOR": "1",
-        "GIT_SSH_COMMAND": (
-            "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-            f" -o IdentitiesOnly=yes -i {key}"
-        ),
-        "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.com",
-        "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.com",
-    }  # fmt: skip
-    d = Deployment(home, state, app_dir, env, free_port(), free_port())
-    up = [
-        str(BIN / "deisctl"), "up", "--state-dir", str(state),
-        "--api-port", str(d.api_port), "--ssh-port", str(free_port()),
-        "--router-port", str(d.router_port), "--router-https-port", str(free_port()),
-        "--registry-port", str(free_port()),
-        "--runtime", "podman", "--router", "nginx", "--builder", "git",
-    ]  # fmt: skip
-    try:
-        d.run(*up, timeout=120)
-        d.deis("register", f"http://127.0.0.1:{d.api_port}", "--username", "dev",
-               "--password", "dev-pw", "--email", "dev@example.com")  # fmt: skip
-        d.deis("keys:add", str(key) + ".pub")
+    with registered_platform("e2e", Deployment, apps_dir="apps", env={"NO_COLOR": "1"}) as d:
         yield d
-    finally:
-        d.run(str(BIN / "deisctl"), "down", "--state-dir", str(state), "--purge", check=False)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def new_app(d: Deployment, procfile: str, *config: str) -> tuple[str, Path]:
