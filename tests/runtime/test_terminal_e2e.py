@@ -67,21 +67,35 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(runtime: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The API over SQLite with a podman runtime of the test instance (not supervising:
-    the session's runtime does that), served by uvicorn on a free port."""
-    from deis.runtime.podman import PodmanRuntime
+    """The API over SQLite with a podman runtime of its own (its own instance and state:
+    a second runtime on the session's instance would fight its supervisor over the same
+    containers), served by uvicorn on a free port."""
+    from deis.runtime.podman import PodmanRuntime, purge
+
+    from .conftest import WEB, build_image_tarball
 
     tmp = tmp_path_factory.mktemp("tty")
+    instance = f"{runtime.instance_id}-tty"
+    state = tmp / "state"
     tty_runtime = PodmanRuntime(
-        runtime.state_dir,
-        runtime.instance_id,
+        state,
+        instance,
         run_stack_image=runtime.test_image,
         run_timeout=120,
         run_idle_timeout=60,
         grace_seconds=1,
+        supervise_interval=0.5,
         shared_image_store=None,
     )
+    tarball = tmp / "busybox.tar"
+    build_image_tarball(tarball)
+    tty_runtime.podman.import_image(
+        tarball, runtime.test_image, [f"CMD {json.dumps(['/bin/sh', '-c', WEB])}", "WORKDIR /"]
+    )
+    tty_runtime.start()
     with contextlib.ExitStack() as stack:
+        stack.callback(purge, state, instance)
+        stack.callback(tty_runtime.stop)
         url = stack.enter_context(fresh_database("sqlite", tmp))
         store = SqlStore(url)
         stack.callback(store.close)
