@@ -24,10 +24,13 @@ class FakeCA:
     directory: str = "https://ca.test/dir"
     days: int = 90
     error: str | None = None
+    retry_at: datetime | None = None  # a rate limit, until then
     orders: list[list[str]] = field(default_factory=list)
 
     def issue(self, hosts: list[str], responder: Router) -> Issued:
         self.orders.append(hosts)
+        if self.retry_at is not None:
+            raise AcmeError("too many certificates", rate_limited=True, retry_at=self.retry_at)
         if self.error:
             raise AcmeError(self.error)
         chain, key = make_cert(*hosts, days=self.days)
@@ -138,6 +141,26 @@ def test_orders_attaches_renews_and_backs_off(
     fake.orders.clear()
     acme.renew_due(ctx)
     assert fake.orders == []
+
+
+def test_a_rate_limited_ca_is_not_asked_again_before_the_time_it_named(
+    api: Api, alice: User, ca: tuple[FakeCA, Clock]
+) -> None:
+    fake, clock = ca
+    ctx = context(api)
+    alice.create_app("busy")
+    assert alice.post("/v2/apps/busy/tls/auto/").status_code == 200
+    fake.retry_at = NOW + timedelta(hours=5)
+    assert acme.renew_due(ctx) == 0
+    busy = row(alice, "busy", "busy")  # the default domain: busy.PLATFORM_DOMAIN
+    assert busy["last_error"] == "too many certificates"
+    assert busy["next_attempt"].startswith(fake.retry_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    asked = len(fake.orders)
+    clock.now = NOW + timedelta(hours=4, minutes=59)  # the back-off alone would have retried
+    assert acme.renew_due(ctx) == 0 and len(fake.orders) == asked
+    fake.retry_at = None
+    clock.now = NOW + timedelta(hours=5)
+    assert acme.renew_due(ctx) == 1
 
 
 def test_leaves_the_users_own_certificate_and_wildcards_alone(

@@ -10,7 +10,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from deis.domain.acme import AcmeDomain, AcmeError, cert_name_for, due, retry_after
+from deis.domain.acme import AcmeDomain, AcmeError, cert_name_for, due, next_attempt
 from deis.domain.certs import parse_certificate
 from deis.domain.domains import resolve_host
 from deis.domain.errors import Unavailable
@@ -138,15 +138,17 @@ def _order(ctx: Context, app_id: str, owner: str, domain: str, state: AcmeDomain
         got = ctx.acme.issue([host], ctx.router)
         info = parse_certificate(got.chain, got.key)
     except Exception as exc:  # AcmeError, or anything else: nothing may stop the pass
-        message = exc.message if isinstance(exc, AcmeError) else f"{exc.__class__.__name__}: {exc}"
+        error = exc if isinstance(exc, AcmeError) else None
+        message = error.message if error else f"{exc.__class__.__name__}: {exc}"
         failures = state.failures + 1
-        wait = retry_after(failures)
+        again = next_attempt(now, failures, error)
+        wait = again - now
         with ctx.store.transaction(write=True) as uow:
             if uow.domains.get(domain) is None or not uow.acme.enabled(app_id):
                 return 0  # removed meanwhile
             uow.acme.save(
                 replace(state, last_error=message, last_attempt=now,
-                        next_attempt=now + wait, failures=failures)
+                        next_attempt=again, failures=failures)
             )  # fmt: skip
         log.warning("acme: no certificate for %s (%s): %s", host, app_id, message)
         ctx.logs.write(
