@@ -320,6 +320,10 @@ def test_the_domains_tab_shows_automatic_tls_and_the_cas_error(
     @dataclass
     class RefusingCA:
         directory: str = "https://ca.test/dir"
+        delegated: bool = False
+
+        def check(self) -> None:
+            pass
 
         def issue(self, hosts: list[str], responder: Any) -> Any:
             raise AcmeError("too many certificates (rateLimited)", rate_limited=True)

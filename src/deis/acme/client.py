@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from acme import challenges, client, crypto_util, errors, messages
-from deis.domain.acme import AcmeError, Issued, retry_at_in
+from deis.domain.acme import AcmeError, ClusterCertificate, Issued, retry_at_in
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def _problem(exc: BaseException) -> str:
 
 class AcmeClient:
     name = "acme"
+    delegated = False  # this platform orders: see deis.ports.AcmeIssuer
 
     def __init__(
         self,
@@ -129,6 +130,12 @@ class AcmeClient:
                 uri=exc.location, body=messages.Registration()
             )
         return acme
+
+    def check(self) -> None:
+        """Nothing to check before the first order: its errors say what is wrong."""
+
+    def cluster_certificates(self, app_id: str) -> list[ClusterCertificate]:
+        return []  # none: every certificate is the platform's own
 
     def issue(self, hosts: list[str], responder: Responder) -> Issued:
         """A certificate for the hosts (the first is its common name), validated over

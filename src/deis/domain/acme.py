@@ -57,6 +57,20 @@ class Issued:
 
 
 @dataclass(frozen=True)
+class ClusterCertificate:
+    """A certificate the cluster's certificate manager (cert-manager) keeps for one host,
+    as `deis tls:info` shows it on Kubernetes."""
+
+    host: str
+    secret: str  # the Secret it is written to
+    ready: bool
+    message: str = ""  # why it is not ready, as cert-manager says
+    issuer: str = ""
+    expires: datetime | None = None
+    renews: datetime | None = None
+
+
+@dataclass(frozen=True)
 class AcmeDomain:
     """What automatic TLS keeps about one domain of an app: its certificate's name once
     issued, the last error, and when to try again after failures."""

@@ -302,7 +302,14 @@ def platform_settings(settings: Settings) -> dict[str, Any]:
 
 def make_acme(settings: Settings) -> AcmeIssuer | None:
     """The ACME CA of automatic TLS, when the operator gave an email (and the router is
-    the platform's nginx, which answers the challenges)."""
+    the platform's nginx, which answers the challenges); on Kubernetes, cert-manager when
+    the operator named its issuer (DEIS_KUBERNETES_CERT_ISSUER)."""
+    if settings.router == "kubernetes":
+        k8s = kubernetes_wiring()
+        kube_settings = k8s.KubernetesSettings.from_env()
+        if kube_settings.router.cert_issuer is None:
+            return None
+        return cast(AcmeIssuer, k8s.make_cert_manager(kube_settings, k8s.connect(kube_settings)))
     if not settings.acme_email or settings.router != "nginx":
         return None
     from deis.acme.client import AcmeClient
@@ -480,10 +487,9 @@ class Platform:
         """One pass of automatic TLS: the apps' domains, then the controller's own name
         when the operator asked for it (--acme-platform)."""
         acme.renew_due(self.context)
-        if self.settings.acme_platform and self.context.acme is not None:
-            acme_platform.renew(
-                self.settings, self.context.acme, self.context.router, self.context.clock()
-            )
+        issuer = self.context.acme
+        if self.settings.acme_platform and issuer is not None and not issuer.delegated:
+            acme_platform.renew(self.settings, issuer, self.context.router, self.context.clock())
 
     def stop(self) -> None:
         while self.started:
