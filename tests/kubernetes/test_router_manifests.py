@@ -159,3 +159,38 @@ def test_listeners_of_other_apps_are_kept() -> None:
         "deis-shop-0",
     ]
     assert router.with_listeners(new, "shop", [{"name": "deis-shop-0", "hostname": "a.b"}]) is None
+
+
+ISSUER = RouterOptions(cert_issuer=("ClusterIssuer", "letsencrypt"))
+
+
+def test_automatic_hosts_get_cert_manager_certificates_served_like_uploaded_ones() -> None:
+    route = replace(ROUTES["tls"], auto_tls=("shop.apps.example.com", "*.shop.com", "gone.com"))
+    objects = by_kind(router.route_objects(route, ISSUER, True))
+    cert = objects[("Certificate", "acme-shop-apps-example-com")]
+    assert cert["apiVersion"] == "cert-manager.io/v1"
+    assert cert["metadata"]["namespace"] == "shop"
+    assert cert["spec"]["dnsNames"] == ["shop.apps.example.com"]
+    assert cert["spec"]["secretName"] == "shop-acme-shop-apps-example-com"
+    assert cert["spec"]["issuerRef"] == {
+        "group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt"
+    }  # fmt: skip
+    # only hosts of the app, never a wildcard (HTTP-01 cannot validate one)
+    assert sorted(k[1] for k in objects if k[0] == "Certificate") == ["acme-shop-apps-example-com"]
+    listeners = {x["hostname"]: x for x in router.gateway_listeners(route, ISSUER)}
+    refs = listeners["shop.apps.example.com"]["tls"]["certificateRefs"]
+    assert refs == [{"group": "", "kind": "Secret", "name": "shop-acme-shop-apps-example-com",
+                     "namespace": "shop"}]  # fmt: skip
+    # an uploaded certificate keeps its host's listener
+    assert listeners["*.shop.com"]["tls"]["certificateRefs"][0]["name"] == "shop-tls-wildcard"
+    ingress = by_kind(router.route_objects(route, ISSUER, False))[("Ingress", "shop")]
+    assert {"hosts": ["shop.apps.example.com"],
+            "secretName": "shop-acme-shop-apps-example-com"} in ingress["spec"]["tls"]  # fmt: skip
+    check([o for o in router.route_objects(route, ISSUER, True) if o["kind"] != "Certificate"])
+
+
+def test_no_certificate_objects_without_an_issuer() -> None:
+    route = replace(ROUTES["plain"], auto_tls=("shop.apps.example.com",))
+    objects = router.route_objects(route, RouterOptions(), True)
+    assert all(o["kind"] != "Certificate" for o in objects)
+    assert router.gateway_listeners(route, RouterOptions()) == []

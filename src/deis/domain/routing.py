@@ -106,6 +106,9 @@ class AppRoute:
     routable: bool = True
     whitelist: tuple[str, ...] = ()  # CIDR networks or addresses; empty allows everyone
     limits: RouteLimits = RouteLimits()
+    # hosts whose certificates the cluster's certificate manager gets (automatic TLS on
+    # Kubernetes, with cert-manager); empty where the platform orders them itself
+    auto_tls: tuple[str, ...] = ()
 
 
 def app_route(
@@ -116,7 +119,10 @@ def app_route(
     tls: TLS,
     platform_domain: str,
     config_values: Mapping[str, str] | None = None,
+    auto_tls: bool = False,
 ) -> AppRoute:
+    """What the router serves for an app. `auto_tls`: the cluster's certificate manager
+    gets a certificate for each host that has none of the user's and is not a wildcard."""
     hosts = tuple(resolve_host(d.domain, platform_domain) for d in domains)
     attached = []
     for cert in certificates:
@@ -136,4 +142,10 @@ def app_route(
         routable=settings.routable,
         whitelist=tuple(settings.whitelist),
         limits=route_limits(config_values or {}),
+        auto_tls=_without_certificate(hosts, attached) if auto_tls else (),
     )
+
+
+def _without_certificate(hosts: tuple[str, ...], attached: list[TLSCertificate]) -> tuple[str, ...]:
+    covered = {host for cert in attached for host in cert.hosts}
+    return tuple(h for h in dict.fromkeys(hosts) if h not in covered and not h.startswith("*."))

@@ -11,7 +11,10 @@ through an Ingress of a configurable class. No controller-specific annotations:
   ReferenceGrant, or an ExternalName Service in the app's namespace for an Ingress);
 - an IP allow-list cannot be expressed by a portable route: an app with one is routed to
   the maintenance Service (fail closed) until the list is emptied;
-- routable=False, or no host: no route at all.
+- routable=False, or no host: no route at all;
+- automatic TLS (with DEIS_KUBERNETES_CERT_ISSUER): a cert-manager `Certificate` per host
+  in AppRoute.auto_tls against the operator's (Cluster)Issuer, its Secret served like an
+  uploaded certificate's (cert-manager writes it; the platform never does).
 
 Manifests are built by the pure functions below; `KubernetesRouter` applies them through
 a `Cluster` (the runtime's client, handed in by the composition root: adapters do not
@@ -25,7 +28,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from deis.domain.errors import Unavailable
@@ -37,6 +40,7 @@ Manifest = dict[str, Any]
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT_API = "gateway.networking.k8s.io/v1beta1"
 INGRESS_API = "networking.k8s.io/v1"
+CERT_MANAGER_API = "cert-manager.io/v1"
 LABEL_ROUTE = "deis.io/route"
 SERVICE_PORT = 80
 MAINTENANCE_ALIAS = "deis-maintenance"
@@ -81,6 +85,27 @@ class RouterOptions:
     maintenance_service: str = "deis-maintenance"
     maintenance_namespace: str = "deis"
     maintenance_port: int = 80
+    # automatic TLS through cert-manager: the issuer's (kind, name), e.g.
+    # ("ClusterIssuer", "letsencrypt"); None: no Certificate objects
+    cert_issuer: tuple[str, str] | None = None
+
+
+ISSUER_KINDS = ("ClusterIssuer", "Issuer")
+
+
+def parse_issuer(value: str | None) -> tuple[str, str] | None:
+    """DEIS_KUBERNETES_CERT_ISSUER: "NAME" (a ClusterIssuer), "ClusterIssuer/NAME" or
+    "Issuer/NAME" (an Issuer of that name in each app's namespace)."""
+    if value is None:
+        return None
+    kind, _, name = value.rpartition("/")
+    kind = kind or "ClusterIssuer"
+    if kind not in ISSUER_KINDS or not name:
+        raise ValueError(
+            "DEIS_KUBERNETES_CERT_ISSUER must be NAME, ClusterIssuer/NAME or Issuer/NAME,"
+            f" not {value!r}"
+        )
+    return kind, name
 
 
 # --- names and labels -------------------------------------------------------------------
@@ -100,6 +125,15 @@ def _dns_label(text: str, limit: int = 63) -> str:
 
 def tls_secret_name(app: str, certificate: str) -> str:
     return _dns_label(f"{app}-tls-{certificate}", 253)
+
+
+def acme_secret_name(app: str, host: str) -> str:
+    """The Secret cert-manager writes a host's automatic certificate to."""
+    return _dns_label(f"{app}-acme-{host}", 253)
+
+
+def acme_certificate_name(host: str) -> str:
+    return _dns_label(f"acme-{host}")
 
 
 def listener_prefix(app: str) -> str:
@@ -144,6 +178,46 @@ def tls_secret(app: str, cert: TLSCertificate) -> Manifest:
     }
 
 
+def auto_hosts(route: AppRoute, options: RouterOptions) -> list[str]:
+    """The hosts cert-manager gets a certificate for (none without an issuer)."""
+    if options.cert_issuer is None:
+        return []
+    hosts = dict.fromkeys(route.auto_tls)
+    return sorted(h for h in hosts if h in route.hosts and not h.startswith("*."))
+
+
+def acme_certificates(route: AppRoute, options: RouterOptions) -> list[Manifest]:
+    """A cert-manager Certificate per automatic host, against the operator's issuer."""
+    if options.cert_issuer is None:
+        return []
+    kind, name = options.cert_issuer
+    return [
+        {
+            "apiVersion": CERT_MANAGER_API,
+            "kind": "Certificate",
+            "metadata": _meta(acme_certificate_name(host), route.app, route.app),
+            "spec": {
+                "secretName": acme_secret_name(route.app, host),
+                "dnsNames": [host],
+                "issuerRef": {"group": "cert-manager.io", "kind": kind, "name": name},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+        }
+        for host in auto_hosts(route, options)
+    ]
+
+
+def _served_secrets(route: AppRoute, options: RouterOptions) -> list[tuple[list[str], str]]:
+    """(hosts, Secret) of every certificate the route serves: the uploaded ones, then
+    the automatic ones."""
+    found = [
+        (sorted(h for h in cert.hosts if h in route.hosts), tls_secret_name(route.app, cert.name))
+        for cert in sorted(route.certificates, key=lambda c: c.name)
+    ]
+    found += [([host], acme_secret_name(route.app, host)) for host in auto_hosts(route, options)]
+    return [(hosts, secret) for hosts, secret in found if hosts]
+
+
 def fail_closed(route: AppRoute) -> bool:
     """Served by the maintenance Service: in maintenance, or behind an allow-list that no
     portable route can enforce."""
@@ -158,9 +232,9 @@ def gateway_listeners(route: AppRoute, options: RouterOptions) -> list[dict[str,
     """An HTTPS listener per host a certificate of the app covers."""
     result: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for cert in sorted(route.certificates, key=lambda c: c.name):
-        for host in sorted(cert.hosts):
-            if host in seen or host not in route.hosts:
+    for hosts, secret in _served_secrets(route, options):
+        for host in hosts:
+            if host in seen:
                 continue
             seen.add(host)
             result.append(
@@ -175,7 +249,7 @@ def gateway_listeners(route: AppRoute, options: RouterOptions) -> list[dict[str,
                             {
                                 "group": "",
                                 "kind": "Secret",
-                                "name": tls_secret_name(route.app, cert.name),
+                                "name": secret,
                                 "namespace": route.app,
                             }
                         ],
@@ -341,11 +415,8 @@ def ingress(route: AppRoute, options: RouterOptions) -> Manifest | None:
     if options.ingress_class:
         spec = {"ingressClassName": options.ingress_class, **spec}
     tls = [
-        {"hosts": sorted(h for h in cert.hosts if h in route.hosts),
-         "secretName": tls_secret_name(route.app, cert.name)}
-        for cert in sorted(route.certificates, key=lambda c: c.name)
-        if any(h in route.hosts for h in cert.hosts)
-    ]  # fmt: skip
+        {"hosts": hosts, "secretName": secret} for hosts, secret in _served_secrets(route, options)
+    ]
     if tls:
         spec["tls"] = tls
     return {
@@ -360,9 +431,10 @@ def route_objects(route: AppRoute, options: RouterOptions, gateway: bool) -> lis
     """Every object of the app's route in its namespace (and the platform's), to apply."""
     objects: list[Manifest] = [namespace(route.app)]
     objects += [tls_secret(route.app, cert) for cert in route.certificates]
+    objects += acme_certificates(route, options)
     if gateway:
         objects += http_routes(route, options)
-        if route.certificates:
+        if route.certificates or auto_hosts(route, options):
             objects.append(secret_grant(route, options))
         if fail_closed(route) and route.routable and route.hosts:
             objects.append(maintenance_grant(route, options))
@@ -435,6 +507,14 @@ class KubernetesRouter:
             self._gateway = self._call(lambda: self.cluster.has_api(GATEWAY_API))
         else:
             self._gateway = mode == "gateway"
+        issuer = self.options.cert_issuer
+        if issuer is not None and not self._call(lambda: self.cluster.has_api(CERT_MANAGER_API)):
+            log.error(
+                "DEIS_KUBERNETES_CERT_ISSUER names %s/%s, but the cluster does not serve %s:"
+                " no automatic certificates until cert-manager is installed",
+                *issuer, CERT_MANAGER_API,
+            )  # fmt: skip
+            self.options = replace(self.options, cert_issuer=None)
 
     def apply(self, route: AppRoute) -> None:
         self._call(lambda: self._apply(route))
@@ -447,7 +527,8 @@ class KubernetesRouter:
 
     def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
         raise Unavailable(
-            "Automatic TLS is not available on Kubernetes yet (cert-manager is the way there)."
+            "On Kubernetes cert-manager answers the CA's challenges"
+            " (DEIS_KUBERNETES_CERT_ISSUER), not the platform."
         )
 
     def remove_challenge(self, token: str) -> None:
@@ -509,7 +590,10 @@ class KubernetesRouter:
         namespaces = [app]
         if gateway and self.options.maintenance_namespace != app:
             namespaces.append(self.options.maintenance_namespace)
-        for api_version, kind in _OWNED[gateway]:
+        owned = _OWNED[gateway]
+        if self.options.cert_issuer is not None:
+            owned = [*owned, (CERT_MANAGER_API, "Certificate")]
+        for api_version, kind in owned:
             for ns in namespaces:
                 for live in self.cluster.list(api_version, kind, ns, labels(app)):
                     key = (api_version, kind, ns, live["metadata"]["name"])

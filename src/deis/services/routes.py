@@ -36,6 +36,7 @@ def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
         tls,
         ctx.platform_domain,
         _config_values(uow, app_id),
+        auto_tls=ctx.acme is not None and ctx.acme.delegated and uow.acme.enabled(app_id),
     )
 
 

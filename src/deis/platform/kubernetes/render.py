@@ -36,6 +36,7 @@ from deis.builder.kubernetes import (
     LABEL_COMPONENT,
 )
 from deis.domain.buildnet import DEFAULT_DENIED, LINK_LOCAL, parse_networks
+from deis.router.kubernetes import parse_issuer
 
 Manifest = dict[str, Any]
 
@@ -70,6 +71,7 @@ class InstallOptions:
     gateway_class: str | None = None  # set: render the Gateway too
     gateway_name: str = "deis"
     gateway_tls_secret: str | None = None  # wildcard certificate for *.DOMAIN
+    cert_issuer: str | None = None  # cert-manager's issuer for automatic TLS: [KIND/]NAME
     storage: str = "s3"  # where the registry keeps images: s3 (the object store) | pvc
     storage_class: str | None = None  # for storage=pvc; None: the cluster's default
     registry_size: str = "20Gi"
@@ -101,6 +103,7 @@ class InstallOptions:
             raise ValueError("the database URL must be postgresql://USER:PASSWORD@HOST/NAME")
         if not self.builder_key:
             raise ValueError("a builder key is required")
+        parse_issuer(self.cert_issuer)  # ValueError says what it must be
         if self.routing not in ROUTINGS:
             raise ValueError(f"routing must be one of {', '.join(ROUTINGS)}")
         if self.storage not in STORAGES:
@@ -165,6 +168,9 @@ def controller_rules(o: InstallOptions) -> list[dict[str, Any]]:
         rules.append(
             {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": list(RW)}
         )
+    if o.cert_issuer:  # automatic TLS: a cert-manager Certificate per host
+        rules.append({"apiGroups": ["cert-manager.io"], "resources": ["certificates"],
+                      "verbs": list(RW)})  # fmt: skip
     return rules
 
 
@@ -249,6 +255,8 @@ def settings(o: InstallOptions) -> Manifest:
     }
     if o.ingress_class:
         data["DEIS_KUBERNETES_INGRESS_CLASS"] = o.ingress_class
+    if o.cert_issuer:
+        data["DEIS_KUBERNETES_CERT_ISSUER"] = o.cert_issuer
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

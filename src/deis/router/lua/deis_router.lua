@@ -338,6 +338,19 @@ local function challenge(host, uri)
     return sub(answer, space + 1)
 end
 
+-- content_by_lua at the controller's name: an ACME HTTP-01 answer, or 404.
+function _M.challenge_only()
+    sync()
+    local answer = challenge(ngx.var.host, ngx.var.uri)
+    if not answer then
+        return page(404, PAGES[404])
+    end
+    ngx.header["Content-Type"] = "text/plain"
+    ngx.header["Cache-Control"] = "no-store"
+    ngx.print(answer)
+    return ngx.exit(ngx.HTTP_OK)
+end
+
 -- access_by_lua: which app, and whether it may be reached.
 function _M.access()
     sync()
