@@ -388,6 +388,9 @@ class Router(Protocol):
         (ACME HTTP-01), whatever the app's state; without a reload."""
 
     def remove_challenge(self, token: str) -> None: ...
+    def challenge_answer(self, host: str, token: str) -> str | None:
+        """The key authorization of a pending challenge for the host, for a router that
+        sends the challenge path to the controller (a cluster's); None if there is none."""
 
 
 class Objects(Protocol):

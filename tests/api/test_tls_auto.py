@@ -97,6 +97,8 @@ def test_orders_attaches_renews_and_backs_off(
     assert enabled.json()["auto"] is True
     assert enabled.json()["directory"] == "https://ca.test/dir"
     assert row(alice, "shop", "www.shop.test")["certificate"] is None
+    # a cluster's router sends the challenge path to the controller from now on
+    assert ctx.router.routes["shop"].acme_challenges is True  # type: ignore[attr-defined]
 
     assert acme.renew_due(ctx) == 2  # shop.<platform domain> and www.shop.test
     www = row(alice, "shop", "www.shop.test")
@@ -253,3 +255,17 @@ def test_on_kubernetes_cert_manager_gets_them_through_the_route(api: Api, alice:
 
     assert alice.delete("/v2/apps/shop/tls/auto/").status_code == 200
     assert ctx.router.routes["shop"].auto_tls == ()  # type: ignore[attr-defined]
+
+
+def test_the_controller_answers_the_challenges_a_clusters_router_sends_it(
+    api: Api, ca: tuple[FakeCA, Clock]
+) -> None:
+    ctx = context(api)
+    ctx.router.set_challenge("www.shop.test", "tok-1", "tok-1.thumb")
+    path = "/.well-known/acme-challenge/tok-1"
+    answer = api.client.get(path, headers={"Host": "www.shop.test:80"})
+    assert answer.status_code == 200 and answer.text == "tok-1.thumb"
+    assert answer.headers["cache-control"] == "no-store"
+    assert api.client.get(path, headers={"Host": "other.test"}).status_code == 404
+    wrong = api.client.get("/.well-known/acme-challenge/nope", headers={"Host": "www.shop.test"})
+    assert wrong.status_code == 404

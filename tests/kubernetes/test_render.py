@@ -153,13 +153,23 @@ def test_routing_options() -> None:
     )
     issued = by_kind(replace(BASE, cert_issuer="letsencrypt"))[("ConfigMap", "deis-settings")]
     assert issued["data"]["DEIS_KUBERNETES_CERT_ISSUER"] == "letsencrypt"
+    # automatic TLS ordered by the controller: its settings, the challenges' ConfigMap, a
+    # Role for that one ConfigMap
+    ordered = by_kind(replace(BASE, acme_email="ops@example.com"))
+    assert ordered[("ConfigMap", "deis-settings")]["data"]["DEIS_ACME_EMAIL"] == "ops@example.com"
+    assert ordered[("ConfigMap", "deis-acme-challenges")]["data"] == {}
+    rule = ordered[("Role", "deis-acme-challenges")]["rules"][0]
+    assert rule["resourceNames"] == ["deis-acme-challenges"] and "create" not in rule["verbs"]
+    assert ("RoleBinding", "deis-acme-challenges") in ordered
+    assert ("ConfigMap", "deis-acme-challenges") not in by_kind(BASE)
 
 
 @pytest.mark.parametrize(
     "changes",
     [{"domain": ""}, {"database_url": "sqlite:///x"}, {"builder_key": ""},
      {"routing": "nginx"}, {"storage": "disk"}, {"builder_service_type": "Magic"},
-     {"s3_endpoint": ""}, {"cert_issuer": "Vault/x"}, {"cert_issuer": "ClusterIssuer/"}],
+     {"s3_endpoint": ""}, {"cert_issuer": "Vault/x"}, {"cert_issuer": "ClusterIssuer/"},
+     {"acme_email": "ops"}],
 )  # fmt: skip
 def test_bad_options_are_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ValueError):

@@ -245,3 +245,37 @@ def test_an_issuer_without_cert_manager_routes_all_the_same(tmp_path: Path) -> N
     finally:
         kube.close()
         server.stop()
+
+
+def test_challenges_are_kept_in_the_cluster_for_every_controller(
+    served: tuple[Kube, bool],
+) -> None:
+    kube, gateway = served
+    router = KubernetesRouter(kube, api_errors=(ApiError,))
+    other = KubernetesRouter(kube, api_errors=(ApiError,))  # another controller replica
+    app = new_app()
+    token = f"tok-{app}"
+    router.set_challenge(f"{app}.apps.test", token, f"{token}.thumb")
+    router.set_challenge(f"www.{app}.test", f"{token}-2", f"{token}-2.thumb")
+    assert other.challenge_answer(f"{app}.apps.test", token) == f"{token}.thumb"
+    assert other.challenge_answer(f"www.{app}.test", token) is None  # another host's token
+    router.remove_challenge(token)
+    assert other.challenge_answer(f"{app}.apps.test", token) is None
+    assert other.challenge_answer(f"www.{app}.test", f"{token}-2") == f"{token}-2.thumb"
+    router.remove_challenge(f"{token}-2")
+    with pytest.raises(ValueError):
+        router.set_challenge(f"{app}.apps.test", "bad token", "x")
+    # the route sends the challenge path to the controller while automatic TLS is on
+    router.apply(route(app, acme_challenges=True))
+    if gateway:
+        grants = names(kube, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "deis")
+        assert f"deis-acme-{app}" in grants
+    else:
+        assert kube.get("v1", "Service", "deis-controller", app) is not None
+    router.apply(route(app))
+    if gateway:
+        grants = names(kube, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "deis")
+        assert f"deis-acme-{app}" not in grants
+    else:
+        assert kube.get("v1", "Service", "deis-controller", app) is None
+    router.remove(app)

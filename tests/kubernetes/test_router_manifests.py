@@ -194,3 +194,42 @@ def test_no_certificate_objects_without_an_issuer() -> None:
     objects = router.route_objects(route, RouterOptions(), True)
     assert all(o["kind"] != "Certificate" for o in objects)
     assert router.gateway_listeners(route, RouterOptions()) == []
+
+
+def test_acme_challenges_go_to_the_controller_when_the_platform_orders() -> None:
+    route = replace(ROUTES["tls"], acme_challenges=True)
+    objects = by_kind(router.route_objects(route, RouterOptions(), True))
+    first = objects[("HTTPRoute", "shop")]["spec"]["rules"][0]
+    assert first == {
+        "matches": [{"path": {"type": "PathPrefix", "value": "/.well-known/acme-challenge/"}}],
+        "backendRefs": [{"group": "", "kind": "Service", "name": "deis-controller",
+                         "namespace": "deis", "port": 80}],
+    }  # fmt: skip
+    grant = objects[("ReferenceGrant", "deis-acme-shop")]
+    assert grant["metadata"]["namespace"] == "deis"
+    assert grant["spec"]["from"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "shop"}
+    ]
+    assert grant["spec"]["to"] == [{"group": "", "kind": "Service", "name": "deis-controller"}]
+    check(list(objects.values()))
+    # HTTPS enforced: the route on the HTTP listener answers challenges before redirecting
+    enforced = by_kind(
+        router.route_objects(replace(route, https_enforced=True), RouterOptions(), True)
+    )
+    redirect = enforced[("HTTPRoute", "shop-redirect")]["spec"]["rules"]
+    assert redirect[0] == first and redirect[1]["filters"][0]["type"] == "RequestRedirect"
+    assert enforced[("HTTPRoute", "shop")]["spec"]["rules"][0]["matches"][0]["path"]["value"] == "/"
+    check(list(enforced.values()))
+    # an Ingress reaches the controller through an ExternalName Service of the app's namespace
+    ingress = by_kind(router.route_objects(route, RouterOptions(), False))
+    paths = ingress[("Ingress", "shop")]["spec"]["rules"][0]["http"]["paths"]
+    assert paths[0]["path"] == "/.well-known/acme-challenge"
+    assert paths[0]["backend"]["service"]["name"] == "deis-controller"
+    alias = ingress[("Service", "deis-controller")]["spec"]
+    assert alias["externalName"] == "deis-controller.deis.svc.cluster.local"
+    check(list(ingress.values()))
+    # without automatic TLS: none of it
+    plain = router.route_objects(ROUTES["tls"], RouterOptions(), True)
+    assert all(
+        o["kind"] != "ReferenceGrant" or o["metadata"]["name"] != "deis-acme-shop" for o in plain
+    )

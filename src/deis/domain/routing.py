@@ -109,6 +109,9 @@ class AppRoute:
     # hosts whose certificates the cluster's certificate manager gets (automatic TLS on
     # Kubernetes, with cert-manager); empty where the platform orders them itself
     auto_tls: tuple[str, ...] = ()
+    # the platform's own ACME client validates the hosts over HTTP-01: a router that does
+    # not answer the challenges itself (a cluster's) sends their path to the controller
+    acme_challenges: bool = False
 
 
 def app_route(
@@ -120,6 +123,7 @@ def app_route(
     platform_domain: str,
     config_values: Mapping[str, str] | None = None,
     auto_tls: bool = False,
+    acme_challenges: bool = False,
 ) -> AppRoute:
     """What the router serves for an app. `auto_tls`: the cluster's certificate manager
     gets a certificate for each host that has none of the user's and is not a wildcard."""
@@ -143,6 +147,7 @@ def app_route(
         whitelist=tuple(settings.whitelist),
         limits=route_limits(config_values or {}),
         auto_tls=_without_certificate(hosts, attached) if auto_tls else (),
+        acme_challenges=acme_challenges,
     )
 
 

@@ -301,16 +301,18 @@ def platform_settings(settings: Settings) -> dict[str, Any]:
 
 
 def make_acme(settings: Settings) -> AcmeIssuer | None:
-    """The ACME CA of automatic TLS, when the operator gave an email (and the router is
-    the platform's nginx, which answers the challenges); on Kubernetes, cert-manager when
-    the operator named its issuer (DEIS_KUBERNETES_CERT_ISSUER)."""
+    """The ACME CA of automatic TLS, when the operator gave an email: the router answers
+    the challenges (nginx itself; a cluster's router sends them to the controller). On
+    Kubernetes, cert-manager instead when the operator named its issuer
+    (DEIS_KUBERNETES_CERT_ISSUER)."""
     if settings.router == "kubernetes":
         k8s = kubernetes_wiring()
         kube_settings = k8s.KubernetesSettings.from_env()
-        if kube_settings.router.cert_issuer is None:
-            return None
-        return cast(AcmeIssuer, k8s.make_cert_manager(kube_settings, k8s.connect(kube_settings)))
-    if not settings.acme_email or settings.router != "nginx":
+        if kube_settings.router.cert_issuer is not None:
+            return cast(
+                AcmeIssuer, k8s.make_cert_manager(kube_settings, k8s.connect(kube_settings))
+            )
+    if not settings.acme_email or settings.router not in ("nginx", "kubernetes"):
         return None
     from deis.acme.client import AcmeClient
 
@@ -488,7 +490,13 @@ class Platform:
         when the operator asked for it (--acme-platform)."""
         acme.renew_due(self.context)
         issuer = self.context.acme
-        if self.settings.acme_platform and issuer is not None and not issuer.delegated:
+        own_router = self.settings.router == "nginx"  # deis.DOMAIN's files are its own
+        if (
+            self.settings.acme_platform
+            and own_router
+            and issuer is not None
+            and not issuer.delegated
+        ):
             acme_platform.renew(self.settings, issuer, self.context.router, self.context.clock())
 
     def stop(self) -> None:

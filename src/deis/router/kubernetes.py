@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from deis.domain.errors import Unavailable
 from deis.domain.routing import AppRoute, TLSCertificate
+from deis.router.table import check_challenge
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ CERT_MANAGER_API = "cert-manager.io/v1"
 LABEL_ROUTE = "deis.io/route"
 SERVICE_PORT = 80
 MAINTENANCE_ALIAS = "deis-maintenance"
+CONTROLLER_ALIAS = "deis-controller"
+CHALLENGE_PATH = "/.well-known/acme-challenge/"
 SECRET_GRANT = "deis-gateway-secrets"
 
 
@@ -85,6 +88,12 @@ class RouterOptions:
     maintenance_service: str = "deis-maintenance"
     maintenance_namespace: str = "deis"
     maintenance_port: int = 80
+    # the controller's Service, where ACME HTTP-01 challenges go when the platform orders
+    # certificates itself (no cert-manager), and the ConfigMap that holds them
+    controller_service: str = "deis-controller"
+    controller_namespace: str = "deis"
+    controller_port: int = 80
+    challenges_config_map: str = "deis-acme-challenges"
     # automatic TLS through cert-manager: the issuer's (kind, name), e.g.
     # ("ClusterIssuer", "letsencrypt"); None: no Certificate objects
     cert_issuer: tuple[str, str] | None = None
@@ -143,6 +152,10 @@ def listener_prefix(app: str) -> str:
 def is_app_listener(app: str, name: str) -> bool:
     prefix = listener_prefix(app)
     return name.startswith(prefix) and name[len(prefix) :].isdigit()
+
+
+def challenge_grant_name(app: str) -> str:
+    return _dns_label(f"deis-acme-{app}")
 
 
 def maintenance_grant_name(app: str) -> str:
@@ -289,8 +302,25 @@ def _backend_ref(route: AppRoute, options: RouterOptions) -> dict[str, Any]:
     return {"group": "", "kind": "Service", "name": route.app, "port": SERVICE_PORT}
 
 
+def _challenge_rule(options: RouterOptions) -> dict[str, Any]:
+    """ACME HTTP-01 challenges to the controller, which answers them (no cert-manager)."""
+    return {
+        "matches": [{"path": {"type": "PathPrefix", "value": CHALLENGE_PATH}}],
+        "backendRefs": [
+            {
+                "group": "",
+                "kind": "Service",
+                "name": options.controller_service,
+                "namespace": options.controller_namespace,
+                "port": options.controller_port,
+            }
+        ],
+    }
+
+
 def http_routes(route: AppRoute, options: RouterOptions) -> list[Manifest]:
-    """The app's HTTPRoute, and with HTTPS enforced the redirecting one."""
+    """The app's HTTPRoute, and with HTTPS enforced the redirecting one. The route on the
+    HTTP listener sends ACME challenges to the controller when the platform orders."""
     if not route.routable or not route.hosts:
         return []
     hosts = _hosts(route)
@@ -316,6 +346,9 @@ def http_routes(route: AppRoute, options: RouterOptions) -> list[Manifest]:
             ],
         },
     }
+    challenges = [_challenge_rule(options)] if route.acme_challenges else []
+    if not route.https_enforced:
+        main["spec"]["rules"] = challenges + main["spec"]["rules"]
     result = [main]
     if route.https_enforced:
         result.append(
@@ -326,7 +359,8 @@ def http_routes(route: AppRoute, options: RouterOptions) -> list[Manifest]:
                 "spec": {
                     "parentRefs": [_gateway_ref(options, options.http_listener)],
                     "hostnames": hosts,
-                    "rules": [
+                    "rules": challenges
+                    + [
                         {
                             "filters": [
                                 {
@@ -357,6 +391,37 @@ def secret_grant(route: AppRoute, options: RouterOptions) -> Manifest:
                 }
             ],
             "to": [{"group": "", "kind": "Secret"}],
+        },
+    }
+
+
+def challenge_grant(route: AppRoute, options: RouterOptions) -> Manifest:
+    """Lets the app's HTTPRoutes send ACME challenges to the controller's Service."""
+    return {
+        "apiVersion": REFERENCE_GRANT_API,
+        "kind": "ReferenceGrant",
+        "metadata": _meta(challenge_grant_name(route.app), options.controller_namespace, route.app),
+        "spec": {
+            "from": [
+                {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": route.app}
+            ],
+            "to": [{"group": "", "kind": "Service", "name": options.controller_service}],
+        },
+    }
+
+
+def controller_alias(app: str, options: RouterOptions) -> Manifest:
+    """An ExternalName Service in the app's namespace for the controller: an Ingress
+    reaches only Services of its own namespace."""
+    target = f"{options.controller_service}.{options.controller_namespace}.svc.cluster.local"
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(CONTROLLER_ALIAS, app, app),
+        "spec": {
+            "type": "ExternalName",
+            "externalName": target,
+            "ports": [{"name": "http", "port": options.controller_port, "protocol": "TCP"}],
         },
     }
 
@@ -401,16 +466,15 @@ def ingress(route: AppRoute, options: RouterOptions) -> Manifest | None:
         backend = {"name": MAINTENANCE_ALIAS, "port": {"number": options.maintenance_port}}
     else:
         backend = {"name": route.app, "port": {"number": SERVICE_PORT}}
+    paths: list[dict[str, Any]] = [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": backend}}
+    ]
+    if route.acme_challenges:
+        controller = {"name": CONTROLLER_ALIAS, "port": {"number": options.controller_port}}
+        paths.insert(0, {"path": CHALLENGE_PATH.rstrip("/"), "pathType": "Prefix",
+                         "backend": {"service": controller}})  # fmt: skip
     spec: dict[str, Any] = {
-        "rules": [
-            {
-                "host": host,
-                "http": {
-                    "paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": backend}}]
-                },
-            }
-            for host in _hosts(route)
-        ]
+        "rules": [{"host": host, "http": {"paths": paths}} for host in _hosts(route)]
     }
     if options.ingress_class:
         spec = {"ingressClassName": options.ingress_class, **spec}
@@ -432,15 +496,20 @@ def route_objects(route: AppRoute, options: RouterOptions, gateway: bool) -> lis
     objects: list[Manifest] = [namespace(route.app)]
     objects += [tls_secret(route.app, cert) for cert in route.certificates]
     objects += acme_certificates(route, options)
+    served = route.routable and bool(route.hosts)
     if gateway:
         objects += http_routes(route, options)
         if route.certificates or auto_hosts(route, options):
             objects.append(secret_grant(route, options))
-        if fail_closed(route) and route.routable and route.hosts:
+        if fail_closed(route) and served:
             objects.append(maintenance_grant(route, options))
+        if route.acme_challenges and served:
+            objects.append(challenge_grant(route, options))
     else:
-        if fail_closed(route) and route.routable and route.hosts:
+        if fail_closed(route) and served:
             objects.append(maintenance_alias(route.app, options))
+        if route.acme_challenges and served:
+            objects.append(controller_alias(route.app, options))
         if (manifest := ingress(route, options)) is not None:
             objects.append(manifest)
     return objects
@@ -526,13 +595,62 @@ class KubernetesRouter:
         """Nothing to do: the app's Service follows its ready pods."""
 
     def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
-        raise Unavailable(
-            "On Kubernetes cert-manager answers the CA's challenges"
-            " (DEIS_KUBERNETES_CERT_ISSUER), not the platform."
+        """Kept in a ConfigMap of the platform's namespace, which every controller replica
+        reads: the apps' routes send the challenge path to the controller."""
+        name = check_challenge(host, token, key_authorization)
+        self._call(
+            lambda: self._change_challenges(
+                lambda data: {**data, token: f"{name} {key_authorization}"}
+            )
         )
 
     def remove_challenge(self, token: str) -> None:
-        """Nothing was set."""
+        self._call(
+            lambda: self._change_challenges(
+                lambda data: {k: v for k, v in data.items() if k != token}
+            )
+        )
+
+    def challenge_answer(self, host: str, token: str) -> str | None:
+        options = self.options
+        found = self._call(
+            lambda: self.cluster.get(
+                "v1", "ConfigMap", options.challenges_config_map, options.controller_namespace
+            )
+        )
+        entry = ((found or {}).get("data") or {}).get(token, "")
+        named, _, answer = entry.partition(" ")
+        return answer if answer and named == host.lower().rstrip(".") else None
+
+    def _change_challenges(self, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
+        options = self.options
+
+        def edit(live: Manifest) -> Manifest | None:
+            data = dict(live.get("data") or {})
+            new = change(data)
+            if new == data:
+                return None
+            live["data"] = new
+            return live
+
+        found = self.cluster.update(
+            "v1", "ConfigMap", options.challenges_config_map, options.controller_namespace, edit
+        )
+        if found is None:
+            data = change({})
+            if data:
+                self.cluster.apply(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {
+                            "name": options.challenges_config_map,
+                            "namespace": options.controller_namespace,
+                            "labels": {"heritage": "deis"},
+                        },
+                        "data": data,
+                    }
+                )
 
     def metrics(self, app_id: str) -> dict[str, Any]:
         raise Unavailable(
@@ -588,8 +706,10 @@ class KubernetesRouter:
 
     def _prune(self, app: str, keep: set[tuple[str, str, str, str]], gateway: bool) -> None:
         namespaces = [app]
-        if gateway and self.options.maintenance_namespace != app:
-            namespaces.append(self.options.maintenance_namespace)
+        if gateway:
+            for ns in (self.options.maintenance_namespace, self.options.controller_namespace):
+                if ns not in namespaces:
+                    namespaces.append(ns)
         owned = _OWNED[gateway]
         if self.options.cert_issuer is not None:
             owned = [*owned, (CERT_MANAGER_API, "Certificate")]

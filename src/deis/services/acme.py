@@ -20,7 +20,7 @@ from deis.domain.acme import (
 )
 from deis.domain.certs import parse_certificate
 from deis.domain.domains import resolve_host
-from deis.domain.errors import Unavailable
+from deis.domain.errors import NotFound, Unavailable
 from deis.domain.records import Certificate, User
 from deis.ports import AcmeIssuer, UnitOfWork
 from deis.services import routes
@@ -50,8 +50,7 @@ def enable(ctx: Context, actor: User, app_id: str) -> None:
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, manage=True)
         uow.acme.enable(app.id, ctx.clock())
-    if issuer.delegated:  # the cluster gets them: the route asks for them
-        routes.publish(ctx, app_id)
+    routes.publish(ctx, app_id)  # asks cert-manager for them, or routes the challenges
     ctx.logs.write(app_id, "controller", f"{actor.username} enabled automatic TLS")
 
 
@@ -59,8 +58,7 @@ def disable(ctx: Context, actor: User, app_id: str) -> None:
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, manage=True)
         uow.acme.disable(app.id)
-    if ctx.acme is not None and ctx.acme.delegated:
-        routes.publish(ctx, app_id)
+    routes.publish(ctx, app_id)
     ctx.logs.write(
         app_id, "controller",
         f"{actor.username} disabled automatic TLS (the certificates stay until removed)",
@@ -141,6 +139,16 @@ def _cluster_info(ctx: Context, actor: User, app_id: str) -> dict[str, Any]:
             }
         )
     return {"app": app.id, "auto": enabled, "directory": ctx.acme.directory, "domains": rows}
+
+
+def challenge_answer(ctx: Context, host: str, token: str) -> str:
+    """The key authorization of a pending HTTP-01 challenge, asked of the controller by a
+    cluster's router (the routes send the challenge path here). NotFound otherwise."""
+    name = host.strip().lower().rsplit(":", 1)[0] if not host.startswith("[") else ""
+    answer = ctx.router.challenge_answer(name, token) if name else None
+    if answer is None:
+        raise NotFound("No such challenge.")
+    return answer
 
 
 def automatic_names(ctx: Context) -> set[str]:

@@ -73,6 +73,8 @@ class KubernetesSettings:
                 ingress_class=get("INGRESS_CLASS"),
                 maintenance_service=maint,
                 maintenance_namespace=maint_ns,
+                controller_service=get("CONTROLLER_SERVICE") or "deis-controller",
+                controller_namespace=platform_ns,
             )
             memory = env.get("DEIS_BUILD_MEMORY", "").strip()
             builds = ClusterBuildOptions(
