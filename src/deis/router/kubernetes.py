@@ -395,68 +395,63 @@ def secret_grant(route: AppRoute, options: RouterOptions) -> Manifest:
     }
 
 
-def challenge_grant(route: AppRoute, options: RouterOptions) -> Manifest:
-    """Lets the app's HTTPRoutes send ACME challenges to the controller's Service."""
+def _service_grant(route: AppRoute, name: str, namespace: str, service: str) -> Manifest:
+    """Lets the app's HTTPRoutes send to a Service of the platform's namespace."""
     return {
         "apiVersion": REFERENCE_GRANT_API,
         "kind": "ReferenceGrant",
-        "metadata": _meta(challenge_grant_name(route.app), options.controller_namespace, route.app),
+        "metadata": _meta(name, namespace, route.app),
         "spec": {
             "from": [
                 {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": route.app}
             ],
-            "to": [{"group": "", "kind": "Service", "name": options.controller_service}],
+            "to": [{"group": "", "kind": "Service", "name": service}],
         },
     }
+
+
+def _service_alias(app: str, alias: str, service: str, namespace: str, port: int) -> Manifest:
+    """For an Ingress (whose backends stay in its namespace): an ExternalName Service in
+    the app's namespace naming a Service of the platform's."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(alias, app, app),
+        "spec": {
+            "type": "ExternalName",
+            "externalName": f"{service}.{namespace}.svc.cluster.local",
+            "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
+        },
+    }
+
+
+def challenge_grant(route: AppRoute, options: RouterOptions) -> Manifest:
+    """ACME challenges to the controller's Service."""
+    return _service_grant(
+        route, challenge_grant_name(route.app), options.controller_namespace,
+        options.controller_service,
+    )  # fmt: skip
 
 
 def controller_alias(app: str, options: RouterOptions) -> Manifest:
-    """An ExternalName Service in the app's namespace for the controller: an Ingress
-    reaches only Services of its own namespace."""
-    target = f"{options.controller_service}.{options.controller_namespace}.svc.cluster.local"
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(CONTROLLER_ALIAS, app, app),
-        "spec": {
-            "type": "ExternalName",
-            "externalName": target,
-            "ports": [{"name": "http", "port": options.controller_port, "protocol": "TCP"}],
-        },
-    }
+    return _service_alias(
+        app, CONTROLLER_ALIAS, options.controller_service, options.controller_namespace,
+        options.controller_port,
+    )  # fmt: skip
 
 
 def maintenance_grant(route: AppRoute, options: RouterOptions) -> Manifest:
-    """Lets the app's HTTPRoute send to the platform's maintenance Service."""
-    return {
-        "apiVersion": REFERENCE_GRANT_API,
-        "kind": "ReferenceGrant",
-        "metadata": _meta(
-            maintenance_grant_name(route.app), options.maintenance_namespace, route.app
-        ),
-        "spec": {
-            "from": [
-                {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": route.app}
-            ],
-            "to": [{"group": "", "kind": "Service", "name": options.maintenance_service}],
-        },
-    }
+    return _service_grant(
+        route, maintenance_grant_name(route.app), options.maintenance_namespace,
+        options.maintenance_service,
+    )  # fmt: skip
 
 
 def maintenance_alias(app: str, options: RouterOptions) -> Manifest:
-    """For an Ingress (whose backends stay in its namespace): an ExternalName Service in
-    the app's namespace naming the platform's maintenance Service."""
-    target = f"{options.maintenance_service}.{options.maintenance_namespace}.svc.cluster.local"
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(MAINTENANCE_ALIAS, app, app),
-        "spec": {
-            "type": "ExternalName",
-            "externalName": target,
-            "ports": [{"name": "http", "port": options.maintenance_port, "protocol": "TCP"}],
-        },
-    }
+    return _service_alias(
+        app, MAINTENANCE_ALIAS, options.maintenance_service, options.maintenance_namespace,
+        options.maintenance_port,
+    )  # fmt: skip
 
 
 def ingress(route: AppRoute, options: RouterOptions) -> Manifest | None:
