@@ -106,6 +106,9 @@ class AppRoute:
     routable: bool = True
     whitelist: tuple[str, ...] = ()  # CIDR networks or addresses; empty allows everyone
     limits: RouteLimits = RouteLimits()
+    # the app may sleep: a request finding no ready replica is held while the platform
+    # wakes the app (deis.domain.sleep), instead of a 503 at once
+    wakes: bool = False
 
 
 def app_route(
@@ -116,6 +119,7 @@ def app_route(
     tls: TLS,
     platform_domain: str,
     config_values: Mapping[str, str] | None = None,
+    wakes: bool = False,
 ) -> AppRoute:
     hosts = tuple(resolve_host(d.domain, platform_domain) for d in domains)
     attached = []
@@ -136,4 +140,5 @@ def app_route(
         routable=settings.routable,
         whitelist=tuple(settings.whitelist),
         limits=route_limits(config_values or {}),
+        wakes=wakes,
     )

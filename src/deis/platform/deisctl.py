@@ -181,6 +181,12 @@ def cli() -> None:
     help="A PEM bundle that verifies the ACME directory's HTTPS (a private CA; default:"
     " the system's).",
 )
+@click.option(
+    "--sleep-after",
+    metavar="DURATION",
+    help="Apps without a request for this long sleep until the next one, like 30m or 2h"
+    " (default: never; an app's `deis ps:sleep` overrides it).",
+)
 @database_option
 @click.option(
     "--timeout",

@@ -126,6 +126,8 @@ def make_router(settings: Settings) -> Router:
             proxy_read_timeout=settings.router_read_timeout,
             proxy_send_timeout=settings.router_send_timeout,
             controller_tls_enforce=settings.tls_enforce,
+            wake_timeout=settings.sleep_wake_timeout,
+            wake_queue=settings.sleep_wake_queue,
         )
     if settings.router == "kubernetes":
         k8s = kubernetes_wiring()
@@ -285,6 +287,7 @@ def platform_settings(settings: Settings) -> dict[str, Any]:
     """The context's facts and policies, the same in every API process."""
     return {
         "keep_releases": settings.keep_releases,
+        "sleep_after": settings.sleep_after,
         "platform_domain": settings.domain,
         "registry_hosts": registry_hosts(settings),
         "router_port": settings.router_port,
@@ -447,6 +450,7 @@ class Platform:
     objects: Objects
     builder: Any = None  # deis.builder.server.Builder when the builder is on
     autoscaler: Any = None  # an AutoscalerLoop when the runtime measures CPU
+    sleeper: Any = None  # a SleepLoop when idle apps may sleep (podman and nginx)
     registry: Any = None  # deis.platform.registry.Registry when images are built or run
     started: list[Callable[[], None]] = field(default_factory=list)
 
@@ -457,7 +461,7 @@ class Platform:
         background, every app whose records say other than what its runtime runs (the
         platform stopped in the middle of a deploy) is deployed."""
         parts = (self.registry, self.context.router, self.context.runtime, self.context.logs)
-        for part in (*parts, self.autoscaler):
+        for part in (*parts, self.autoscaler, self.sleeper):
             if isinstance(part, Supervised):
                 part.start()
                 self.started.append(part.stop)
@@ -502,12 +506,31 @@ def make_autoscaler(settings: Settings, context: Context, meter: CpuMeter) -> An
     return AutoscalerLoop(autoscaler, interval)
 
 
+def make_sleeper(settings: Settings, context: Context) -> Any:
+    """Idle apps sleep where the platform runs them and routes to them (podman, nginx):
+    the sleep loop, and the router told to ask it for wakes. None elsewhere (on
+    Kubernetes apps do not sleep yet, docs/sleep.md)."""
+    from deis.router.nginx import NginxRouter
+    from deis.runtime.podman import PodmanRuntime
+
+    if not isinstance(context.router, NginxRouter):
+        return None
+    if not isinstance(context.runtime, PodmanRuntime):
+        return None
+    from deis.platform.sleeping import SleepLoop
+
+    loop = SleepLoop(context, settings.sleep_interval)
+    context.router.on_wake = loop.wake
+    return loop
+
+
 def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     objects = make_objects(settings)
     context = build_context(settings, store, objects)
     platform = Platform(settings, context, objects, registry=make_registry(settings))
     if isinstance(context.runtime, CpuMeter):
         platform.autoscaler = make_autoscaler(settings, context, context.runtime)
+    platform.sleeper = make_sleeper(settings, context)
     if settings.builder == "git":
         from deis.builder.server import Builder
 

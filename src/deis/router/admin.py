@@ -68,6 +68,12 @@ class AdminClient:
     def delete_challenge(self, token: str) -> None:
         self._call("DELETE", f"/challenges/{token}")
 
+    def wakes(self, wait: float) -> list[str]:
+        """The apps held requests asked to wake, as soon as there are any (else [] after
+        `wait` seconds)."""
+        text = self._call("GET", f"/wakes?wait={wait:g}")
+        return [line for line in text.splitlines() if line]
+
     def mark_synced(self, token: int) -> None:
         self._call("PUT", "/synced", str(token))
 

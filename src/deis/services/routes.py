@@ -3,6 +3,7 @@ them. The router keeps what it was given; this is the only place that gives it."
 
 from __future__ import annotations
 
+from deis.domain import sleep as sleep_rules
 from deis.domain.routing import AppRoute, app_route
 from deis.ports import UnitOfWork
 from deis.services.context import Context
@@ -36,6 +37,7 @@ def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
         tls,
         ctx.platform_domain,
         _config_values(uow, app_id),
+        wakes=sleep_rules.wakes(uow.sleep.get(app_id), ctx.sleep_after),
     )
 
 

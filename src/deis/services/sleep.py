@@ -1,0 +1,161 @@
+"""Idle apps sleep and wake (deis.domain.sleep): the setting (`deis ps:sleep`), putting
+an app to sleep (the sleep loop) and waking it (the router, on a request; `deis
+ps:wake`). Sleeping and waking go through the deploy of the app's current release, whose
+desired state says which types are asleep, so every deploy keeps an app's sleep as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from deis.domain.errors import Conflict, NotFound
+from deis.domain.records import User
+from deis.domain.sleep import (
+    NEVER,
+    SLEEPING_TYPE,
+    SleepState,
+    asleep_event,
+    may_sleep,
+    parse_after,
+    woken_event,
+)
+from deis.ports import UnitOfWork
+from deis.services import deploys, routes
+from deis.services.access import app_for
+from deis.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SleepView:
+    """What `deis ps:sleep` shows."""
+
+    state: SleepState
+    after: int  # the effective idle time in seconds (0: never)
+    default: bool  # `after` is the platform's default
+
+
+def _state(uow: UnitOfWork, app_id: str) -> SleepState:
+    return uow.sleep.get(app_id) or SleepState(app_id)
+
+
+def _view(ctx: Context, state: SleepState) -> SleepView:
+    return SleepView(state, state.effective_after(ctx.sleep_after), state.after is None)
+
+
+def get(ctx: Context, actor: User, app_id: str) -> SleepView:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        return _view(ctx, _state(uow, app.id))
+
+
+def configure(
+    ctx: Context,
+    actor: User,
+    app_id: str,
+    *,
+    after: str | int | None,
+    all_types: bool | None = None,
+    default: bool = False,
+) -> SleepView:
+    """Set the idle time (`after`: "30m", seconds, "never"), or go back to the platform's
+    default; an app set to never sleep while asleep wakes."""
+    seconds: int | None
+    if default:
+        seconds = None
+    elif after is None:
+        seconds = None
+    elif isinstance(after, str) and after.strip().lower() == "never":
+        seconds = NEVER
+    else:
+        seconds = parse_after(after)
+    with ctx.store.transaction(write=True) as uow:
+        app = app_for(uow, actor, app_id, lock=True)
+        old = _state(uow, app.id)
+        new = replace(
+            old,
+            after=seconds if (after is not None or default) else old.after,
+            all_types=old.all_types if all_types is None else all_types,
+        )
+        uow.sleep.save(new)
+    said = "never" if new.after == NEVER else ("default" if new.after is None else f"{new.after}s")
+    types = "all types" if new.all_types else "web"
+    ctx.logs.write(app.id, "controller", f"{actor.username} set sleep: after={said} ({types})")
+    routes.publish(ctx, app.id)  # the router holds requests only for apps that may sleep
+    view = _view(ctx, new)
+    if new.asleep and view.after == NEVER:
+        wake(ctx, app.id, by=actor.username)
+    return view
+
+
+def put_to_sleep(ctx: Context, app_id: str, idle: float) -> bool:
+    """Stop the app's sleeping types (the sleep loop decided). False when it may not
+    sleep any more (a user changed its setting, it has no web type) or is gone."""
+    with ctx.store.transaction(write=True) as uow:
+        app = uow.apps.lock(app_id)
+        if app is None:
+            return False
+        state = _state(uow, app_id)
+        if not may_sleep(state, app.structure, ctx.sleep_after):
+            return False
+        uow.sleep.save(replace(state, asleep=True, since=ctx.clock()))
+    return _stop(ctx, app_id, asleep_event(idle))
+
+
+def _stop(ctx: Context, app_id: str, event: str) -> bool:
+    ctx.logs.write(app_id, "runtime", event)
+    routes.publish(ctx, app_id)  # held requests wake it, whatever its setting
+    try:
+        deploys.deploy_latest(ctx, app_id)
+    except NotFound:
+        return False
+    return True
+
+
+def sleep_now(ctx: Context, actor: User, app_id: str) -> SleepView:
+    """`deis ps:sleep --now`: asleep at once, whatever its idle time; the next request
+    wakes it. An app without a web type has nothing to wake it: refused."""
+    with ctx.store.transaction(write=True) as uow:
+        app = app_for(uow, actor, app_id, lock=True)
+        state = _state(uow, app.id)
+        if app.structure.get(SLEEPING_TYPE, 0) <= 0:
+            raise Conflict(f"{app.id} has no web process: no request would wake it.")
+        if not state.asleep:
+            uow.sleep.save(replace(state, asleep=True, since=ctx.clock()))
+    if not state.asleep:
+        _stop(ctx, app.id, f"asleep: put to sleep by {actor.username}")
+    return get(ctx, actor, app_id)
+
+
+def is_asleep(ctx: Context, app_id: str) -> bool:
+    with ctx.store.transaction() as uow:
+        state = uow.sleep.get(app_id)
+    return state is not None and state.asleep
+
+
+def wake(ctx: Context, app_id: str, by: str = "a request") -> float | None:
+    """Start the app's sleeping types; returns when they serve, with the seconds it took
+    (None when the app was not asleep, or is gone). Raises DeployFailed if they cannot."""
+    began = time.monotonic()
+    with ctx.store.transaction(write=True) as uow:
+        if uow.apps.lock(app_id) is None:
+            return None
+        state = _state(uow, app_id)
+        if not state.asleep:
+            return None
+        uow.sleep.save(replace(state, asleep=False, since=ctx.clock()))
+    deploys.deploy_latest(ctx, app_id)
+    took = time.monotonic() - began
+    routes.publish(ctx, app_id)
+    ctx.logs.write(app_id, "runtime", woken_event(by, took))
+    return took
+
+
+def wake_by_user(ctx: Context, actor: User, app_id: str) -> SleepView:
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+    wake(ctx, app.id, by=actor.username)
+    return get(ctx, actor, app_id)
