@@ -1,0 +1,162 @@
+"""Benchmark of idle apps sleeping: how long the first request to a sleeping app waits.
+
+    .venv/bin/python bench/sleep.py [--wakes 20] [--burst 50]
+
+1. `deisctl up` (podman runtime, nginx router, git builder) in a temporary state dir,
+   `deis register`, `keys:add`, `create`, `git push` of examples/python-web (Flask and
+   gunicorn, 2 workers);
+2. `--wakes` times: `deis ps:sleep --now`, wait until no container of the app runs,
+   then one `curl` through the router: its time to the first byte (curl's
+   `time_starttransfer`) and its status; and the platform's own figure from `deis logs`
+   ("woken by a request (0.41 s)": from the router's ask to a ready replica);
+3. a burst: asleep again, then `--burst` concurrent `curl`s at once: how many got 200,
+   and their slowest first byte;
+4. `deisctl down --purge`.
+
+Results go to bench/results/sleep.json; a table is printed. Never a timed assertion.
+Targets (issue 21): p50 under 1 s, p99 under 2 s, 0 failed in the burst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "src"))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # nearest rank
+    return ordered[int(rank) - 1]
+
+
+def curl(router_port: int, app: str) -> tuple[int, float]:
+    """Status and seconds to the first byte of GET / through the router."""
+    done = subprocess.run(  # noqa: S603 - an argument list
+        ["curl", "-s", "--noproxy", "*", "-m", "40", "-o", "/dev/null",
+         "-w", "%{http_code} %{time_starttransfer}",
+         f"http://{app}.localhost:{router_port}/"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    code, _, ttfb = done.stdout.partition(" ")
+    return int(code or 0), float(ttfb or 0)
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def asleep_and_stopped(p, app: str) -> None:  # type: ignore[no-untyped-def]
+    p.deis("ps:sleep", "--now", "-a", app)
+    deadline = time.monotonic() + 30
+    while p.running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if p.running():
+        raise SystemExit(f"{app} still runs 30 s after ps:sleep --now")
+
+
+def woken_figures(p, app: str) -> list[float]:  # type: ignore[no-untyped-def]
+    logs = p.deis("logs", "-a", app, "-n", "1000")
+    return [float(x) for x in re.findall(r"woken by a request \((\d+\.\d+) s\)", logs)]
+
+
+def run(wakes: int, burst: int) -> dict[str, object]:
+    from tests.e2e.platforms import registered_platform
+    from tests.e2e.test_first_deploy import ROOT
+    from tests.e2e.test_sleep import Platform
+
+    with registered_platform("bench-sleep", Platform, apps_dir="app") as p:
+        shutil.copytree(ROOT / "examples" / "python-web", p.app_dir, dirs_exist_ok=True)
+        p.run("git", "init", "-q")
+        p.run("git", "add", "-A")
+        p.run("git", "commit", "-qm", "first")
+        p.app = app = f"bench-sleep-{p.api_port}"
+        p.deis("create", app)
+        p.run("git", "push", "deis", "master", timeout=900)
+        samples = []
+        for i in range(wakes):
+            asleep_and_stopped(p, app)
+            status, ttfb = curl(p.router_port, app)
+            samples.append({"status": status, "ttfb": ttfb, "load": load()})
+            print(f"wake {i + 1:2d}: {status} first byte after {ttfb:.3f} s (load {load()})")
+        platform_side = woken_figures(p, app)
+        asleep_and_stopped(p, app)
+        with ThreadPoolExecutor(burst) as pool:
+            answers = list(pool.map(lambda _: curl(p.router_port, app), range(burst)))
+        ok = [t for s, t in answers if s == 200]
+        burst_result = {
+            "requests": burst,
+            "ok": len(ok),
+            "failed": burst - len(ok),
+            "statuses": sorted({s for s, _ in answers}),
+            "slowest_ttfb": max(t for _, t in answers),
+            "median_ttfb": statistics.median(t for _, t in answers),
+        }
+        print(f"burst of {burst}: {len(ok)} answered 200, slowest first byte"
+              f" {burst_result['slowest_ttfb']:.3f} s")  # fmt: skip
+    times = [s["ttfb"] for s in samples if s["status"] == 200]
+    return {
+        "wakes": samples,
+        "failed_wakes": sum(1 for s in samples if s["status"] != 200),
+        "ttfb_p50": statistics.median(times) if times else None,
+        "ttfb_p99": percentile(times, 99) if times else None,
+        "ttfb_max": max(times) if times else None,
+        "platform_wake_p50": statistics.median(platform_side) if platform_side else None,
+        "platform_wake_max": max(platform_side) if platform_side else None,
+        "burst": burst_result,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--wakes", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=50)
+    args = parser.parse_args()
+    started = dt.datetime.now(dt.UTC)
+    load_before = load()
+    result = run(args.wakes, args.burst)
+    report = {
+        "benchmark": "sleep",
+        "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "load_before": load_before,
+        "load_after": load(),
+        "cores": os.cpu_count(),
+        "targets": {"ttfb_p50": 1.0, "ttfb_p99": 2.0, "burst_failed": 0},
+        **result,
+    }
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sleep.json").write_text(json.dumps(report, indent=2) + "\n")
+    burst = result["burst"]
+    assert isinstance(burst, dict)
+    print()
+    print("| figure | result | target |")
+    print("|---|---:|---:|")
+    print(f"| first byte of the first request to an asleep app, p50 ({args.wakes} wakes)"
+          f" | {result['ttfb_p50']:.3f} s | < 1 s |")  # fmt: skip
+    print(f"| the same, p99 | {result['ttfb_p99']:.3f} s | < 2 s |")
+    print(f"| the platform's wake (router's ask to a ready replica), p50"
+          f" | {result['platform_wake_p50']:.3f} s | |")  # fmt: skip
+    print(f"| failed wakes | {result['failed_wakes']} | 0 |")
+    print(f"| burst of {burst['requests']} at a wake: failed | {burst['failed']} | 0 |")
+    print(f"| burst: slowest first byte | {burst['slowest_ttfb']:.3f} s | |")
+    print(f"\nload average before {load_before}, after {report['load_after']};"
+          " bench/results/sleep.json")  # fmt: skip
+    return 0 if result["failed_wakes"] == 0 and burst["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
