@@ -368,7 +368,7 @@ local function wait_awake(app)
     local delay, found = 0.005, nil
     while true do
         ngx.sleep(delay)
-        delay = delay < 0.04 and delay * 2 or 0.05
+        delay = delay < 0.02 and delay * 2 or 0.02
         sync()
         local entry = entry_of(app)
         if not entry or not entry.routable then
