@@ -154,3 +154,21 @@ def test_the_platform_default_applies_unless_the_app_says(
     sleeper.run_once()
     clock.now += 31
     assert sleeper.run_once() == ["a"]
+
+
+def test_where_apps_cannot_sleep_they_are_not_put_to_sleep(api: Api, alice: User) -> None:
+    from deis.domain.errors import Unavailable
+
+    deployed_app(alice, "k8s")
+    ctx = replace(context(api), sleeps=False)  # as on the Kubernetes runtime
+    user = _user(api, "alice")
+    with pytest.raises(Unavailable):
+        sleep.configure(ctx, user, "k8s", after="30m")
+    with pytest.raises(Unavailable):
+        sleep.sleep_now(ctx, user, "k8s")
+    assert sleep.configure(ctx, user, "k8s", after="never").after == 0  # turning it off is fine
+
+
+def _user(api: Api, username: str) -> Any:
+    with context(api).store.transaction() as uow:
+        return uow.users.get(username)

@@ -283,11 +283,18 @@ def make_build_networks(settings: Settings) -> Any:
     )
 
 
+# Where idle apps can sleep: the runtime runs sleeping types at 0 replicas and the router
+# holds a request while its app wakes ("record" and "none" run and route nothing: tests)
+SLEEPING_RUNTIMES = ("podman", "record")
+SLEEPING_ROUTERS = ("nginx", "none")
+
+
 def platform_settings(settings: Settings) -> dict[str, Any]:
     """The context's facts and policies, the same in every API process."""
     return {
         "keep_releases": settings.keep_releases,
         "sleep_after": settings.sleep_after,
+        "sleeps": settings.runtime in SLEEPING_RUNTIMES and settings.router in SLEEPING_ROUTERS,
         "platform_domain": settings.domain,
         "registry_hosts": registry_hosts(settings),
         "router_port": settings.router_port,

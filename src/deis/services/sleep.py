@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from deis.domain.errors import Conflict, NotFound
+from deis.domain.errors import Conflict, NotFound, Unavailable
 from deis.domain.records import User
 from deis.domain.sleep import (
     NEVER,
@@ -27,6 +27,8 @@ from deis.services.access import app_for
 from deis.services.context import Context
 
 log = logging.getLogger(__name__)
+
+NOT_HERE = "Apps cannot sleep on this platform: its runtime or router cannot stop and wake them (Kubernetes: not yet)."
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ def configure(
         seconds = NEVER
     else:
         seconds = parse_after(after)
+    if seconds and not ctx.sleeps:
+        raise Unavailable(NOT_HERE)
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, lock=True)
         old = _state(uow, app.id)
@@ -118,6 +122,8 @@ def _stop(ctx: Context, app_id: str, event: str) -> bool:
 def sleep_now(ctx: Context, actor: User, app_id: str) -> SleepView:
     """`deis ps:sleep --now`: asleep at once, whatever its idle time; the next request
     wakes it. An app without a web type has nothing to wake it: refused."""
+    if not ctx.sleeps:
+        raise Unavailable(NOT_HERE)
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, lock=True)
         state = _state(uow, app.id)
