@@ -172,3 +172,27 @@ def test_where_apps_cannot_sleep_they_are_not_put_to_sleep(api: Api, alice: User
 def _user(api: Api, username: str) -> Any:
     with context(api).store.transaction() as uow:
         return uow.users.get(username)
+
+
+def test_a_wake_that_fails_leaves_the_app_asleep(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deis.domain.errors import DeployFailed
+
+    deployed_app(alice, "broken")
+    alice.post("/v2/apps/broken/sleep/now")
+    runtime = context(api).runtime
+    real_deploy = runtime.deploy
+
+    def failing(desired: Any) -> None:
+        if not desired.asleep:
+            raise DeployFailed("web keeps crashing")
+        real_deploy(desired)
+
+    monkeypatch.setattr(runtime, "deploy", failing)
+    with pytest.raises(DeployFailed):
+        sleep.wake(context(api), "broken")
+    assert alice.get("/v2/apps/broken/sleep").json()["asleep"] is True
+    assert desired(api, "broken").asleep == ("web",)
+    releases = alice.get("/v2/apps/broken/releases").json()["results"]
+    assert not any(r["failed"] for r in releases)  # a failed wake fails no release

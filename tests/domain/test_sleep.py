@@ -77,8 +77,9 @@ def test_who_may_sleep() -> None:
     assert may_sleep(SleepState("a", after=0), web, 600) == 0  # never, whatever the default
     assert may_sleep(SleepState("a", after=60, asleep=True), web, 0) == 0  # already
     assert may_sleep(SleepState("a", after=60), {"worker": 1}, 0) == 0  # nothing wakes it
-    assert wakes(SleepState("a", after=60), 0) and wakes(None, 60)
-    assert not wakes(None, 0) and wakes(SleepState("a", asleep=True), 0)
+    assert wakes(SleepState("a", after=60), web, 0) and wakes(None, web, 60)
+    assert not wakes(None, web, 0) and wakes(SleepState("a", asleep=True), web, 0)
+    assert not wakes(SleepState("a", after=60), {"web": 0, "worker": 1}, 0)  # nothing serves
 
 
 def test_idle_is_measured_from_the_last_change_of_the_count() -> None:

@@ -142,3 +142,22 @@ def test_the_wake_is_asked_again_after_the_app_slept_again(
     router.set_peers("again", [])  # asleep again
     assert get(router, "again.localhost")[0] == 200
     assert waker.asked.count("again") == 2
+
+
+def test_a_wake_that_failed_releases_the_held_requests_at_once(
+    router: NginxRouter, waker: Waker
+) -> None:
+    waker.refuse.add("broken")
+    router.apply(AppRoute("broken", ("broken.localhost",), wakes=True))
+    with ThreadPoolExecutor(3) as pool:
+        held = [pool.submit(get, router, "broken.localhost") for _ in range(3)]
+        time.sleep(0.5)
+        router.wake_failed("broken", 2)
+        results = [f.result() for f in held]
+    assert [r[0] for r in results] == [503] * 3
+    assert all(r[3] < WAKE_TIMEOUT - 1 for r in results)  # not at the timeout
+    assert get(router, "broken.localhost")[3] < 1  # for a while, new ones are not held
+    time.sleep(2.5)
+    asked = waker.asked.count("broken")
+    get(router, "broken.localhost")  # then a request asks again
+    assert waker.asked.count("broken") == asked + 1

@@ -90,9 +90,11 @@ def running_state(desired: DesiredApp) -> DesiredApp:
     return replace(desired, structure=structure)
 
 
-def wakes(state: SleepState | None, default: int) -> bool:
+def wakes(state: SleepState | None, structure: Mapping[str, int], default: int) -> bool:
     """Whether the router holds a request that finds no replica while the app wakes:
-    the app may sleep, or sleeps now."""
+    the app may sleep, or sleeps now (and has a web type to wake)."""
+    if structure.get(SLEEPING_TYPE, 0) <= 0:
+        return False
     after = (state or SleepState("")).effective_after(default)
     return after > 0 or (state is not None and state.asleep)
 

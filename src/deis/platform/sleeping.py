@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from deis.domain.errors import DomainError
 from deis.periodic import Periodic
@@ -17,8 +18,16 @@ log = logging.getLogger(__name__)
 
 
 class SleepLoop(Periodic):
-    def __init__(self, ctx: Context, interval: float) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        interval: float,
+        on_failed: Callable[[str], None] | None = None,
+    ) -> None:
+        """on_failed: told of an app a request asked to wake that did not (not asleep,
+        or its replicas could not start), so that the router stops holding requests."""
         super().__init__("deis-sleep", self.run_pass, max(interval, 0.1))
+        self.on_failed = on_failed
         self.ctx = ctx
         self.sleeper = Sleeper(ctx)
         self._waking: set[str] = set()
@@ -38,16 +47,20 @@ class SleepLoop(Periodic):
         threading.Thread(target=self._wake, args=(app_id,), name=f"deis-wake-{app_id}").start()
 
     def _wake(self, app_id: str) -> None:
+        woke = False
         try:
             took = sleep.wake(self.ctx, app_id)
             if took is not None:
                 log.info("%s woke in %.2f s", app_id, took)
+            woke = True
         except DomainError as error:
             log.warning("waking %s failed: %s", app_id, error)
             self.ctx.logs.write(app_id, "runtime", f"waking failed: {error}")
         except Exception:
             log.exception("waking %s failed", app_id)
         finally:
+            if not woke and self.on_failed is not None:
+                self.on_failed(app_id)
             self.sleeper.woke(app_id)
             with self._lock:
                 self._waking.discard(app_id)

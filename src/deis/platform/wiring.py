@@ -526,7 +526,7 @@ def make_sleeper(settings: Settings, context: Context) -> Any:
         return None
     from deis.platform.sleeping import SleepLoop
 
-    loop = SleepLoop(context, settings.sleep_interval)
+    loop = SleepLoop(context, settings.sleep_interval, on_failed=context.router.wake_failed)
     context.router.on_wake = loop.wake
     return loop
 

@@ -37,6 +37,7 @@ from deis.router.render import NginxConfig, lua_source, render
 
 log = logging.getLogger(__name__)
 
+WAKE_FAILED_SECONDS = 5  # held requests give up, and new ones are not held, this long
 WAKE_POLL_SECONDS = 2  # the long poll's wait: also how long detach() may wait for it
 
 
@@ -291,6 +292,15 @@ class NginxRouter:
                             log.exception("router: waking %s failed", app)
         finally:
             client.close()
+
+    def wake_failed(self, app_id: str, seconds: float = WAKE_FAILED_SECONDS) -> None:
+        """The platform could not wake the app, or it was not asleep (its replicas
+        crashed): the requests held for it get 503 now instead of at the timeout."""
+        table.check_app(app_id)
+        try:
+            self.admin.wake_failed(app_id, seconds)
+        except AdminError as exc:  # the held requests give up at their timeout instead
+            log.warning("router: telling nginx %s did not wake failed: %s", app_id, exc)
 
     # -- metrics -------------------------------------------------------------------
 

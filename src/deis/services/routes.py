@@ -18,7 +18,8 @@ def _config_values(uow: UnitOfWork, app_id: str) -> dict[str, str]:
 
 
 def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
-    if uow.apps.get(app_id) is None:
+    app = uow.apps.get(app_id)
+    if app is None:
         return None
     domains, _ = uow.domains.list(app_id, 0, 10_000)
     certificates = []
@@ -37,7 +38,7 @@ def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
         tls,
         ctx.platform_domain,
         _config_values(uow, app_id),
-        wakes=sleep_rules.wakes(uow.sleep.get(app_id), ctx.sleep_after),
+        wakes=sleep_rules.wakes(uow.sleep.get(app_id), app.structure, ctx.sleep_after),
     )
 
 

@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from deis.domain.errors import Conflict, NotFound, Unavailable
+from deis.domain.errors import Conflict, DeployFailed, NotFound, Unavailable
 from deis.domain.records import User
 from deis.domain.sleep import (
     NEVER,
@@ -143,21 +143,38 @@ def is_asleep(ctx: Context, app_id: str) -> bool:
 
 
 def wake(ctx: Context, app_id: str, by: str = "a request") -> float | None:
-    """Start the app's sleeping types; returns when they serve, with the seconds it took
-    (None when the app was not asleep, or is gone). Raises DeployFailed if they cannot."""
+    """Start the app's sleeping types; returns when they serve, with the seconds it took.
+    None when the app was not asleep: it is deployed all the same (a wake or a deploy
+    under way is waited for; replicas that crashed are started again). Raises NotFound
+    for an app that is gone, DeployFailed when the replicas cannot serve (a sleeping app
+    then stays asleep, and the next request tries again)."""
     began = time.monotonic()
     with ctx.store.transaction(write=True) as uow:
         if uow.apps.lock(app_id) is None:
-            return None
+            raise NotFound(f"App {app_id} not found.")
         state = _state(uow, app_id)
-        if not state.asleep:
-            return None
-        uow.sleep.save(replace(state, asleep=False, since=ctx.clock()))
-    deploys.deploy_latest(ctx, app_id)
+        if state.asleep:
+            uow.sleep.save(replace(state, asleep=False, since=ctx.clock()))
+    if not state.asleep:
+        deploys.deploy_latest(ctx, app_id)
+        return None
+    try:
+        deploys.deploy_latest(ctx, app_id)
+    except DeployFailed:
+        _asleep_again(ctx, app_id)
+        raise
     took = time.monotonic() - began
     routes.publish(ctx, app_id)
     ctx.logs.write(app_id, "runtime", woken_event(by, took))
     return took
+
+
+def _asleep_again(ctx: Context, app_id: str) -> None:
+    """A wake that failed: the runtime went back to the asleep state, so do the records."""
+    with ctx.store.transaction(write=True) as uow:
+        if uow.apps.lock(app_id) is None:
+            return
+        uow.sleep.save(replace(_state(uow, app_id), asleep=True, since=ctx.clock()))
 
 
 def wake_by_user(ctx: Context, actor: User, app_id: str) -> SleepView:

@@ -17,6 +17,8 @@
 --                  read by the platform's long poll GET /wakes on the admin socket
 --   wl:APP         set (with a TTL) while a wake of APP is asked for: one request asks
 --   wq:APP         how many requests wait for APP to wake (the queue is bounded)
+--   wf:APP         set for a few seconds when the platform could not wake APP (or it
+--                  was not asleep): held requests give up at once (503), new ones too
 --   t:TOKEN        an ACME HTTP-01 challenge being validated: "HOST KEY_AUTHORIZATION",
 --                  answered at http://HOST/.well-known/acme-challenge/TOKEN before any
 --                  check of the app (maintenance, routing off, no replica, allow-list)
@@ -354,6 +356,9 @@ end
 -- has peers. Answers the app's entry with its peers, or nil (the queue is full, the
 -- wake timed out, the app went away).
 local function wait_awake(app)
+    if shared:get("wf:" .. app) then
+        return nil
+    end
     local waiting = shared:incr("wq:" .. app, 1, 0)
     if not waiting or waiting > conf.wake_queue then
         if waiting then
@@ -377,6 +382,9 @@ local function wait_awake(app)
         if #entry.peers > 0 then
             found = entry
             shared:delete("wl:" .. app)
+            break
+        end
+        if shared:get("wf:" .. app) then
             break
         end
         ngx.update_time()
@@ -852,6 +860,11 @@ function _M.admin()
             end
             ngx.print(concat(out, "\n"))
             return
+        elseif kind == "wakes" and app and method == "DELETE" then
+            -- the platform could not wake the app: its held requests get 503 now
+            shared:set("wf:" .. app, 1, tonumber(body) or 5)
+            shared:delete("wl:" .. app)
+            return ngx.say("ok")
         elseif kind == "all" and method == "DELETE" then
             shared:flush_all()
             shared:flush_expired()
