@@ -11,7 +11,10 @@
    ("woken by a request (0.41 s)": from the router's ask to a ready replica);
 3. a burst: asleep again, then `--burst` concurrent `curl`s at once: how many got 200,
    and their slowest first byte;
-4. `deisctl down --purge`.
+4. memory: the PSS of the awake app's replica (its conmon and every process under it,
+   from /proc/PID/smaps_rollup) and how many of those processes remain once it sleeps
+   (the density question of issue 21, for one app: what sleeping frees);
+5. `deisctl down --purge`.
 
 Results go to bench/results/sleep.json; a table is printed. Never a timed assertion.
 Targets (issue 21): p50 under 1 s, p99 under 2 s, 0 failed in the burst.
@@ -68,6 +71,56 @@ def asleep_and_stopped(p, app: str) -> None:  # type: ignore[no-untyped-def]
         raise SystemExit(f"{app} still runs 30 s after ps:sleep --now")
 
 
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and every process under it."""
+    kids: dict[int, list[int]] = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += kids.get(pid, [])
+    return out
+
+
+def memory(p, app: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """PSS of the awake replica's processes, then what is left of them asleep."""
+    from deis.runtime.podman import load_instance_id
+    from deis.runtime.podman.podman import Podman
+    from deis.stack.podman_conf import paths_for
+
+    podman = Podman(paths_for(p.state, load_instance_id(p.state)))
+    [name] = p.running()
+    state = json.loads(podman.call(["inspect", name], merge_stderr=False).output)[0]["State"]
+    pids = _tree(int(state["ConmonPid"]))
+    awake = sum(_pss_kib(pid) for pid in pids)
+    asleep_and_stopped(p, app)
+    time.sleep(1)
+    left = [pid for pid in pids if _pss_kib(pid) > 0]
+    return {
+        "awake_processes": len(pids),
+        "awake_pss_mib": round(awake / 1024, 1),
+        "asleep_processes": len(left),
+        "asleep_pss_mib": round(sum(_pss_kib(pid) for pid in left) / 1024, 1),
+    }
+
+
 def woken_figures(p, app: str) -> list[float]:  # type: ignore[no-untyped-def]
     logs = p.deis("logs", "-a", app, "-n", "1000")
     return [float(x) for x in re.findall(r"woken by a request \((\d+\.\d+) s\)", logs)]
@@ -86,6 +139,10 @@ def run(wakes: int, burst: int) -> dict[str, object]:
         p.app = app = f"bench-sleep-{p.api_port}"
         p.deis("create", app)
         p.run("git", "push", "deis", "master", timeout=900)
+        curl(p.router_port, app)
+        mem = memory(p, app)
+        print(f"memory: awake {mem['awake_processes']} processes, PSS {mem['awake_pss_mib']} MiB;"
+              f" asleep {mem['asleep_processes']} processes, PSS {mem['asleep_pss_mib']} MiB")  # fmt: skip
         samples = []
         for i in range(wakes):
             asleep_and_stopped(p, app)
@@ -117,6 +174,7 @@ def run(wakes: int, burst: int) -> dict[str, object]:
         "platform_wake_p50": statistics.median(platform_side) if platform_side else None,
         "platform_wake_max": max(platform_side) if platform_side else None,
         "burst": burst_result,
+        "memory": mem,
     }
 
 
@@ -153,6 +211,10 @@ def main() -> int:
     print(f"| failed wakes | {result['failed_wakes']} | 0 |")
     print(f"| burst of {burst['requests']} at a wake: failed | {burst['failed']} | 0 |")
     print(f"| burst: slowest first byte | {burst['slowest_ttfb']:.3f} s | |")
+    mem = result["memory"]
+    assert isinstance(mem, dict)
+    print(f"| the replica's PSS awake / asleep | {mem['awake_pss_mib']} / {mem['asleep_pss_mib']}"
+          " MiB | asleep < 1 MiB |")  # fmt: skip
     print(f"\nload average before {load_before}, after {report['load_after']};"
           " bench/results/sleep.json")  # fmt: skip
     return 0 if result["failed_wakes"] == 0 and burst["failed"] == 0 else 1
