@@ -5,8 +5,8 @@ runtime, nginx router, git builder), `git push` of examples/python-web, then:
   it runs, `deis ps` says `asleep`, `deis logs` says "asleep after 10s idle";
 - a `curl` through the router wakes it and gets the app's own answer (held, no error);
 - 20 concurrent requests at a wake all get the app's answer;
-- a `config:set` to a sleeping app makes the release and leaves it asleep; the next
-  request wakes it on the new release;
+- a `config:set` and a `git push` to a sleeping app make their releases and leave it
+  asleep; the next request wakes it on the new release;
 - the platform stopped and started again while the app sleeps: still asleep, still wakes.
 
 A sleep-loop pass every second (DEIS_SLEEP_INTERVAL=1); the default is 10 s.
@@ -117,8 +117,13 @@ def test_a_deploy_to_a_sleeping_app_leaves_it_asleep(platform: Platform) -> None
     p.deis("config:set", "GREETING=hi", "-a", p.app)
     assert "dev added GREETING" in p.deis("releases", "-a", p.app)
     assert p.asleep() and not p.running()
+    p.run("git", "commit", "-q", "--allow-empty", "-m", "second")
+    pushed = p.run("git", "push", "deis", "master", timeout=600)
+    assert f"Done, {p.app}:v4 deployed" in pushed, pushed
+    assert "The app is asleep: the next request starts this release" in pushed
+    assert p.asleep() and not p.running()
     assert p.curl(p.app)[0] == 200
-    assert "up (v3)" in p.deis("ps", "-a", p.app)
+    assert "up (v4)" in p.deis("ps", "-a", p.app)
 
 
 def test_a_sleeping_app_sleeps_on_through_a_platform_restart_and_wakes(

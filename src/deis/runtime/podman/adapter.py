@@ -144,6 +144,8 @@ class PodmanRuntime:
         batch = policy.deploy_batches(desired.env, self.engine.options.default_batch)
         with self.engine.holding(desired.app):
             previous = self.running(desired.app)
+            if desired.asleep:  # checked, and its slug or image ready, as if it ran
+                converge.check_runnable(self.engine, desired)
             converge.deploy(
                 self.engine, running_state(desired), previous, timeout=timeout, batch=batch
             )
