@@ -10,8 +10,10 @@ from deis.domain.sleep import (
     Activity,
     SleepState,
     asleep_event,
+    describe_after,
     duration_text,
     may_sleep,
+    new_after,
     observe,
     parse_after,
     running_state,
@@ -91,3 +93,13 @@ def test_idle_is_measured_from_the_last_change_of_the_count() -> None:
     moved = observe(same, 11, now=170.0)
     assert moved.active_at == 170.0 and not should_sleep(moved, 60, now=200.0)
     assert not should_sleep(moved, 0, now=10_000.0)  # never
+
+
+def test_a_users_setting() -> None:
+    assert new_after("30m", False, None) == 1800
+    assert new_after("never", False, 1800) == 0
+    assert new_after(None, False, 1800) == 1800  # unchanged
+    assert new_after("30m", True, 1800) is None  # back to the platform's default
+    with pytest.raises(Invalid):
+        new_after("soon", False, None)
+    assert [describe_after(a) for a in (None, 0, 1800)] == ["default", "never", "1800s"]

@@ -45,6 +45,25 @@ def parse_after(text: str | int) -> int:
     return seconds
 
 
+def new_after(after: str | int | None, default: bool, current: int | None) -> int | None:
+    """The app's `after` once a user sets it: `default` back to the platform's (None),
+    "never" (0), a duration, or unchanged when `after` is None."""
+    if default:
+        return None
+    if after is None:
+        return current
+    if isinstance(after, str) and after.strip().lower() == "never":
+        return NEVER
+    return parse_after(after)
+
+
+def describe_after(after: int | None) -> str:
+    """How the controller's log says a setting: never, default, 1800s."""
+    if after is None:
+        return "default"
+    return "never" if after == NEVER else f"{after}s"
+
+
 def duration_text(seconds: float) -> str:
     """30m, 2h, 1d, 90s, 1h30m: how logs and the CLI say a duration."""
     whole = int(round(seconds))

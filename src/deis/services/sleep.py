@@ -17,8 +17,9 @@ from deis.domain.sleep import (
     SLEEPING_TYPE,
     SleepState,
     asleep_event,
+    describe_after,
     may_sleep,
-    parse_after,
+    new_after,
     woken_event,
 )
 from deis.ports import UnitOfWork
@@ -28,7 +29,10 @@ from deis.services.context import Context
 
 log = logging.getLogger(__name__)
 
-NOT_HERE = "Apps cannot sleep on this platform: its runtime or router cannot stop and wake them (Kubernetes: not yet)."
+NOT_HERE = (
+    "Apps cannot sleep on this platform: its runtime or router cannot stop and wake them"
+    " (Kubernetes: not yet)."
+)
 
 
 @dataclass(frozen=True)
@@ -65,29 +69,21 @@ def configure(
 ) -> SleepView:
     """Set the idle time (`after`: "30m", seconds, "never"), or go back to the platform's
     default; an app set to never sleep while asleep wakes."""
-    seconds: int | None
-    if default:
-        seconds = None
-    elif after is None:
-        seconds = None
-    elif isinstance(after, str) and after.strip().lower() == "never":
-        seconds = NEVER
-    else:
-        seconds = parse_after(after)
-    if seconds and not ctx.sleeps:
-        raise Unavailable(NOT_HERE)
+    new_after(after, default, None)  # a bad duration is refused before anything is read
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, lock=True)
         old = _state(uow, app.id)
         new = replace(
             old,
-            after=seconds if (after is not None or default) else old.after,
+            after=new_after(after, default, old.after),
             all_types=old.all_types if all_types is None else all_types,
         )
+        if new.after and new.after != old.after and not ctx.sleeps:
+            raise Unavailable(NOT_HERE)
         uow.sleep.save(new)
-    said = "never" if new.after == NEVER else ("default" if new.after is None else f"{new.after}s")
     types = "all types" if new.all_types else "web"
-    ctx.logs.write(app.id, "controller", f"{actor.username} set sleep: after={said} ({types})")
+    said = f"after={describe_after(new.after)} ({types})"
+    ctx.logs.write(app.id, "controller", f"{actor.username} set sleep: {said}")
     routes.publish(ctx, app.id)  # the router holds requests only for apps that may sleep
     view = _view(ctx, new)
     if new.asleep and view.after == NEVER:
