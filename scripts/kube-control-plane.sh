@@ -20,6 +20,11 @@
 #       into $KUBE_CACHE/gateway-api; `start` then installs them. GatewayClass is left out:
 #       its CEL rule `self == oldSelf` does not compile on a v1.24 API server (and the
 #       platform uses only Gateways, HTTPRoutes and ReferenceGrants).
+#   CERT_MANAGER_SRC=/path/to/cert-manager scripts/kube-control-plane.sh cert-manager
+#       copies cert-manager's Certificate CRD (deploy/crds of a cert-manager tree or git
+#       directory) into $KUBE_CACHE/cert-manager; `start` then installs it (cert-manager
+#       itself does not run: the tests check the objects the platform writes and what it
+#       reads back from them).
 #
 # KUBE_CACHE defaults to /var/cache/deis/kube (survives on the machine, like the stack images).
 # The build runs with `nice -n 19`, GOMAXPROCS=1 and `go build -p 1` unless KUBE_BUILD_JOBS says
@@ -127,17 +132,30 @@ gateway_api() {
     say "the Gateway API CRDs are in $KUBE_CACHE/gateway-api: start installs them"
 }
 
-install_gateway_api() { # server token
+cert_manager() {
+    [ -n "${CERT_MANAGER_SRC:-}" ] || die "CERT_MANAGER_SRC must name a cert-manager tree or git directory (v1.x)"
+    local file=deploy/crds/cert-manager.io_certificates.yaml
+    mkdir -p "$KUBE_CACHE/cert-manager"
+    if [ -f "$CERT_MANAGER_SRC/$file" ]; then
+        cp "$CERT_MANAGER_SRC/$file" "$KUBE_CACHE/cert-manager/"
+    else
+        git --git-dir "$CERT_MANAGER_SRC" show "HEAD:$file" >"$KUBE_CACHE/cert-manager/certificates.yaml" ||
+            die "no $file in $CERT_MANAGER_SRC"
+    fi
+    say "cert-manager's Certificate CRD is in $KUBE_CACHE/cert-manager: start installs it"
+}
+
+install_crds() { # server token directory group-version what
     local crd code
-    for crd in "$KUBE_CACHE"/gateway-api/*.yaml; do
+    for crd in "$KUBE_CACHE/$3"/*.yaml; do
         [ -f "$crd" ] || return 0
         code=$(curl -s -o "$KUBE_STATE/logs/crd.out" -w '%{http_code}' --cacert "$KUBE_STATE/pki/ca.crt" \
             -H "Authorization: Bearer $2" -H 'Content-Type: application/yaml' --data-binary "@$crd" \
             "$1/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
         [ "$code" = 201 ] || die "installing $crd answered $code: $(cat "$KUBE_STATE/logs/crd.out")"
     done
-    wait_for "$1/apis/gateway.networking.k8s.io/v1" "$2" 30 || die "the Gateway API is not served"
-    say "the Gateway API CRDs are installed (gateways, httproutes, referencegrants)"
+    wait_for "$1/apis/$4" "$2" 30 || die "$5 is not served"
+    say "$5's CRDs are installed"
 }
 
 # ---------------------------------------------------------------------------------- start
@@ -236,7 +254,8 @@ start() {
         die "kube-apiserver did not become ready in 60 s (log: $KUBE_STATE/logs/kube-apiserver.log)"
     fi
 
-    install_gateway_api "$server" "$admin_token"
+    install_crds "$server" "$admin_token" gateway-api gateway.networking.k8s.io/v1 "the Gateway API"
+    install_crds "$server" "$admin_token" cert-manager cert-manager.io/v1 "cert-manager"
 
     say "kube-controller-manager (healthz on 127.0.0.1:$kcm_port)"
     setsid "$bin/kube-controller-manager" \
@@ -311,6 +330,7 @@ env_() {
     fi
     printf 'etcd: %s\n' "$(command -v etcd || echo 'missing (apt-get install --no-install-recommends etcd-server)')"
     printf 'gateway-api CRDs: %s\n' "$(ls "$KUBE_CACHE"/gateway-api/*.yaml 2>/dev/null | wc -l)"
+    printf 'cert-manager CRDs: %s\n' "$(ls "$KUBE_CACHE"/cert-manager/*.yaml 2>/dev/null | wc -l)"
     if alive "$KUBE_STATE/kube-apiserver.pid"; then
         printf 'running: export KUBECONFIG=%s\n' "$KUBE_STATE/kubeconfig"
     fi
@@ -322,6 +342,7 @@ start) start ;;
 stop) stop ;;
 env) env_ ;;
 gateway-api) gateway_api ;;
+cert-manager) cert_manager ;;
 *)
     printf 'usage: [KUBE_SRC=...] [KUBE_STATE=...] %s build|start|stop|env|gateway-api\n' "$0" >&2
     exit 2

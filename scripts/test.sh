@@ -61,7 +61,7 @@ fi
 
 say "pytest"
 # shellcheck disable=SC2086 # PYTEST_ARGS is a list of words
-"$VENV_BIN/python" -m pytest -n 2 -q tests ${PYTEST_ARGS:-}
+"$VENV_BIN/python" -m pytest -n 2 -q --durations=30 tests ${PYTEST_ARGS:-}
 rc=$?
 case "$rc" in
     0) ;;

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
-from deis.domain.acme import AcmeDomain, Issued
+from deis.domain.acme import AcmeDomain, ClusterCertificate, Issued
 from deis.domain.artifacts import Garbage
 from deis.domain.attempts import BuildAttempt
 from deis.domain.cron import Job as CronJob
@@ -219,11 +219,20 @@ class SleepStates(Protocol):
 
 class AcmeIssuer(Protocol):
     """An ACME CA (Let's Encrypt): orders a certificate, validating HTTP-01 through the
-    responder (the router). Raises deis.domain.acme.AcmeError."""
+    responder (the router). Raises deis.domain.acme.AcmeError.
+
+    `delegated`: the cluster gets the certificates itself (cert-manager): the platform
+    never calls `issue`, asks for them through the routes (AppRoute.auto_tls) and reads
+    their state back with `cluster_certificates`."""
 
     directory: str
+    delegated: bool
+
+    def check(self) -> None:
+        """Raise Unavailable, saying why, when it cannot work now."""
 
     def issue(self, hosts: builtins.list[str], responder: Router) -> Issued: ...
+    def cluster_certificates(self, app_id: str) -> builtins.list[ClusterCertificate]: ...
 
 
 class CronRunner(Protocol):
@@ -389,6 +398,9 @@ class Router(Protocol):
         (ACME HTTP-01), whatever the app's state; without a reload."""
 
     def remove_challenge(self, token: str) -> None: ...
+    def challenge_answer(self, host: str, token: str) -> str | None:
+        """The key authorization of a pending challenge for the host, for a router that
+        sends the challenge path to the controller (a cluster's); None if there is none."""
 
 
 class Objects(Protocol):

@@ -70,6 +70,12 @@ class Settings:
     acme_directory: str = "https://acme-v02.api.letsencrypt.org/directory"
     acme_ca_bundle: str = ""
     acme_interval: float = 60.0  # seconds between passes of the renewal job
+    # A certificate for the controller's own name deis.<domain> from the same CA
+    acme_platform: bool = False
+    # External account binding, for CAs that require one (ZeroSSL, Google, a company CA):
+    # the key id and the base64url HMAC key the CA gave (both, or neither)
+    acme_eab_kid: str = ""
+    acme_eab_hmac_key: str = ""
     log_retention: int = 10_000  # lines kept per app
     build_log_retention: int = 20  # build attempts (and their output) kept per app
     builder_key: str = ""  # shared secret of the builder's hooks; empty: read from the state dir
@@ -172,6 +178,12 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_ACME_DIRECTORY": ("acme_directory", str),
     "DEIS_ACME_CA_BUNDLE": ("acme_ca_bundle", str),
     "DEIS_ACME_INTERVAL": ("acme_interval", float),
+    "DEIS_ACME_PLATFORM": (
+        "acme_platform",
+        lambda raw: raw.lower() in ("1", "true", "yes", "on"),
+    ),
+    "DEIS_ACME_EAB_KID": ("acme_eab_kid", str),
+    "DEIS_ACME_EAB_HMAC_KEY": ("acme_eab_hmac_key", str),
     "DEIS_LOG_RETENTION": ("log_retention", int),
     "DEIS_BUILD_LOG_RETENTION": ("build_log_retention", int),
     "DEIS_BUILDER_KEY": ("builder_key", str),
@@ -223,6 +235,7 @@ def _check_router_limits(settings: Settings) -> None:
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
 def _check_acme(settings: Settings) -> None:
@@ -237,6 +250,17 @@ def _check_acme(settings: Settings) -> None:
         )
     if settings.acme_interval <= 0:
         raise SettingsError("DEIS_ACME_INTERVAL must be a positive number of seconds")
+    if bool(settings.acme_eab_kid) != bool(settings.acme_eab_hmac_key):
+        raise SettingsError(
+            "--acme-eab-kid and --acme-eab-hmac-key (DEIS_ACME_EAB_KID, DEIS_ACME_EAB_HMAC_KEY)"
+            " go together"
+        )
+    if settings.acme_eab_hmac_key and not _BASE64URL.match(settings.acme_eab_hmac_key):
+        raise SettingsError(
+            "--acme-eab-hmac-key (DEIS_ACME_EAB_HMAC_KEY) must be the base64url key the CA gave"
+        )
+    if settings.acme_platform and not settings.acme_email:
+        raise SettingsError("--acme-platform needs --acme-email (the ACME account's contact)")
 
 
 def _check_sleep(settings: Settings) -> None:

@@ -110,6 +110,7 @@ class Pebble:
     http_port: int  # where pebble validates HTTP-01: the router's HTTP port
     dns_port: int
     validity: int | None = None  # seconds of each certificate (pebble's default: 5 years)
+    eab_keys: dict[str, str] | None = None  # {key id: base64url HMAC key}: binding required
     port: int = field(default_factory=free_port)
     management_port: int = field(default_factory=free_port)
     ca: Path = Path()
@@ -130,8 +131,10 @@ class Pebble:
             "httpPort": self.http_port,
             "tlsPort": free_port(),  # TLS-ALPN-01 is not used: nothing listens there
             "ocspResponderURL": "",
-            "externalAccountBindingRequired": False,
+            "externalAccountBindingRequired": self.eab_keys is not None,
         }
+        if self.eab_keys is not None:
+            config["externalAccountMACKeys"] = self.eab_keys
         if self.validity is not None:
             config["certificateValidityPeriod"] = self.validity
         path = self.workdir / "pebble.json"

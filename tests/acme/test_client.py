@@ -3,6 +3,7 @@ nginx router (pebble resolves the test domains to 127.0.0.1 through the test's D
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import stat
@@ -17,7 +18,7 @@ from deis.acme.client import AcmeClient
 from deis.domain.acme import AcmeError
 from deis.domain.routing import AppRoute, TLSCertificate
 from deis.router.nginx import NginxRouter
-from tests.acme.pebble import Pebble
+from tests.acme.pebble import DNS, Pebble
 
 
 def curl_https(router: NginxRouter, host: str, ca: Path) -> tuple[int, int]:
@@ -136,3 +137,46 @@ def test_a_pending_challenge_is_given_again_to_a_restarted_nginx(router: NginxRo
         time.sleep(0.2)
     assert _get(router, "kept.test", path) == (200, "tok-kept.thumb")
     router.remove_challenge("tok-kept")
+
+
+def test_the_controllers_name_answers_challenges_and_still_reaches_the_controller(
+    router: NginxRouter,
+) -> None:
+    path = "/.well-known/acme-challenge/tok-platform"
+    assert _get(router, "deis.apps.test", path)[0] == 404
+    router.set_challenge("deis.apps.test", "tok-platform", "tok-platform.thumb")
+    assert _get(router, "deis.apps.test", path) == (200, "tok-platform.thumb")
+    router.remove_challenge("tok-platform")
+    assert _get(router, "deis.apps.test", path)[0] == 404
+    assert "controller" in _get(router, "deis.apps.test", "/")[1]
+
+
+def test_a_certificate_for_the_controllers_name(
+    workdir: Path, router: NginxRouter, pebble: Pebble
+) -> None:
+    acme = AcmeClient(workdir / "state", pebble.directory, None, ca_bundle=str(pebble.ca))
+    issued = acme.issue(["deis.apps.test"], router)
+    assert "BEGIN CERTIFICATE" in issued.chain
+
+
+def test_a_ca_that_requires_an_external_account_binding(
+    workdir: Path, router: NginxRouter, dns: DNS
+) -> None:
+    hmac_key = base64.urlsafe_b64encode(b"k" * 32).decode().rstrip("=")
+    ca = Pebble(workdir / "pebble-eab", http_port=router.config.http_port, dns_port=dns.port,
+                eab_keys={"kid-1": hmac_key})  # fmt: skip
+    ca.start()
+    try:
+        router.apply(AppRoute("bound", ("bound.test",)))
+        unbound = AcmeClient(workdir / "eab-0", ca.directory, "ops@shop.test", ca_bundle=str(ca.ca))
+        with pytest.raises(AcmeError, match="externalAccountRequired|external account"):
+            unbound.issue(["bound.test"], router)
+        wrong = AcmeClient(workdir / "eab-1", ca.directory, "ops@shop.test",
+                           ca_bundle=str(ca.ca), eab=("kid-2", hmac_key))  # fmt: skip
+        with pytest.raises(AcmeError):
+            wrong.issue(["bound.test"], router)
+        bound = AcmeClient(workdir / "eab-2", ca.directory, "ops@shop.test",
+                           ca_bundle=str(ca.ca), eab=("kid-1", hmac_key))  # fmt: skip
+        assert "BEGIN CERTIFICATE" in bound.issue(["bound.test"], router).chain
+    finally:
+        ca.stop()

@@ -307,3 +307,42 @@ def test_the_cron_tab_shows_jobs_and_a_failed_run(page: Any, alice: ApiUser) -> 
     expect(idle).to_contain_text("(suspended)")
     expect(idle.locator("td[data-label='Next run']")).to_have_text("-")
     screenshot(page, "cron")
+
+
+def test_the_domains_tab_shows_automatic_tls_and_the_cas_error(
+    page: Any, server: Server, alice: ApiUser
+) -> None:
+    from dataclasses import dataclass
+
+    from deis.domain.acme import AcmeError
+    from deis.services import acme
+
+    @dataclass
+    class RefusingCA:
+        directory: str = "https://ca.test/dir"
+        delegated: bool = False
+
+        def check(self) -> None:
+            pass
+
+        def issue(self, hosts: list[str], responder: Any) -> Any:
+            raise AcmeError("too many certificates (rateLimited)", rate_limited=True)
+
+    ctx = server.context
+    object.__setattr__(ctx, "acme", RefusingCA())  # the composition root's choice, for this test
+    alice.app("shop", image=False)
+    assert (
+        alice.call("POST", "/v2/apps/shop/domains/", {"domain": "www.shop.test"}).status_code == 201
+    )
+    assert alice.call("POST", "/v2/apps/shop/tls/auto/").status_code == 200
+    acme.renew_due(ctx)
+    sign_in(page, "alice")
+    page.goto("/apps/shop/domains")
+    expect(page.locator(".tls-auto")).to_contain_text(
+        "Automatic TLS: on (certificates from https://ca.test/dir)"
+    )
+    www = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="www.shop.test"))
+    expect(www).to_contain_text(
+        "The CA did not issue a certificate: too many certificates (rateLimited). Next attempt"
+    )
+    screenshot(page, "domains-tls-auto")

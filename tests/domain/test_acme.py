@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deis.domain.acme import cert_name_for, check_email, due, renew_at, retry_after
+from deis.domain.acme import (
+    AcmeError,
+    cert_name_for,
+    check_email,
+    due,
+    next_attempt,
+    renew_at,
+    retry_after,
+    retry_at_in,
+)
 from deis.domain.certs import validate_cert_name
 from deis.domain.errors import Invalid
 
@@ -52,3 +61,28 @@ def test_email() -> None:
     assert check_email(" ops@shop.com ") == "ops@shop.com"
     with pytest.raises(Invalid):
         check_email("ops")
+
+
+LETS_ENCRYPT_LIMIT = (
+    "too many certificates (5) already issued for this exact set of identifiers in the last"
+    " 168h0m0s, retry after 2026-12-03 20:10:39 UTC: see https://letsencrypt.org/docs/rate-limits/"
+)
+
+
+def test_the_time_a_rate_limited_ca_names_is_read_from_its_message() -> None:
+    assert retry_at_in(LETS_ENCRYPT_LIMIT) == datetime(2026, 12, 3, 20, 10, 39, tzinfo=UTC)
+    assert retry_at_in("retry after 2026-12-03T20:10:39Z") == datetime(
+        2026, 12, 3, 20, 10, 39, tzinfo=UTC
+    )
+    assert retry_at_in("too many failed authorizations recently") is None
+    assert retry_at_in("retry after 2026-13-45 99:00:00 UTC") is None
+
+
+def test_a_rate_limit_waits_until_the_ca_says_and_at_least_an_hour_when_it_says_nothing() -> None:
+    named = datetime(2026, 12, 3, tzinfo=UTC)
+    limited = AcmeError("limited", rate_limited=True, retry_at=named)
+    assert next_attempt(T0, 1, limited) == named  # later than the 1-minute back-off
+    assert next_attempt(T0, 1, AcmeError("limited", rate_limited=True)) == T0 + timedelta(hours=1)
+    assert next_attempt(T0, 12, AcmeError("limited", rate_limited=True)) == T0 + retry_after(12)
+    assert next_attempt(T0, 1, AcmeError("unreachable")) == T0 + timedelta(minutes=1)
+    assert next_attempt(T0, 2) == T0 + timedelta(minutes=2)

@@ -3,7 +3,8 @@ for the platform, and a small controller-manager.
 
 What it speaks:
 - discovery of API group versions (`GET /api`, `/apis`, `/apis/GROUP/VERSION`); the Gateway
-  API group is served only when `gateway=True`;
+  API group is served only when `gateway=True`, cert-manager.io (Certificates) only when
+  `cert_manager=True`;
 - for every resource in RESOURCES: get, list (labelSelector with =, ==, !=, in, notin,
   exists, !exists), create (409 AlreadyExists, generateName), replace (409 Conflict on a
   stale resourceVersion), delete, patch as server-side apply (creates or replaces the
@@ -56,6 +57,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 SAFE = "bcdfghjklmnpqrstvwxz2456789"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
+CERT_MANAGER_GROUP = "cert-manager.io"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ RESOURCES = [
     Kind(f"{GATEWAY_GROUP}/v1", "httproutes", "HTTPRoute", True, True),
     Kind(f"{GATEWAY_GROUP}/v1", "gateways", "Gateway", True, True),
     Kind(f"{GATEWAY_GROUP}/v1beta1", "referencegrants", "ReferenceGrant", True),
+    Kind(f"{CERT_MANAGER_GROUP}/v1", "certificates", "Certificate", True, True),
 ]
 SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "deletionTimestamp")
 
@@ -192,9 +195,15 @@ def _scaled(value: Any, total: int, round_up: bool) -> int:
 
 class FakeApiServer:
     def __init__(
-        self, *, gateway: bool = False, namespace_delay: float = 0.0, pod_grace: float = 0.0
+        self,
+        *,
+        gateway: bool = False,
+        cert_manager: bool = False,
+        namespace_delay: float = 0.0,
+        pod_grace: float = 0.0,
     ) -> None:
         self.gateway = gateway
+        self.cert_manager = cert_manager
         self.namespace_delay = namespace_delay
         self.pod_grace = pod_grace
         self.lock = threading.RLock()
@@ -748,6 +757,8 @@ class FakeApiServer:
              "verbs": ["create", "delete", "get", "list", "patch", "update"]} for k in kinds]}  # fmt: skip
 
     def _served(self, kind: Kind) -> bool:
+        if kind.group_version.startswith(CERT_MANAGER_GROUP):
+            return self.cert_manager
         return self.gateway or not kind.group_version.startswith(GATEWAY_GROUP)
 
     def _route(self, segments: list[str]) -> tuple[Kind, str | None, str | None, str | None]:

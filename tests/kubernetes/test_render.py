@@ -117,6 +117,9 @@ def test_least_privilege() -> None:
     assert all("*" not in rule["verbs"] and "*" not in rule["resources"] for rule in rules)
     assert "ingresses" in {r for rule in controller_rules(replace(BASE, routing="ingress"))
                            for r in rule["resources"]}  # fmt: skip
+    issued = controller_rules(replace(BASE, cert_issuer="ClusterIssuer/letsencrypt"))
+    assert {"apiGroups": ["cert-manager.io"], "resources": ["certificates"],
+            "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]} in issued  # fmt: skip
     role = by_kind(BASE)[("Role", "deis-gateway-listeners")]
     assert role["rules"][0]["resourceNames"] == ["deis"]
     assert ("Role", "deis-gateway-listeners") not in by_kind(replace(BASE, routing="ingress"))
@@ -148,13 +151,25 @@ def test_routing_options() -> None:
     assert ingress[("ConfigMap", "deis-settings")]["data"]["DEIS_KUBERNETES_INGRESS_CLASS"] == (
         "traefik"
     )
+    issued = by_kind(replace(BASE, cert_issuer="letsencrypt"))[("ConfigMap", "deis-settings")]
+    assert issued["data"]["DEIS_KUBERNETES_CERT_ISSUER"] == "letsencrypt"
+    # automatic TLS ordered by the controller: its settings, the challenges' ConfigMap, a
+    # Role for that one ConfigMap
+    ordered = by_kind(replace(BASE, acme_email="ops@example.com"))
+    assert ordered[("ConfigMap", "deis-settings")]["data"]["DEIS_ACME_EMAIL"] == "ops@example.com"
+    assert ordered[("ConfigMap", "deis-acme-challenges")]["data"] == {}
+    rule = ordered[("Role", "deis-acme-challenges")]["rules"][0]
+    assert rule["resourceNames"] == ["deis-acme-challenges"] and "create" not in rule["verbs"]
+    assert ("RoleBinding", "deis-acme-challenges") in ordered
+    assert ("ConfigMap", "deis-acme-challenges") not in by_kind(BASE)
 
 
 @pytest.mark.parametrize(
     "changes",
     [{"domain": ""}, {"database_url": "sqlite:///x"}, {"builder_key": ""},
      {"routing": "nginx"}, {"storage": "disk"}, {"builder_service_type": "Magic"},
-     {"s3_endpoint": ""}],
+     {"s3_endpoint": ""}, {"cert_issuer": "Vault/x"}, {"cert_issuer": "ClusterIssuer/"},
+     {"acme_email": "ops"}],
 )  # fmt: skip
 def test_bad_options_are_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ValueError):

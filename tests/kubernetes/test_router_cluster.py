@@ -10,7 +10,8 @@ import pytest
 
 from deis.domain.errors import Unavailable
 from deis.domain.routing import AppRoute, TLSCertificate
-from deis.router.kubernetes import KubernetesRouter, RouterOptions
+from deis.router.cert_manager import CertManager
+from deis.router.kubernetes import CERT_MANAGER_API, KubernetesRouter, RouterOptions
 from deis.runtime.kubernetes import ApiError, Kube
 
 from .conftest import ControlPlane, new_app
@@ -46,7 +47,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-u
                     kube.delete("v1", "Namespace", name)
             kube.close()
         return
-    server = FakeApiServer(gateway=request.param).start()
+    server = FakeApiServer(gateway=request.param, cert_manager=True).start()
     kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, backoff=0.01)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "deis"}})
     if request.param:
@@ -178,3 +179,103 @@ def test_a_foreign_namespace_is_left_alone(served: tuple[Kube, bool]) -> None:
         router.apply(route(app))
     router.remove(app)
     assert names(kube, "v1", "Secret", app) == ["x"]
+
+
+def test_automatic_hosts_get_certificates_from_cert_manager(served: tuple[Kube, bool]) -> None:
+    kube, gateway = served
+    if not kube.has_api(CERT_MANAGER_API):
+        pytest.skip("no cert-manager CRD (scripts/kube-control-plane.sh cert-manager)")
+    issuer = ("ClusterIssuer", "letsencrypt")
+    router = KubernetesRouter(kube, RouterOptions(cert_issuer=issuer), api_errors=(ApiError,))
+    manager = CertManager(kube, issuer, api_errors=(ApiError,))
+    manager.check()
+    app = new_app()
+    host = f"{app}.apps.test"
+    router.apply(route(app, certificates=(CERT,), auto_tls=(host, "api.shop.test")))
+    assert names(kube, CERT_MANAGER_API, "Certificate", app) == [
+        "acme-api-shop-test",
+        f"acme-{app}-apps-test",
+    ]
+    # every field written is kept (a real API server prunes the fields its CRD lacks)
+    live = kube.get(CERT_MANAGER_API, "Certificate", "acme-api-shop-test", app)
+    assert live is not None and live["spec"] == {
+        "secretName": f"{app}-acme-api-shop-test", "dnsNames": ["api.shop.test"],
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt"},
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+    }  # fmt: skip
+    if gateway:
+        mine = [x for x in listeners(kube) if x.startswith(f"deis-{app}-")]
+        assert mine == [f"deis-{app}-{n}" for n in range(3)]
+    # cert-manager (not running here) writes the Secret and the status; the platform reads them
+    kube.create({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                 "metadata": {"name": f"{app}-acme-api-shop-test", "namespace": app},
+                 "data": {"tls.crt": "", "tls.key": ""}})  # fmt: skip
+    kube.merge_patch(
+        f"/apis/{CERT_MANAGER_API}/namespaces/{app}/certificates/acme-api-shop-test",
+        {"status": {"notAfter": "2027-03-06T10:00:00Z", "renewalTime": "2027-02-04T10:00:00Z",
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "Ready",
+                                    "message": "Certificate is up to date and has not expired",
+                                    "lastTransitionTime": "2026-12-06T10:00:00Z"}]}},
+        subresource="status",
+    )  # fmt: skip
+    states = {c.host: c for c in manager.cluster_certificates(app)}
+    assert states["api.shop.test"].ready
+    assert f"{states['api.shop.test'].expires:%Y-%m-%d}" == "2027-03-06"
+    assert states["api.shop.test"].issuer == "ClusterIssuer/letsencrypt"
+    assert not states[host].ready and states[host].message == "waiting for cert-manager"
+    # a host no longer automatic loses its Certificate; the Secret cert-manager wrote stays
+    router.apply(route(app, certificates=(CERT,), auto_tls=(host,)))
+    assert names(kube, CERT_MANAGER_API, "Certificate", app) == [f"acme-{app}-apps-test"]
+    assert kube.get("v1", "Secret", f"{app}-acme-api-shop-test", app) is not None
+    router.remove(app)
+    assert names(kube, CERT_MANAGER_API, "Certificate", app) == []
+
+
+def test_an_issuer_without_cert_manager_routes_all_the_same(tmp_path: Path) -> None:
+    server = FakeApiServer(gateway=False).start()
+    kube = Kube.connect(str(server.kubeconfig(tmp_path)), timeout=5, backoff=0.01)
+    try:
+        issuer = ("ClusterIssuer", "letsencrypt")
+        router = KubernetesRouter(kube, RouterOptions(cert_issuer=issuer), api_errors=(ApiError,))
+        app = new_app()
+        router.apply(route(app, auto_tls=(f"{app}.apps.test",)))
+        assert kube.get("networking.k8s.io/v1", "Ingress", app, app) is not None
+        with pytest.raises(Unavailable, match="cert-manager"):
+            CertManager(kube, issuer, api_errors=(ApiError,)).check()
+    finally:
+        kube.close()
+        server.stop()
+
+
+def test_challenges_are_kept_in_the_cluster_for_every_controller(
+    served: tuple[Kube, bool],
+) -> None:
+    kube, gateway = served
+    router = KubernetesRouter(kube, api_errors=(ApiError,))
+    other = KubernetesRouter(kube, api_errors=(ApiError,))  # another controller replica
+    app = new_app()
+    token = f"tok-{app}"
+    router.set_challenge(f"{app}.apps.test", token, f"{token}.thumb")
+    router.set_challenge(f"www.{app}.test", f"{token}-2", f"{token}-2.thumb")
+    assert other.challenge_answer(f"{app}.apps.test", token) == f"{token}.thumb"
+    assert other.challenge_answer(f"www.{app}.test", token) is None  # another host's token
+    router.remove_challenge(token)
+    assert other.challenge_answer(f"{app}.apps.test", token) is None
+    assert other.challenge_answer(f"www.{app}.test", f"{token}-2") == f"{token}-2.thumb"
+    router.remove_challenge(f"{token}-2")
+    with pytest.raises(ValueError):
+        router.set_challenge(f"{app}.apps.test", "bad token", "x")
+    # the route sends the challenge path to the controller while automatic TLS is on
+    router.apply(route(app, acme_challenges=True))
+    if gateway:
+        grants = names(kube, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "deis")
+        assert f"deis-acme-{app}" in grants
+    else:
+        assert kube.get("v1", "Service", "deis-controller", app) is not None
+    router.apply(route(app))
+    if gateway:
+        grants = names(kube, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "deis")
+        assert f"deis-acme-{app}" not in grants
+    else:
+        assert kube.get("v1", "Service", "deis-controller", app) is None
+    router.remove(app)

@@ -159,3 +159,77 @@ def test_listeners_of_other_apps_are_kept() -> None:
         "deis-shop-0",
     ]
     assert router.with_listeners(new, "shop", [{"name": "deis-shop-0", "hostname": "a.b"}]) is None
+
+
+ISSUER = RouterOptions(cert_issuer=("ClusterIssuer", "letsencrypt"))
+
+
+def test_automatic_hosts_get_cert_manager_certificates_served_like_uploaded_ones() -> None:
+    route = replace(ROUTES["tls"], auto_tls=("shop.apps.example.com", "*.shop.com", "gone.com"))
+    objects = by_kind(router.route_objects(route, ISSUER, True))
+    cert = objects[("Certificate", "acme-shop-apps-example-com")]
+    assert cert["apiVersion"] == "cert-manager.io/v1"
+    assert cert["metadata"]["namespace"] == "shop"
+    assert cert["spec"]["dnsNames"] == ["shop.apps.example.com"]
+    assert cert["spec"]["secretName"] == "shop-acme-shop-apps-example-com"
+    assert cert["spec"]["issuerRef"] == {
+        "group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt"
+    }  # fmt: skip
+    # only hosts of the app, never a wildcard (HTTP-01 cannot validate one)
+    assert sorted(k[1] for k in objects if k[0] == "Certificate") == ["acme-shop-apps-example-com"]
+    listeners = {x["hostname"]: x for x in router.gateway_listeners(route, ISSUER)}
+    refs = listeners["shop.apps.example.com"]["tls"]["certificateRefs"]
+    assert refs == [{"group": "", "kind": "Secret", "name": "shop-acme-shop-apps-example-com",
+                     "namespace": "shop"}]  # fmt: skip
+    # an uploaded certificate keeps its host's listener
+    assert listeners["*.shop.com"]["tls"]["certificateRefs"][0]["name"] == "shop-tls-wildcard"
+    ingress = by_kind(router.route_objects(route, ISSUER, False))[("Ingress", "shop")]
+    assert {"hosts": ["shop.apps.example.com"],
+            "secretName": "shop-acme-shop-apps-example-com"} in ingress["spec"]["tls"]  # fmt: skip
+    check([o for o in router.route_objects(route, ISSUER, True) if o["kind"] != "Certificate"])
+
+
+def test_no_certificate_objects_without_an_issuer() -> None:
+    route = replace(ROUTES["plain"], auto_tls=("shop.apps.example.com",))
+    objects = router.route_objects(route, RouterOptions(), True)
+    assert all(o["kind"] != "Certificate" for o in objects)
+    assert router.gateway_listeners(route, RouterOptions()) == []
+
+
+def test_acme_challenges_go_to_the_controller_when_the_platform_orders() -> None:
+    route = replace(ROUTES["tls"], acme_challenges=True)
+    objects = by_kind(router.route_objects(route, RouterOptions(), True))
+    first = objects[("HTTPRoute", "shop")]["spec"]["rules"][0]
+    assert first == {
+        "matches": [{"path": {"type": "PathPrefix", "value": "/.well-known/acme-challenge/"}}],
+        "backendRefs": [{"group": "", "kind": "Service", "name": "deis-controller",
+                         "namespace": "deis", "port": 80}],
+    }  # fmt: skip
+    grant = objects[("ReferenceGrant", "deis-acme-shop")]
+    assert grant["metadata"]["namespace"] == "deis"
+    assert grant["spec"]["from"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "shop"}
+    ]
+    assert grant["spec"]["to"] == [{"group": "", "kind": "Service", "name": "deis-controller"}]
+    check(list(objects.values()))
+    # HTTPS enforced: the route on the HTTP listener answers challenges before redirecting
+    enforced = by_kind(
+        router.route_objects(replace(route, https_enforced=True), RouterOptions(), True)
+    )
+    redirect = enforced[("HTTPRoute", "shop-redirect")]["spec"]["rules"]
+    assert redirect[0] == first and redirect[1]["filters"][0]["type"] == "RequestRedirect"
+    assert enforced[("HTTPRoute", "shop")]["spec"]["rules"][0]["matches"][0]["path"]["value"] == "/"
+    check(list(enforced.values()))
+    # an Ingress reaches the controller through an ExternalName Service of the app's namespace
+    ingress = by_kind(router.route_objects(route, RouterOptions(), False))
+    paths = ingress[("Ingress", "shop")]["spec"]["rules"][0]["http"]["paths"]
+    assert paths[0]["path"] == "/.well-known/acme-challenge"
+    assert paths[0]["backend"]["service"]["name"] == "deis-controller"
+    alias = ingress[("Service", "deis-controller")]["spec"]
+    assert alias["externalName"] == "deis-controller.deis.svc.cluster.local"
+    check(list(ingress.values()))
+    # without automatic TLS: none of it
+    plain = router.route_objects(ROUTES["tls"], RouterOptions(), True)
+    assert all(
+        o["kind"] != "ReferenceGrant" or o["metadata"]["name"] != "deis-acme-shop" for o in plain
+    )

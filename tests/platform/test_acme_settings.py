@@ -21,6 +21,11 @@ def test_defaults_and_environment() -> None:
     )
     assert (given.acme_email, given.acme_directory) == ("ops@shop.com", "https://ca.test/dir")
     assert from_env({}, acme_email="x@y.z").acme_email == "x@y.z"
+    bound = from_env(
+        {"DEIS_ACME_EMAIL": "ops@shop.com", "DEIS_ACME_PLATFORM": "yes",
+         "DEIS_ACME_EAB_KID": "kid-1", "DEIS_ACME_EAB_HMAC_KEY": "c2VjcmV0LWtleQ"}
+    )  # fmt: skip
+    assert bound.acme_platform and bound.acme_eab_kid == "kid-1"
 
 
 @pytest.mark.parametrize(
@@ -29,6 +34,10 @@ def test_defaults_and_environment() -> None:
         ({"DEIS_ACME_EMAIL": "ops"}, "must be an email address"),
         ({"DEIS_ACME_DIRECTORY": "letsencrypt"}, "must be the URL of an ACME directory"),
         ({"DEIS_ACME_INTERVAL": "0"}, "positive number of seconds"),
+        ({"DEIS_ACME_EAB_KID": "kid-1"}, "go together"),
+        ({"DEIS_ACME_EAB_HMAC_KEY": "abc"}, "go together"),
+        ({"DEIS_ACME_EAB_KID": "k", "DEIS_ACME_EAB_HMAC_KEY": "not base64!"}, "base64url"),
+        ({"DEIS_ACME_PLATFORM": "1"}, "--acme-platform needs --acme-email"),
     ],
 )
 def test_bad_values_are_refused_with_what_to_give(env: dict[str, str], says: str) -> None:
@@ -44,6 +53,9 @@ def test_the_operators_table_documents_each_acme_setting() -> None:
         "DEIS_ACME_DIRECTORY",
         "DEIS_ACME_CA_BUNDLE",
         "DEIS_ACME_INTERVAL",
+        "DEIS_ACME_PLATFORM",
+        "DEIS_ACME_EAB_KID",
+        "DEIS_ACME_EAB_HMAC_KEY",
     ]
     for key in keys:
         assert any(f"`{key}`" in line.split(" | ")[0] for line in table), key

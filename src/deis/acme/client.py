@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from acme import challenges, client, crypto_util, errors, messages
-from deis.domain.acme import AcmeError, Issued
+from deis.domain.acme import AcmeError, ClusterCertificate, Issued, retry_at_in
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def _problem(exc: BaseException) -> str:
 
 class AcmeClient:
     name = "acme"
+    delegated = False  # this platform orders: see deis.ports.AcmeIssuer
 
     def __init__(
         self,
@@ -74,11 +75,13 @@ class AcmeClient:
         email: str | None,
         *,
         ca_bundle: str | None = None,  # to verify the directory's HTTPS (pebble, a private CA)
+        eab: tuple[str, str] | None = None,  # (key id, base64url HMAC key): external binding
         timeout: float = 90.0,
     ) -> None:
         self.directory = directory
         self.email = email
         self.ca_bundle = ca_bundle
+        self.eab = eab
         self.timeout = timeout
         self.account_key_path = Path(state_dir) / "acme" / "account.key"
         self._lock = threading.Lock()  # one order at a time: the account is shared
@@ -104,13 +107,21 @@ class AcmeClient:
         # requests takes a path where a bool goes (and a per-request True would give way
         # to REQUESTS_CA_BUNDLE)
         verify: Any = self.ca_bundle or True
-        net = client.ClientNetwork(
-            self.account_key(), user_agent=USER_AGENT, verify_ssl=verify, timeout=30
-        )
+        key = self.account_key()
+        net = client.ClientNetwork(key, user_agent=USER_AGENT, verify_ssl=verify, timeout=30)
         directory = client.ClientV2.get_directory(self.directory, net)
         acme = client.ClientV2(directory, net)
+        binding = None
+        if self.eab is not None:
+            kid, hmac_key = self.eab
+            binding = messages.ExternalAccountBinding.from_data(
+                account_public_key=key.public_key(),
+                kid=kid,
+                hmac_key=hmac_key,
+                directory=directory,
+            )
         registration = messages.NewRegistration.from_data(
-            email=self.email, terms_of_service_agreed=True
+            email=self.email, terms_of_service_agreed=True, external_account_binding=binding
         )
         try:
             net.account = acme.new_account(registration)
@@ -119,6 +130,12 @@ class AcmeClient:
                 uri=exc.location, body=messages.Registration()
             )
         return acme
+
+    def check(self) -> None:
+        """Nothing to check before the first order: its errors say what is wrong."""
+
+    def cluster_certificates(self, app_id: str) -> list[ClusterCertificate]:
+        return []  # none: every certificate is the platform's own
 
     def issue(self, hosts: list[str], responder: Responder) -> Issued:
         """A certificate for the hosts (the first is its common name), validated over
@@ -129,6 +146,10 @@ class AcmeClient:
             return self._issue(hosts, responder)
         except AcmeError:
             raise
+        except messages.Error as exc:
+            limited = (exc.typ or "").endswith(":rateLimited")
+            retry_at = retry_at_in(exc.detail or "") if limited else None
+            raise AcmeError(_problem(exc), rate_limited=limited, retry_at=retry_at) from exc
         except Exception as exc:  # the acme package and requests raise many kinds
             raise AcmeError(_problem(exc)) from exc
 

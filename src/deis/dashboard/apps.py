@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from deis.dashboard import buildlogs, live
 from deis.dashboard.web import DashboardRoute, Viewer, context_of, dashboard_of, render
 from deis.domain.errors import Invalid
-from deis.services import builds, config, cron, overview
+from deis.services import acme, builds, config, cron, overview
 from deis.threads import blocking
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -107,8 +107,14 @@ def config_value(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
 
 @router.get("/apps/{app_id}/domains")
 def app_domains(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
-    detail = overview.app_detail(context_of(request), me.user, app_id)
-    return render(request, "domains.html", tab="domains", app=detail.app, detail=detail)
+    ctx = context_of(request)
+    detail = overview.app_detail(ctx, me.user, app_id)
+    tls = acme.info(ctx, me.user, app_id)  # automatic TLS: each domain's state, its errors
+    automatic = {row["domain"]: row for row in tls["domains"]}
+    return render(
+        request, "domains.html", tab="domains", app=detail.app, detail=detail, tls=tls,
+        automatic=automatic,
+    )  # fmt: skip
 
 
 @router.get("/apps/{app_id}/cron")

@@ -18,8 +18,34 @@ LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+RATE_LIMITED_WAIT = timedelta(hours=1)  # Let's Encrypt's limits are per hour or per week
+_RETRY_AFTER = re.compile(
+    r"retry after (\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(?:UTC|Z)?", re.I
+)
+
+
 class AcmeError(DomainError):
-    """The CA did not issue: unreachable, validation failed, rate limited, bad account."""
+    """The CA did not issue: unreachable, validation failed, rate limited, bad account.
+    `rate_limited` when the CA said so; `retry_at` when it said until when."""
+
+    def __init__(
+        self, message: str, *, rate_limited: bool = False, retry_at: datetime | None = None
+    ) -> None:
+        super().__init__(message)
+        self.rate_limited = rate_limited
+        self.retry_at = retry_at
+
+
+def retry_at_in(detail: str) -> datetime | None:
+    """The time in a CA's "retry after 2026-01-22 20:10:39 UTC" (Let's Encrypt's rate-limit
+    errors say it so), as an aware UTC datetime; None when it says none."""
+    found = _RETRY_AFTER.search(detail)
+    if found is None:
+        return None
+    try:
+        return datetime.fromisoformat(f"{found[1]}T{found[2]}+00:00")
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -28,6 +54,20 @@ class Issued:
 
     chain: str = field(repr=False)
     key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ClusterCertificate:
+    """A certificate the cluster's certificate manager (cert-manager) keeps for one host,
+    as `deis tls:info` shows it on Kubernetes."""
+
+    host: str
+    secret: str  # the Secret it is written to
+    ready: bool
+    message: str = ""  # why it is not ready, as cert-manager says
+    issuer: str = ""
+    expires: datetime | None = None
+    renews: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +112,17 @@ def retry_after(failures: int) -> timedelta:
         return timedelta(0)
     wait: timedelta = FIRST_RETRY * (2 ** min(failures - 1, 20))
     return min(wait, MAX_RETRY)
+
+
+def next_attempt(now: datetime, failures: int, error: AcmeError | None = None) -> datetime:
+    """When to try again after `failures` failures in a row, the last one `error`: the
+    back-off, but never before the time a rate-limited CA named, and at least an hour
+    after a rate limit that named none."""
+    wait = now + retry_after(failures)
+    if error is None or not error.rate_limited:
+        return wait
+    floor = error.retry_at if error.retry_at is not None else now + RATE_LIMITED_WAIT
+    return max(wait, floor)
 
 
 def due(

@@ -106,6 +106,12 @@ class AppRoute:
     routable: bool = True
     whitelist: tuple[str, ...] = ()  # CIDR networks or addresses; empty allows everyone
     limits: RouteLimits = RouteLimits()
+    # hosts whose certificates the cluster's certificate manager gets (automatic TLS on
+    # Kubernetes, with cert-manager); empty where the platform orders them itself
+    auto_tls: tuple[str, ...] = ()
+    # the platform's own ACME client validates the hosts over HTTP-01: a router that does
+    # not answer the challenges itself (a cluster's) sends their path to the controller
+    acme_challenges: bool = False
     # the app may sleep: a request finding no ready replica is held while the platform
     # wakes the app (deis.domain.sleep), instead of a 503 at once
     wakes: bool = False
@@ -119,8 +125,12 @@ def app_route(
     tls: TLS,
     platform_domain: str,
     config_values: Mapping[str, str] | None = None,
+    auto_tls: bool = False,
+    acme_challenges: bool = False,
     wakes: bool = False,
 ) -> AppRoute:
+    """What the router serves for an app. `auto_tls`: the cluster's certificate manager
+    gets a certificate for each host that has none of the user's and is not a wildcard."""
     hosts = tuple(resolve_host(d.domain, platform_domain) for d in domains)
     attached = []
     for cert in certificates:
@@ -140,5 +150,12 @@ def app_route(
         routable=settings.routable,
         whitelist=tuple(settings.whitelist),
         limits=route_limits(config_values or {}),
+        auto_tls=_without_certificate(hosts, attached) if auto_tls else (),
+        acme_challenges=acme_challenges,
         wakes=wakes,
     )
+
+
+def _without_certificate(hosts: tuple[str, ...], attached: list[TLSCertificate]) -> tuple[str, ...]:
+    covered = {host for cert in attached for host in cert.hosts}
+    return tuple(h for h in dict.fromkeys(hosts) if h not in covered and not h.startswith("*."))

@@ -4,8 +4,10 @@ A backup is a .tar.gz holding `manifest.json`, `database.json` (from
 `deis.store.dump.dump`) and the state dir's small files: `settings.json`,
 `builder-key`, `dashboard-key`, the router's certificates and keys (`router/platform.*`,
 the operator's certificate for deis.DOMAIN, and `router/default.*`, the default one),
-`acme/account.key` (automatic TLS's ACME account) and anything under `keys/`. Every file is restored 0600. Never the live SQLite file: the
-dump is a consistent read that works while the platform runs.
+`acme/account.key` (automatic TLS's ACME account), `acme/platform.json` (what
+--acme-platform installed) and anything under `keys/`. Every file is restored 0600.
+Never the live SQLite file: the dump is a consistent read that works while the platform
+runs.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ STATE_FILES = (
     "router/default.crt",
     "router/default.key",
     "acme/account.key",  # automatic TLS's ACME account (the CA knows the account by it)
+    "acme/platform.json",  # which platform certificate --acme-platform installed (renews it)
 )
 KEYS = "keys"
 MAX_MEMBER_BYTES = 2 * 1024**3

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from deis.platform import acme_platform, control, doctor, service_unit, tls
 from deis.platform import backup as backups
-from deis.platform import control, doctor, service_unit, tls
 from deis.platform.state import (
     StateDir,
     StateError,
@@ -182,6 +182,21 @@ def cli() -> None:
     " the system's).",
 )
 @click.option(
+    "--acme-platform/--no-acme-platform",
+    default=None,
+    help="Also get (and renew) a certificate for the controller's name deis.DOMAIN from"
+    " the ACME CA, unless one of your own is installed (default: no).",
+)
+@click.option(
+    "--acme-eab-kid",
+    help="External account binding, for a CA that requires one: the key id it gave."
+    " With --acme-eab-hmac-key.",
+)
+@click.option(
+    "--acme-eab-hmac-key",
+    help="External account binding: the base64url HMAC key the CA gave (kept 0600).",
+)
+@click.option(
     "--sleep-after",
     metavar="DURATION",
     help="Apps without a request for this long sleep until the next one, like 30m or 2h"
@@ -323,6 +338,7 @@ def certs_info(state_dir: Path) -> None:
     """Show the platform's certificate."""
     settings = load_settings(resolve(state_dir))
     click.echo(f"deis.{settings.domain}: {tls.describe(settings)}")
+    click.echo(f"Automatic (ACME): {acme_platform.describe(settings)}")
 
 
 @cli.command("certs:unset")

@@ -32,6 +32,7 @@ from deis.logs.files import FileLogs
 from deis.logs.unavailable import UnavailableLogs
 from deis.objects.filesystem import FilesystemObjects
 from deis.periodic import Periodic
+from deis.platform import acme_platform
 from deis.platform.artifacts import LocalArtifacts
 from deis.platform.cron import CronLoop
 from deis.platform.forwarding import FromWorkers, InPrimaryOnly, ToPrimary
@@ -310,9 +311,18 @@ def platform_settings(settings: Settings) -> dict[str, Any]:
 
 
 def make_acme(settings: Settings) -> AcmeIssuer | None:
-    """The ACME CA of automatic TLS, when the operator gave an email (and the router is
-    the platform's nginx, which answers the challenges)."""
-    if not settings.acme_email or settings.router != "nginx":
+    """The ACME CA of automatic TLS, when the operator gave an email: the router answers
+    the challenges (nginx itself; a cluster's router sends them to the controller). On
+    Kubernetes, cert-manager instead when the operator named its issuer
+    (DEIS_KUBERNETES_CERT_ISSUER)."""
+    if settings.router == "kubernetes":
+        k8s = kubernetes_wiring()
+        kube_settings = k8s.KubernetesSettings.from_env()
+        if kube_settings.router.cert_issuer is not None:
+            return cast(
+                AcmeIssuer, k8s.make_cert_manager(kube_settings, k8s.connect(kube_settings))
+            )
+    if not settings.acme_email or settings.router not in ("nginx", "kubernetes"):
         return None
     from deis.acme.client import AcmeClient
 
@@ -321,6 +331,7 @@ def make_acme(settings: Settings) -> AcmeIssuer | None:
         settings.acme_directory,
         settings.acme_email,
         ca_bundle=settings.acme_ca_bundle or None,
+        eab=(settings.acme_eab_kid, settings.acme_eab_hmac_key) if settings.acme_eab_kid else None,
     )
 
 
@@ -478,16 +489,26 @@ class Platform:
             target=deploys.converge_all, args=(self.context,), name="deis-converge", daemon=True
         ).start()
         if self.context.acme is not None:  # automatic TLS: orders and renewals
-            job = Periodic(
-                "deis-acme",
-                lambda: acme.renew_due(self.context),
-                self.settings.acme_interval,
-            )
+            job = Periodic("deis-acme", self.renew_certificates, self.settings.acme_interval)
             job.start()
             self.started.append(job.stop)
         if isinstance(self.context.cron_runner, CronLoop):  # `deis cron` jobs, last
             self.context.cron_runner.begin()
             self.started.append(self.context.cron_runner.stop)
+
+    def renew_certificates(self) -> None:
+        """One pass of automatic TLS: the apps' domains, then the controller's own name
+        when the operator asked for it (--acme-platform)."""
+        acme.renew_due(self.context)
+        issuer = self.context.acme
+        own_router = self.settings.router == "nginx"  # deis.DOMAIN's files are its own
+        if (
+            self.settings.acme_platform
+            and own_router
+            and issuer is not None
+            and not issuer.delegated
+        ):
+            acme_platform.renew(self.settings, issuer, self.context.router, self.context.clock())
 
     def stop(self) -> None:
         while self.started:

@@ -88,6 +88,7 @@ class PlatformCertificate:
     names: tuple[str, ...]  # the DNS names it covers, lower case ("*.example.com" too)
     subject: str
     not_after: dt.datetime
+    not_before: dt.datetime | None = None
 
     def covers(self, host: str) -> bool:
         host = host.lower()
@@ -160,8 +161,9 @@ def check_pair(
         serialization.NoEncryption(),
     ).decode()
     found = PlatformCertificate(
-        pem, key_text, _names(leaf), leaf.subject.rfc4514_string(), leaf.not_valid_after_utc
-    )
+        pem, key_text, _names(leaf), leaf.subject.rfc4514_string(), leaf.not_valid_after_utc,
+        leaf.not_valid_before_utc,
+    )  # fmt: skip
     if controller_host and not found.covers(controller_host):
         raise CertificateError(
             f"the certificate is for {', '.join(found.names) or found.subject}, not for"

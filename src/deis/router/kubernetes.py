@@ -11,7 +11,10 @@ through an Ingress of a configurable class. No controller-specific annotations:
   ReferenceGrant, or an ExternalName Service in the app's namespace for an Ingress);
 - an IP allow-list cannot be expressed by a portable route: an app with one is routed to
   the maintenance Service (fail closed) until the list is emptied;
-- routable=False, or no host: no route at all.
+- routable=False, or no host: no route at all;
+- automatic TLS (with DEIS_KUBERNETES_CERT_ISSUER): a cert-manager `Certificate` per host
+  in AppRoute.auto_tls against the operator's (Cluster)Issuer, its Secret served like an
+  uploaded certificate's (cert-manager writes it; the platform never does).
 
 Manifests are built by the pure functions below; `KubernetesRouter` applies them through
 a `Cluster` (the runtime's client, handed in by the composition root: adapters do not
@@ -25,11 +28,12 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from deis.domain.errors import Unavailable
 from deis.domain.routing import AppRoute, TLSCertificate
+from deis.router.table import check_challenge
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +41,12 @@ Manifest = dict[str, Any]
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT_API = "gateway.networking.k8s.io/v1beta1"
 INGRESS_API = "networking.k8s.io/v1"
+CERT_MANAGER_API = "cert-manager.io/v1"
 LABEL_ROUTE = "deis.io/route"
 SERVICE_PORT = 80
 MAINTENANCE_ALIAS = "deis-maintenance"
+CONTROLLER_ALIAS = "deis-controller"
+CHALLENGE_PATH = "/.well-known/acme-challenge/"
 SECRET_GRANT = "deis-gateway-secrets"
 
 
@@ -81,6 +88,33 @@ class RouterOptions:
     maintenance_service: str = "deis-maintenance"
     maintenance_namespace: str = "deis"
     maintenance_port: int = 80
+    # the controller's Service, where ACME HTTP-01 challenges go when the platform orders
+    # certificates itself (no cert-manager), and the ConfigMap that holds them
+    controller_service: str = "deis-controller"
+    controller_namespace: str = "deis"
+    controller_port: int = 80
+    challenges_config_map: str = "deis-acme-challenges"
+    # automatic TLS through cert-manager: the issuer's (kind, name), e.g.
+    # ("ClusterIssuer", "letsencrypt"); None: no Certificate objects
+    cert_issuer: tuple[str, str] | None = None
+
+
+ISSUER_KINDS = ("ClusterIssuer", "Issuer")
+
+
+def parse_issuer(value: str | None) -> tuple[str, str] | None:
+    """DEIS_KUBERNETES_CERT_ISSUER: "NAME" (a ClusterIssuer), "ClusterIssuer/NAME" or
+    "Issuer/NAME" (an Issuer of that name in each app's namespace)."""
+    if value is None:
+        return None
+    kind, _, name = value.rpartition("/")
+    kind = kind or "ClusterIssuer"
+    if kind not in ISSUER_KINDS or not name:
+        raise ValueError(
+            "DEIS_KUBERNETES_CERT_ISSUER must be NAME, ClusterIssuer/NAME or Issuer/NAME,"
+            f" not {value!r}"
+        )
+    return kind, name
 
 
 # --- names and labels -------------------------------------------------------------------
@@ -102,6 +136,15 @@ def tls_secret_name(app: str, certificate: str) -> str:
     return _dns_label(f"{app}-tls-{certificate}", 253)
 
 
+def acme_secret_name(app: str, host: str) -> str:
+    """The Secret cert-manager writes a host's automatic certificate to."""
+    return _dns_label(f"{app}-acme-{host}", 253)
+
+
+def acme_certificate_name(host: str) -> str:
+    return _dns_label(f"acme-{host}")
+
+
 def listener_prefix(app: str) -> str:
     return f"deis-{app}-"
 
@@ -109,6 +152,10 @@ def listener_prefix(app: str) -> str:
 def is_app_listener(app: str, name: str) -> bool:
     prefix = listener_prefix(app)
     return name.startswith(prefix) and name[len(prefix) :].isdigit()
+
+
+def challenge_grant_name(app: str) -> str:
+    return _dns_label(f"deis-acme-{app}")
 
 
 def maintenance_grant_name(app: str) -> str:
@@ -144,6 +191,46 @@ def tls_secret(app: str, cert: TLSCertificate) -> Manifest:
     }
 
 
+def auto_hosts(route: AppRoute, options: RouterOptions) -> list[str]:
+    """The hosts cert-manager gets a certificate for (none without an issuer)."""
+    if options.cert_issuer is None:
+        return []
+    hosts = dict.fromkeys(route.auto_tls)
+    return sorted(h for h in hosts if h in route.hosts and not h.startswith("*."))
+
+
+def acme_certificates(route: AppRoute, options: RouterOptions) -> list[Manifest]:
+    """A cert-manager Certificate per automatic host, against the operator's issuer."""
+    if options.cert_issuer is None:
+        return []
+    kind, name = options.cert_issuer
+    return [
+        {
+            "apiVersion": CERT_MANAGER_API,
+            "kind": "Certificate",
+            "metadata": _meta(acme_certificate_name(host), route.app, route.app),
+            "spec": {
+                "secretName": acme_secret_name(route.app, host),
+                "dnsNames": [host],
+                "issuerRef": {"group": "cert-manager.io", "kind": kind, "name": name},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+        }
+        for host in auto_hosts(route, options)
+    ]
+
+
+def _served_secrets(route: AppRoute, options: RouterOptions) -> list[tuple[list[str], str]]:
+    """(hosts, Secret) of every certificate the route serves: the uploaded ones, then
+    the automatic ones."""
+    found = [
+        (sorted(h for h in cert.hosts if h in route.hosts), tls_secret_name(route.app, cert.name))
+        for cert in sorted(route.certificates, key=lambda c: c.name)
+    ]
+    found += [([host], acme_secret_name(route.app, host)) for host in auto_hosts(route, options)]
+    return [(hosts, secret) for hosts, secret in found if hosts]
+
+
 def fail_closed(route: AppRoute) -> bool:
     """Served by the maintenance Service: in maintenance, or behind an allow-list that no
     portable route can enforce."""
@@ -158,9 +245,9 @@ def gateway_listeners(route: AppRoute, options: RouterOptions) -> list[dict[str,
     """An HTTPS listener per host a certificate of the app covers."""
     result: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for cert in sorted(route.certificates, key=lambda c: c.name):
-        for host in sorted(cert.hosts):
-            if host in seen or host not in route.hosts:
+    for hosts, secret in _served_secrets(route, options):
+        for host in hosts:
+            if host in seen:
                 continue
             seen.add(host)
             result.append(
@@ -175,7 +262,7 @@ def gateway_listeners(route: AppRoute, options: RouterOptions) -> list[dict[str,
                             {
                                 "group": "",
                                 "kind": "Secret",
-                                "name": tls_secret_name(route.app, cert.name),
+                                "name": secret,
                                 "namespace": route.app,
                             }
                         ],
@@ -215,8 +302,25 @@ def _backend_ref(route: AppRoute, options: RouterOptions) -> dict[str, Any]:
     return {"group": "", "kind": "Service", "name": route.app, "port": SERVICE_PORT}
 
 
+def _challenge_rule(options: RouterOptions) -> dict[str, Any]:
+    """ACME HTTP-01 challenges to the controller, which answers them (no cert-manager)."""
+    return {
+        "matches": [{"path": {"type": "PathPrefix", "value": CHALLENGE_PATH}}],
+        "backendRefs": [
+            {
+                "group": "",
+                "kind": "Service",
+                "name": options.controller_service,
+                "namespace": options.controller_namespace,
+                "port": options.controller_port,
+            }
+        ],
+    }
+
+
 def http_routes(route: AppRoute, options: RouterOptions) -> list[Manifest]:
-    """The app's HTTPRoute, and with HTTPS enforced the redirecting one."""
+    """The app's HTTPRoute, and with HTTPS enforced the redirecting one. The route on the
+    HTTP listener sends ACME challenges to the controller when the platform orders."""
     if not route.routable or not route.hosts:
         return []
     hosts = _hosts(route)
@@ -242,6 +346,9 @@ def http_routes(route: AppRoute, options: RouterOptions) -> list[Manifest]:
             ],
         },
     }
+    challenges = [_challenge_rule(options)] if route.acme_challenges else []
+    if not route.https_enforced:
+        main["spec"]["rules"] = challenges + main["spec"]["rules"]
     result = [main]
     if route.https_enforced:
         result.append(
@@ -252,7 +359,8 @@ def http_routes(route: AppRoute, options: RouterOptions) -> list[Manifest]:
                 "spec": {
                     "parentRefs": [_gateway_ref(options, options.http_listener)],
                     "hostnames": hosts,
-                    "rules": [
+                    "rules": challenges
+                    + [
                         {
                             "filters": [
                                 {
@@ -287,37 +395,63 @@ def secret_grant(route: AppRoute, options: RouterOptions) -> Manifest:
     }
 
 
-def maintenance_grant(route: AppRoute, options: RouterOptions) -> Manifest:
-    """Lets the app's HTTPRoute send to the platform's maintenance Service."""
+def _service_grant(route: AppRoute, name: str, namespace: str, service: str) -> Manifest:
+    """Lets the app's HTTPRoutes send to a Service of the platform's namespace."""
     return {
         "apiVersion": REFERENCE_GRANT_API,
         "kind": "ReferenceGrant",
-        "metadata": _meta(
-            maintenance_grant_name(route.app), options.maintenance_namespace, route.app
-        ),
+        "metadata": _meta(name, namespace, route.app),
         "spec": {
             "from": [
                 {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": route.app}
             ],
-            "to": [{"group": "", "kind": "Service", "name": options.maintenance_service}],
+            "to": [{"group": "", "kind": "Service", "name": service}],
         },
     }
 
 
-def maintenance_alias(app: str, options: RouterOptions) -> Manifest:
+def _service_alias(app: str, alias: str, service: str, namespace: str, port: int) -> Manifest:
     """For an Ingress (whose backends stay in its namespace): an ExternalName Service in
-    the app's namespace naming the platform's maintenance Service."""
-    target = f"{options.maintenance_service}.{options.maintenance_namespace}.svc.cluster.local"
+    the app's namespace naming a Service of the platform's."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(MAINTENANCE_ALIAS, app, app),
+        "metadata": _meta(alias, app, app),
         "spec": {
             "type": "ExternalName",
-            "externalName": target,
-            "ports": [{"name": "http", "port": options.maintenance_port, "protocol": "TCP"}],
+            "externalName": f"{service}.{namespace}.svc.cluster.local",
+            "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
         },
     }
+
+
+def challenge_grant(route: AppRoute, options: RouterOptions) -> Manifest:
+    """ACME challenges to the controller's Service."""
+    return _service_grant(
+        route, challenge_grant_name(route.app), options.controller_namespace,
+        options.controller_service,
+    )  # fmt: skip
+
+
+def controller_alias(app: str, options: RouterOptions) -> Manifest:
+    return _service_alias(
+        app, CONTROLLER_ALIAS, options.controller_service, options.controller_namespace,
+        options.controller_port,
+    )  # fmt: skip
+
+
+def maintenance_grant(route: AppRoute, options: RouterOptions) -> Manifest:
+    return _service_grant(
+        route, maintenance_grant_name(route.app), options.maintenance_namespace,
+        options.maintenance_service,
+    )  # fmt: skip
+
+
+def maintenance_alias(app: str, options: RouterOptions) -> Manifest:
+    return _service_alias(
+        app, MAINTENANCE_ALIAS, options.maintenance_service, options.maintenance_namespace,
+        options.maintenance_port,
+    )  # fmt: skip
 
 
 def ingress(route: AppRoute, options: RouterOptions) -> Manifest | None:
@@ -327,25 +461,21 @@ def ingress(route: AppRoute, options: RouterOptions) -> Manifest | None:
         backend = {"name": MAINTENANCE_ALIAS, "port": {"number": options.maintenance_port}}
     else:
         backend = {"name": route.app, "port": {"number": SERVICE_PORT}}
+    paths: list[dict[str, Any]] = [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": backend}}
+    ]
+    if route.acme_challenges:
+        controller = {"name": CONTROLLER_ALIAS, "port": {"number": options.controller_port}}
+        paths.insert(0, {"path": CHALLENGE_PATH.rstrip("/"), "pathType": "Prefix",
+                         "backend": {"service": controller}})  # fmt: skip
     spec: dict[str, Any] = {
-        "rules": [
-            {
-                "host": host,
-                "http": {
-                    "paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": backend}}]
-                },
-            }
-            for host in _hosts(route)
-        ]
+        "rules": [{"host": host, "http": {"paths": paths}} for host in _hosts(route)]
     }
     if options.ingress_class:
         spec = {"ingressClassName": options.ingress_class, **spec}
     tls = [
-        {"hosts": sorted(h for h in cert.hosts if h in route.hosts),
-         "secretName": tls_secret_name(route.app, cert.name)}
-        for cert in sorted(route.certificates, key=lambda c: c.name)
-        if any(h in route.hosts for h in cert.hosts)
-    ]  # fmt: skip
+        {"hosts": hosts, "secretName": secret} for hosts, secret in _served_secrets(route, options)
+    ]
     if tls:
         spec["tls"] = tls
     return {
@@ -360,15 +490,21 @@ def route_objects(route: AppRoute, options: RouterOptions, gateway: bool) -> lis
     """Every object of the app's route in its namespace (and the platform's), to apply."""
     objects: list[Manifest] = [namespace(route.app)]
     objects += [tls_secret(route.app, cert) for cert in route.certificates]
+    objects += acme_certificates(route, options)
+    served = route.routable and bool(route.hosts)
     if gateway:
         objects += http_routes(route, options)
-        if route.certificates:
+        if route.certificates or auto_hosts(route, options):
             objects.append(secret_grant(route, options))
-        if fail_closed(route) and route.routable and route.hosts:
+        if fail_closed(route) and served:
             objects.append(maintenance_grant(route, options))
+        if route.acme_challenges and served:
+            objects.append(challenge_grant(route, options))
     else:
-        if fail_closed(route) and route.routable and route.hosts:
+        if fail_closed(route) and served:
             objects.append(maintenance_alias(route.app, options))
+        if route.acme_challenges and served:
+            objects.append(controller_alias(route.app, options))
         if (manifest := ingress(route, options)) is not None:
             objects.append(manifest)
     return objects
@@ -435,6 +571,14 @@ class KubernetesRouter:
             self._gateway = self._call(lambda: self.cluster.has_api(GATEWAY_API))
         else:
             self._gateway = mode == "gateway"
+        issuer = self.options.cert_issuer
+        if issuer is not None and not self._call(lambda: self.cluster.has_api(CERT_MANAGER_API)):
+            log.error(
+                "DEIS_KUBERNETES_CERT_ISSUER names %s/%s, but the cluster does not serve %s:"
+                " no automatic certificates until cert-manager is installed",
+                *issuer, CERT_MANAGER_API,
+            )  # fmt: skip
+            self.options = replace(self.options, cert_issuer=None)
 
     def apply(self, route: AppRoute) -> None:
         self._call(lambda: self._apply(route))
@@ -446,12 +590,62 @@ class KubernetesRouter:
         """Nothing to do: the app's Service follows its ready pods."""
 
     def set_challenge(self, host: str, token: str, key_authorization: str) -> None:
-        raise Unavailable(
-            "Automatic TLS is not available on Kubernetes yet (cert-manager is the way there)."
+        """Kept in a ConfigMap of the platform's namespace, which every controller replica
+        reads: the apps' routes send the challenge path to the controller."""
+        name = check_challenge(host, token, key_authorization)
+        self._call(
+            lambda: self._change_challenges(
+                lambda data: {**data, token: f"{name} {key_authorization}"}
+            )
         )
 
     def remove_challenge(self, token: str) -> None:
-        """Nothing was set."""
+        self._call(
+            lambda: self._change_challenges(
+                lambda data: {k: v for k, v in data.items() if k != token}
+            )
+        )
+
+    def challenge_answer(self, host: str, token: str) -> str | None:
+        options = self.options
+        found = self._call(
+            lambda: self.cluster.get(
+                "v1", "ConfigMap", options.challenges_config_map, options.controller_namespace
+            )
+        )
+        entry = ((found or {}).get("data") or {}).get(token, "")
+        named, _, answer = entry.partition(" ")
+        return answer if answer and named == host.lower().rstrip(".") else None
+
+    def _change_challenges(self, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
+        options = self.options
+
+        def edit(live: Manifest) -> Manifest | None:
+            data = dict(live.get("data") or {})
+            new = change(data)
+            if new == data:
+                return None
+            live["data"] = new
+            return live
+
+        found = self.cluster.update(
+            "v1", "ConfigMap", options.challenges_config_map, options.controller_namespace, edit
+        )
+        if found is None:
+            data = change({})
+            if data:
+                self.cluster.apply(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {
+                            "name": options.challenges_config_map,
+                            "namespace": options.controller_namespace,
+                            "labels": {"heritage": "deis"},
+                        },
+                        "data": data,
+                    }
+                )
 
     def metrics(self, app_id: str) -> dict[str, Any]:
         raise Unavailable(
@@ -507,9 +701,14 @@ class KubernetesRouter:
 
     def _prune(self, app: str, keep: set[tuple[str, str, str, str]], gateway: bool) -> None:
         namespaces = [app]
-        if gateway and self.options.maintenance_namespace != app:
-            namespaces.append(self.options.maintenance_namespace)
-        for api_version, kind in _OWNED[gateway]:
+        if gateway:
+            for ns in (self.options.maintenance_namespace, self.options.controller_namespace):
+                if ns not in namespaces:
+                    namespaces.append(ns)
+        owned = _OWNED[gateway]
+        if self.options.cert_issuer is not None:
+            owned = [*owned, (CERT_MANAGER_API, "Certificate")]
+        for api_version, kind in owned:
             for ns in namespaces:
                 for live in self.cluster.list(api_version, kind, ns, labels(app)):
                     key = (api_version, kind, ns, live["metadata"]["name"])

@@ -270,6 +270,12 @@ class NginxRouter:
             if self._challenges.pop(token, None) is not None:
                 self._push(lambda: self.admin.delete_challenge(token))
 
+    def challenge_answer(self, host: str, token: str) -> str | None:
+        """What nginx answers itself (the controller is asked only through a cluster)."""
+        with self._lock:
+            named, answer = self._challenges.get(token, ("", ""))
+        return answer if answer and named == host.lower().rstrip(".") else None
+
     # -- waking sleeping apps -------------------------------------------------------
 
     def _poll_wakes(self) -> None:

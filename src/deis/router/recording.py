@@ -33,5 +33,9 @@ class RecordingRouter:
     def remove_challenge(self, token: str) -> None:
         self.challenges.pop(token, None)
 
+    def challenge_answer(self, host: str, token: str) -> str | None:
+        named, answer = self.challenges.get(token, ("", ""))
+        return answer if answer and named.lower() == host.lower().rstrip(".") else None
+
     def metrics(self, app_id: str) -> dict[str, Any]:
         raise Unavailable("This platform runs no router, so it counts no requests.")

@@ -10,10 +10,17 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from deis.domain.acme import AcmeDomain, AcmeError, cert_name_for, due, retry_after
+from deis.domain.acme import (
+    AcmeDomain,
+    AcmeError,
+    ClusterCertificate,
+    cert_name_for,
+    due,
+    next_attempt,
+)
 from deis.domain.certs import parse_certificate
 from deis.domain.domains import resolve_host
-from deis.domain.errors import Unavailable
+from deis.domain.errors import NotFound, Unavailable
 from deis.domain.records import Certificate, User
 from deis.ports import AcmeIssuer, UnitOfWork
 from deis.services import routes
@@ -29,16 +36,21 @@ def _issuer(ctx: Context) -> AcmeIssuer:
     if ctx.acme is None:
         raise Unavailable(
             "Automatic TLS is off on this platform: the operator starts it with"
-            " `deisctl up --acme-email EMAIL`."
+            " `deisctl up --acme-email EMAIL` (on Kubernetes: DEIS_KUBERNETES_CERT_ISSUER,"
+            " cert-manager's issuer)."
         )
     return ctx.acme
 
 
 def enable(ctx: Context, actor: User, app_id: str) -> None:
-    _issuer(ctx)
+    issuer = _issuer(ctx)
+    with ctx.store.transaction() as uow:
+        app_for(uow, actor, app_id, manage=True)  # who may, before asking the cluster
+    issuer.check()
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, manage=True)
         uow.acme.enable(app.id, ctx.clock())
+    routes.publish(ctx, app_id)  # asks cert-manager for them, or routes the challenges
     ctx.logs.write(app_id, "controller", f"{actor.username} enabled automatic TLS")
 
 
@@ -46,6 +58,7 @@ def disable(ctx: Context, actor: User, app_id: str) -> None:
     with ctx.store.transaction(write=True) as uow:
         app = app_for(uow, actor, app_id, manage=True)
         uow.acme.disable(app.id)
+    routes.publish(ctx, app_id)
     ctx.logs.write(
         app_id, "controller",
         f"{actor.username} disabled automatic TLS (the certificates stay until removed)",
@@ -60,6 +73,8 @@ def _domains(uow: UnitOfWork, app_id: str) -> list[str]:
 def info(ctx: Context, actor: User, app_id: str) -> dict[str, Any]:
     """Whether the app has automatic TLS, and per domain: its certificate, issuer,
     expiry, whether it is automatic, the last ACME error and the next attempt."""
+    if ctx.acme is not None and ctx.acme.delegated:
+        return _cluster_info(ctx, actor, app_id)
     with ctx.store.transaction() as uow:
         app = app_for(uow, actor, app_id)
         enabled = uow.acme.enabled(app.id)
@@ -89,6 +104,53 @@ def info(ctx: Context, actor: User, app_id: str) -> dict[str, Any]:
     }
 
 
+def _cluster_info(ctx: Context, actor: User, app_id: str) -> dict[str, Any]:
+    """`info` where cert-manager gets the certificates: its Certificates' state."""
+    assert ctx.acme is not None
+    with ctx.store.transaction() as uow:
+        app = app_for(uow, actor, app_id)
+        enabled = uow.acme.enabled(app.id)
+        domains = [(d, uow.certs.for_domain(d)) for d in _domains(uow, app.id)]
+    problem = ""
+    found: dict[str, ClusterCertificate] = {}
+    if enabled:
+        try:
+            found = {c.host: c for c in ctx.acme.cluster_certificates(app.id)}
+        except Unavailable as exc:
+            problem = exc.message
+    rows = []
+    for domain, cert in domains:
+        host = resolve_host(domain, ctx.platform_domain)
+        auto = found.get(host) if cert is None else None
+        waiting = enabled and cert is None and not host.startswith("*.")
+        rows.append(
+            {
+                "domain": domain,
+                "host": host,
+                "certificate": cert.name if cert else (auto.secret if auto else None),
+                "automatic": auto is not None,
+                "issuer": cert.issuer if cert else (auto.issuer if auto else None),
+                "expires": cert.expires if cert else (auto.expires if auto else None),
+                "last_error": (auto.message if auto else problem or "waiting for cert-manager")
+                if waiting and not (auto and auto.ready)
+                else "",
+                "last_attempt": None,
+                "next_attempt": auto.renews if auto else None,
+            }
+        )
+    return {"app": app.id, "auto": enabled, "directory": ctx.acme.directory, "domains": rows}
+
+
+def challenge_answer(ctx: Context, host: str, token: str) -> str:
+    """The key authorization of a pending HTTP-01 challenge, asked of the controller by a
+    cluster's router (the routes send the challenge path here). NotFound otherwise."""
+    name = host.strip().lower().rsplit(":", 1)[0] if not host.startswith("[") else ""
+    answer = ctx.router.challenge_answer(name, token) if name else None
+    if answer is None:
+        raise NotFound("No such challenge.")
+    return answer
+
+
 def automatic_names(ctx: Context) -> set[str]:
     """The names of the certificates automatic TLS keeps (deis certs marks them)."""
     with ctx.store.transaction() as uow:
@@ -104,7 +166,7 @@ def renew_due(ctx: Context) -> int:
     """One pass: order a certificate for every domain of the apps with automatic TLS
     that has none, or whose certificate is due for renewal, unless it waits out a
     back-off. Answers how many were issued."""
-    if ctx.acme is None:
+    if ctx.acme is None or ctx.acme.delegated:  # off, or the cluster gets them itself
         return 0
     todo: list[tuple[str, str, str, AcmeDomain]] = []  # (app, owner, domain, state)
     now = ctx.clock()
@@ -138,15 +200,17 @@ def _order(ctx: Context, app_id: str, owner: str, domain: str, state: AcmeDomain
         got = ctx.acme.issue([host], ctx.router)
         info = parse_certificate(got.chain, got.key)
     except Exception as exc:  # AcmeError, or anything else: nothing may stop the pass
-        message = exc.message if isinstance(exc, AcmeError) else f"{exc.__class__.__name__}: {exc}"
+        error = exc if isinstance(exc, AcmeError) else None
+        message = error.message if error else f"{exc.__class__.__name__}: {exc}"
         failures = state.failures + 1
-        wait = retry_after(failures)
+        again = next_attempt(now, failures, error)
+        wait = again - now
         with ctx.store.transaction(write=True) as uow:
             if uow.domains.get(domain) is None or not uow.acme.enabled(app_id):
                 return 0  # removed meanwhile
             uow.acme.save(
                 replace(state, last_error=message, last_attempt=now,
-                        next_attempt=now + wait, failures=failures)
+                        next_attempt=again, failures=failures)
             )  # fmt: skip
         log.warning("acme: no certificate for %s (%s): %s", host, app_id, message)
         ctx.logs.write(

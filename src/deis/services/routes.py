@@ -29,6 +29,7 @@ def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
             certificates.append(cert)
     settings = uow.settings.latest(app_id)
     tls = uow.tls.latest(app_id)
+    issuer = ctx.acme if uow.acme.enabled(app_id) else None  # automatic TLS, if on
     assert settings is not None and tls is not None, "every app gets them when created"
     return app_route(
         app_id,
@@ -38,6 +39,8 @@ def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
         tls,
         ctx.platform_domain,
         _config_values(uow, app_id),
+        auto_tls=issuer is not None and issuer.delegated,
+        acme_challenges=issuer is not None and not issuer.delegated,
         wakes=sleep_rules.wakes(uow.sleep.get(app_id), app.structure, ctx.sleep_after),
     )
 

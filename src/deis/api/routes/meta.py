@@ -13,8 +13,21 @@ from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import PlatformOut
 from deis.domain.errors import Unavailable
+from deis.services import acme
+from deis.threads import blocking
 
 router = SlashRouter()
+
+
+@router.get(
+    "/.well-known/acme-challenge/{token}", response_class=PlainTextResponse, responses={404: {}}
+)
+@blocking  # a cluster's router keeps the challenges in the cluster: one API call
+def acme_challenge(token: str, request: Request, ctx: Ctx) -> PlainTextResponse:
+    """ACME HTTP-01, for a router that sends the challenge path of apps' hosts here (on
+    Kubernetes without cert-manager): the key authorization, for the right host only."""
+    answer = acme.challenge_answer(ctx, request.headers.get("host", ""), token)
+    return PlainTextResponse(answer, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/healthz", response_class=PlainTextResponse)

@@ -35,6 +35,14 @@ _OPTIONS: list[Callable[[F], F]] = [
     click.option("--gateway-name", default="deis", show_default=True),
     click.option("--tls-secret", "gateway_tls_secret",
                  help="A TLS Secret in the namespace with a certificate for *.DOMAIN."),
+    click.option("--cert-issuer",
+                 help="Automatic TLS (deis tls:auto:enable) through cert-manager: its issuer,"
+                      " NAME or ClusterIssuer/NAME, or Issuer/NAME in each app's namespace."),
+    click.option("--acme-email",
+                 help="Automatic TLS ordered by the controller itself (without cert-manager):"
+                      " the ACME account's email."),
+    click.option("--acme-directory",
+                 help="With --acme-email: the CA's directory (default: Let's Encrypt)."),
     click.option("--storage", type=click.Choice(STORAGES), default="s3", show_default=True,
                  help="Where the registry keeps images: the object store, or a volume."),
     click.option("--storage-class", help="StorageClass of the registry's volume (--storage pvc)."),

@@ -36,6 +36,7 @@ from deis.builder.kubernetes import (
     LABEL_COMPONENT,
 )
 from deis.domain.buildnet import DEFAULT_DENIED, LINK_LOCAL, parse_networks
+from deis.router.kubernetes import parse_issuer
 
 Manifest = dict[str, Any]
 
@@ -70,6 +71,11 @@ class InstallOptions:
     gateway_class: str | None = None  # set: render the Gateway too
     gateway_name: str = "deis"
     gateway_tls_secret: str | None = None  # wildcard certificate for *.DOMAIN
+    cert_issuer: str | None = None  # cert-manager's issuer for automatic TLS: [KIND/]NAME
+    # or automatic TLS ordered by the controller itself (no cert-manager): the ACME
+    # account's email and the CA's directory; challenges are answered by the controller
+    acme_email: str | None = None
+    acme_directory: str | None = None
     storage: str = "s3"  # where the registry keeps images: s3 (the object store) | pvc
     storage_class: str | None = None  # for storage=pvc; None: the cluster's default
     registry_size: str = "20Gi"
@@ -101,6 +107,9 @@ class InstallOptions:
             raise ValueError("the database URL must be postgresql://USER:PASSWORD@HOST/NAME")
         if not self.builder_key:
             raise ValueError("a builder key is required")
+        parse_issuer(self.cert_issuer)  # ValueError says what it must be
+        if self.acme_email and "@" not in self.acme_email:
+            raise ValueError(f"the ACME email must be an email address, not {self.acme_email!r}")
         if self.routing not in ROUTINGS:
             raise ValueError(f"routing must be one of {', '.join(ROUTINGS)}")
         if self.storage not in STORAGES:
@@ -165,6 +174,9 @@ def controller_rules(o: InstallOptions) -> list[dict[str, Any]]:
         rules.append(
             {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": list(RW)}
         )
+    if o.cert_issuer:  # automatic TLS: a cert-manager Certificate per host
+        rules.append({"apiGroups": ["cert-manager.io"], "resources": ["certificates"],
+                      "verbs": list(RW)})  # fmt: skip
     return rules
 
 
@@ -196,6 +208,7 @@ def rbac(o: InstallOptions) -> list[Manifest]:
             "subjects": [subject],
         },  # fmt: skip
     ]
+    objects += acme_challenges(o, subject)
     if o.routing == "gateway":
         objects += [
             {
@@ -226,6 +239,26 @@ def rbac(o: InstallOptions) -> list[Manifest]:
     return objects
 
 
+def acme_challenges(o: InstallOptions, subject: dict[str, str]) -> list[Manifest]:
+    """Automatic TLS ordered by the controller: the ConfigMap its replicas keep pending
+    ACME challenges in, and a Role to change that one ConfigMap."""
+    if not o.acme_email or o.cert_issuer:
+        return []
+    name = "deis-acme-challenges"
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(name, o, "controller"),
+         "data": {}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": _meta(name, o, "controller"),
+         "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [name],
+                    "verbs": ["get", "update", "patch"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": _meta(name, o, "controller"),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+         "subjects": [subject]},
+    ]  # fmt: skip
+
+
 # --- settings and secrets ------------------------------------------------------------------
 
 
@@ -249,6 +282,12 @@ def settings(o: InstallOptions) -> Manifest:
     }
     if o.ingress_class:
         data["DEIS_KUBERNETES_INGRESS_CLASS"] = o.ingress_class
+    if o.cert_issuer:
+        data["DEIS_KUBERNETES_CERT_ISSUER"] = o.cert_issuer
+    if o.acme_email:
+        data["DEIS_ACME_EMAIL"] = o.acme_email
+    if o.acme_directory:
+        data["DEIS_ACME_DIRECTORY"] = o.acme_directory
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

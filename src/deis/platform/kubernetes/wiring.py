@@ -13,7 +13,8 @@ from deis.builder.config import parse_size
 from deis.builder.kubernetes import ClusterBuildOptions, ClusterBuilds
 from deis.objects.s3 import ObjectStoreError, S3Config
 from deis.ports import Logs, Objects
-from deis.router.kubernetes import KubernetesRouter, RouterOptions
+from deis.router.cert_manager import CertManager
+from deis.router.kubernetes import KubernetesRouter, RouterOptions, parse_issuer
 from deis.runtime import policy
 from deis.runtime.kubernetes import ApiError, Kube, KubernetesRuntime, Options
 from deis.runtime.kubernetes.logs import KubernetesLogs
@@ -63,6 +64,7 @@ class KubernetesSettings:
                 default_timeout=float(timeout) if timeout else policy.DEFAULT_TIMEOUT,
             )
             router = RouterOptions(
+                cert_issuer=parse_issuer(get("CERT_ISSUER")),
                 mode=routing,
                 gateway_name=gateway,
                 gateway_namespace=gateway_ns,
@@ -71,6 +73,8 @@ class KubernetesSettings:
                 ingress_class=get("INGRESS_CLASS"),
                 maintenance_service=maint,
                 maintenance_namespace=maint_ns,
+                controller_service=get("CONTROLLER_SERVICE") or "deis-controller",
+                controller_namespace=platform_ns,
             )
             memory = env.get("DEIS_BUILD_MEMORY", "").strip()
             builds = ClusterBuildOptions(
@@ -127,6 +131,12 @@ def make_router(settings: KubernetesSettings, kube: Kube) -> KubernetesRouter:
     router = KubernetesRouter(kube, settings.router, api_errors=(ApiError,))
     router.start()  # asks the cluster once whether it serves the Gateway API
     return router
+
+
+def make_cert_manager(settings: KubernetesSettings, kube: Kube) -> CertManager:
+    issuer = settings.router.cert_issuer
+    assert issuer is not None, "only wired when the operator named an issuer"
+    return CertManager(kube, issuer, api_errors=(ApiError,))
 
 
 def make_logs(runtime: KubernetesRuntime, events: Logs) -> KubernetesLogs:

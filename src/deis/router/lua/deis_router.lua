@@ -351,6 +351,19 @@ local function challenge(host, uri)
     return sub(answer, space + 1)
 end
 
+-- content_by_lua at the controller's name: an ACME HTTP-01 answer, or 404.
+function _M.challenge_only()
+    sync()
+    local answer = challenge(ngx.var.host, ngx.var.uri)
+    if not answer then
+        return page(404, PAGES[404])
+    end
+    ngx.header["Content-Type"] = "text/plain"
+    ngx.header["Cache-Control"] = "no-store"
+    ngx.print(answer)
+    return ngx.exit(ngx.HTTP_OK)
+end
+
 -- A request to an app that may sleep found no ready replica: ask the platform to wake it
 -- (one request per wake: the wl: lock) and wait, polling the shared dict, until the app
 -- has peers. Answers the app's entry with its peers, or nil (the queue is full, the

@@ -58,6 +58,7 @@ RESOURCES: dict[tuple[str, str], Resource] = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): Resource("httproutes", True),
     ("gateway.networking.k8s.io/v1", "Gateway"): Resource("gateways", True),
     ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"): Resource("referencegrants", True),
+    ("cert-manager.io/v1", "Certificate"): Resource("certificates", True),
 }
 
 
