@@ -44,7 +44,9 @@ class SleepLoop(Periodic):
             if app_id in self._waking:
                 return
             self._waking.add(app_id)
-        threading.Thread(target=self._wake, args=(app_id,), name=f"deis-wake-{app_id}").start()
+        threading.Thread(
+            target=self._wake, args=(app_id,), name=f"deis-wake-{app_id}", daemon=True
+        ).start()
 
     def _wake(self, app_id: str) -> None:
         woke = False

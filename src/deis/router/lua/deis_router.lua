@@ -372,10 +372,12 @@ local function wait_awake(app)
     if shared:get("wf:" .. app) then
         return nil
     end
-    local waiting = shared:incr("wq:" .. app, 1, 0)
+    -- the count expires (a worker that died while waiting can never leave it full)
+    local ttl = 2 * conf.wake_timeout
+    local waiting = shared:incr("wq:" .. app, 1, 0, ttl)
     if not waiting or waiting > conf.wake_queue then
         if waiting then
-            shared:incr("wq:" .. app, -1, 0)
+            shared:incr("wq:" .. app, -1, 0, ttl)
         end
         return nil
     end
@@ -405,7 +407,7 @@ local function wait_awake(app)
             break
         end
     end
-    shared:incr("wq:" .. app, -1, 0)
+    shared:incr("wq:" .. app, -1, 0, ttl)
     return found
 end
 
