@@ -33,6 +33,7 @@ from deis.domain.records import (
 )
 from deis.domain.releases import Released
 from deis.domain.routing import AppRoute
+from deis.domain.sleep import SleepState
 from deis.domain.terminal import Opening
 
 # A page of a list: the items asked for and the total count.
@@ -208,6 +209,14 @@ class AcmeStates(Protocol):
     def save(self, state: AcmeDomain) -> None: ...
 
 
+class SleepStates(Protocol):
+    """Idle apps sleep: each app's setting and whether it is asleep (no row: defaults)."""
+
+    def get(self, app_id: str) -> SleepState | None: ...
+    def all(self) -> builtins.list[SleepState]: ...
+    def save(self, state: SleepState) -> None: ...
+
+
 class AcmeIssuer(Protocol):
     """An ACME CA (Let's Encrypt): orders a certificate, validating HTTP-01 through the
     responder (the router). Raises deis.domain.acme.AcmeError.
@@ -251,6 +260,7 @@ class UnitOfWork(Protocol):
     tls: TLSSettings
     cron_runs: CronRuns
     acme: AcmeStates
+    sleep: SleepStates
 
 
 class Store(Protocol):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from deis.domain import buildnet
+from deis.domain import buildnet, sleep
+from deis.domain.errors import Invalid
 
 REGISTRATION_MODES = ("enabled", "disabled", "admin_only")
 
@@ -94,6 +95,14 @@ class Settings:
     # `deis cron`: a run missed while the platform was down runs once at start if it was
     # due less than this many seconds ago (0: no catch-up)
     cron_catch_up: float = 0.0
+    # Idle apps sleep (docs/sleep.md): seconds without a request before an app sleeps
+    # unless it has its own setting (0: never), seconds between the sleep loop's passes,
+    # how long the router holds a request while its app wakes (then 503), and how many
+    # requests it holds per app (more: 503 at once)
+    sleep_after: int = 0
+    sleep_interval: float = 10.0
+    sleep_wake_timeout: int = 30
+    sleep_wake_queue: int = 100
 
     @property
     def sqlite_path(self) -> Path:
@@ -125,6 +134,18 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def duration(raw: str | int) -> int:
+    """Seconds of a duration setting: "30m", "2h", "90", or "never" (0)."""
+    if isinstance(raw, int):
+        return raw
+    if raw.strip().lower() == "never":
+        return 0
+    try:
+        return sleep.parse_after(raw)
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
 
 
 _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -177,6 +198,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_AUTOSCALE_INTERVAL": ("autoscale_interval", float),
     "DEIS_AUTOSCALE_DOWN_WINDOW": ("autoscale_down_window", float),
     "DEIS_CRON_CATCH_UP": ("cron_catch_up", float),
+    "DEIS_SLEEP_AFTER": ("sleep_after", duration),
+    "DEIS_SLEEP_INTERVAL": ("sleep_interval", float),
+    "DEIS_SLEEP_WAKE_TIMEOUT": ("sleep_wake_timeout", int),
+    "DEIS_SLEEP_WAKE_QUEUE": ("sleep_wake_queue", int),
 }
 
 
@@ -238,6 +263,15 @@ def _check_acme(settings: Settings) -> None:
         raise SettingsError("--acme-platform needs --acme-email (the ACME account's contact)")
 
 
+def _check_sleep(settings: Settings) -> None:
+    if settings.sleep_interval <= 0:
+        raise SettingsError("DEIS_SLEEP_INTERVAL must be a positive number of seconds")
+    if not 1 <= settings.sleep_wake_timeout <= 600:
+        raise SettingsError("DEIS_SLEEP_WAKE_TIMEOUT must be 1 to 600 seconds")
+    if settings.sleep_wake_queue < 1:
+        raise SettingsError("DEIS_SLEEP_WAKE_QUEUE must be at least 1")
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from DEIS_* variables, then explicit overrides (flags) on top."""
     env = os.environ if env is None else env
@@ -253,6 +287,11 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
                 f"{var}={raw!r} is not a valid {getattr(kind, '__name__', 'value')}"
             ) from exc
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(values.get("sleep_after"), str):  # a flag: --sleep-after 30m
+        try:
+            values["sleep_after"] = duration(values["sleep_after"])
+        except ValueError as exc:
+            raise SettingsError(f"--sleep-after (DEIS_SLEEP_AFTER): {exc}") from exc
     if "state_dir" in values:
         values["state_dir"] = Path(values["state_dir"]).expanduser().resolve()
     settings = Settings(**values)
@@ -263,6 +302,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             f"DEIS_TOKEN_LIFETIME must be 0 (tokens last until revoked) or a number of "
             f"seconds, not {settings.token_lifetime}"
         )
+    _check_sleep(settings)
     if settings.keep_releases < 1:
         raise SettingsError(f"DEIS_KEEP_RELEASES must be at least 1, not {settings.keep_releases}")
     if settings.log_retention < 1 or settings.build_log_retention < 1:

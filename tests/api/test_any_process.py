@@ -46,6 +46,7 @@ EXPECTED = {
     "/v2/apps/{app_id}/tls/auto",
     "/v2/apps/{app_id}/cron",
     "/v2/apps/{app_id}/cron/{name}",
+    "/v2/apps/{app_id}/sleep",
     "/v2/certs",
     "/v2/certs/{name}",
     "/v2/keys",

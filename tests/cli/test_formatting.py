@@ -86,6 +86,36 @@ def test_processes_grouped_by_type() -> None:
     )
 
 
+def test_sleeping_types_and_the_sleep_setting() -> None:
+    worker = {"name": "myapp-worker-1234567890-aaaaa", "state": "up", "type": "worker",
+              "release": "v3"}  # fmt: skip
+    sleep = {"after": 1800, "default": False, "all_types": False, "asleep": True,
+             "since": "2026-12-06T17:30:00Z"}  # fmt: skip
+    asleep = ps.sleeping_types(sleep, {"web": 2, "worker": 1})
+    assert ps.format_processes("myapp", [worker], asleep) == (
+        "=== myapp Processes\n"
+        "--- web:\n"
+        "asleep since 2026-12-06T17:30:00Z (the next request wakes it)\n"
+        "--- worker:\n"
+        "myapp-worker-1234567890-aaaaa up (v3)\n"
+    )
+    assert set(ps.sleeping_types({**sleep, "all_types": True}, {"web": 2, "worker": 1})) == {
+        "web", "worker"
+    }  # fmt: skip
+    assert ps.sleeping_types({**sleep, "asleep": False}, {"web": 1}) == {}
+    assert ps.format_sleep("myapp", sleep) == (
+        "=== myapp Sleep\n"
+        "Sleeps:  after 30m without a request\n"
+        "Types:   web\n"
+        "State:   asleep since 2026-12-06T17:30:00Z\n"
+    )
+    never = {"after": 0, "default": True, "all_types": False, "asleep": False, "since": None}
+    assert ps.format_sleep("myapp", never).splitlines()[1:] == [
+        "Sleeps:  never (the platform's default)", "Types:   web", "State:   awake"
+    ]  # fmt: skip
+    assert [ps.duration_text(s) for s in (5400, 90, 86400, 0)] == ["1h30m", "1m30s", "1d", "never"]
+
+
 def test_config_three_ways() -> None:
     values = {"B": "two words", "A": "1"}
     assert config.format_config("myapp", values) == "=== myapp Config\nA      1\nB      two words\n"

@@ -48,6 +48,12 @@ def test_live_state(
     assert expected in present.STATES
 
 
+def test_a_sleeping_app_is_asleep_not_deploying() -> None:
+    assert present.live_state(release(), {"web": 1}, [], asleep=True) == "asleep"
+    assert present.live_state(release(), {"web": 1}, []) == "deploying"
+    assert "asleep" in present.STATES
+
+
 def test_process_counts_put_web_first() -> None:
     assert present.process_counts({"worker": 1, "web": 2, "clock": 0}) == "web=2 clock=0 worker=1"
     assert present.process_counts({}) == "none"

@@ -44,6 +44,7 @@ def test_down_when_nothing_runs(run: Run, tmp_path: Path) -> None:
         (["--database-url", "no url"], "is not a valid URL"),
         (["--registration-mode", "sometimes"], "Invalid value for '--registration-mode'"),
         (["--api-port", "70000"], "Invalid value for '--api-port'"),
+        (["--sleep-after", "5x"], "--sleep-after (DEIS_SLEEP_AFTER): after is a duration"),
     ],
 )
 def test_up_refuses_bad_settings(run: Run, tmp_path: Path, args: list[str], message: str) -> None:

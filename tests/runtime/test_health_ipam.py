@@ -14,7 +14,7 @@ import pytest
 from deis.runtime.plan import crash_event
 from deis.runtime.podman.health import HealthBook, check, look
 from deis.runtime.podman.netns import Ipam
-from deis.runtime.probes import HTTP, TCP, Probe, Probes
+from deis.runtime.probes import HTTP, TCP, Probe, Probes, default_readiness
 
 READY = Probe(kind=TCP, port=1, period=2, success_threshold=2, failure_threshold=2)
 LIVE = Probe(kind=TCP, port=1, period=5, failure_threshold=3, initial_delay=10)
@@ -32,6 +32,20 @@ def test_readiness_needs_success_threshold_and_is_lost_after_failure_threshold()
     assert book.ready("a", 100.0, probes, 104.0)  # one failure is not enough
     book.readiness("a", 100.0, probes, False, 106.0)
     assert not book.ready("a", 100.0, probes, 106.0)
+
+
+def test_the_default_readiness_check_probes_often_until_ready() -> None:
+    """A starting replica is connected to every 20 ms (a woken app's first request waits
+    for it), then every 0.2 s once ready; a lost readiness goes back to the short period."""
+    book, probes = HealthBook(), Probes(readiness=default_readiness(5000))
+    book.readiness("a", 100.0, probes, False, 100.0)
+    assert book.due("a", 100.0, probes, 100.02) == (True, False)
+    book.readiness("a", 100.0, probes, True, 100.02)
+    assert book.ready("a", 100.0, probes, 100.02)
+    assert book.due("a", 100.0, probes, 100.1) == (False, False)
+    assert book.due("a", 100.0, probes, 100.22) == (True, False)
+    book.readiness("a", 100.0, probes, False, 100.22)  # failure_threshold 1
+    assert book.due("a", 100.0, probes, 100.24) == (True, False)
 
 
 def test_a_new_start_forgets_readiness() -> None:

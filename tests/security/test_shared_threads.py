@@ -61,6 +61,7 @@ QUICK_ROUTES = {
     "certs.list_certs", "certs.add_cert", "certs.get_cert",
     # cron:run starts the job's thread and answers: it waits on no run
     "cron.list_jobs", "cron.get_job", "cron.run_job",
+    "sleep.get_sleep",
     "hooks.key_owner", "hooks.app_keys", "hooks.app_user_keys", "hooks.push_config",
     "keys.list_keys", "keys.add_key", "keys.get_key", "keys.remove_key",
     "meta.healthz", "meta.readiness", "meta.root", "meta.platform",

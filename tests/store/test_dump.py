@@ -12,6 +12,7 @@ import pytest
 
 from deis.domain.acme import AcmeDomain
 from deis.domain.cron import Run as CronRun
+from deis.domain.sleep import SleepState
 from deis.store.dump import FORMAT, DumpError, dump, load
 from deis.store.migrate import current, head, upgrade
 from deis.store.models import metadata
@@ -43,6 +44,7 @@ def fill(url: str, make: Factory) -> None:
             uow.cron_runs.record(CronRun("web", "backup", started, "schedule", started, 0))
             uow.acme.enable("web", started)
             uow.acme.save(AcmeDomain("www.example.com", "web", "www", "", started, None, 0))
+            uow.sleep.save(SleepState("web", after=1800, asleep=True, since=started))
             uow.users.delete("bob")  # rows whose owner is gone (NULL) travel too
     finally:
         store.close()

@@ -22,6 +22,7 @@ from deis.api.routes import (
     meta,
     processes,
     releases,
+    sleep,
     workers,
 )
 from deis.services.context import Context
@@ -36,6 +37,7 @@ ROUTERS = (
     processes.router,
     approuting.router,
     cron.router,
+    sleep.router,
     certs.router,
     keys.router,
     hooks.router,

@@ -313,6 +313,25 @@ class TLSAutoOut(BaseModel):
     domains: list[TLSAutoDomainOut]
 
 
+class SleepIn(Body):
+    """ext: how long an app may go without a request before it sleeps. `after`: a
+    duration ("30m", "2h", "1d", seconds) or "never"; `default`: back to the platform's;
+    `all_types`: the other process types sleep with web."""
+
+    after: str | int | None = None
+    default: bool = False
+    all_types: bool | None = None
+
+
+class SleepOut(BaseModel):
+    app: str
+    after: int  # seconds without a request before the app sleeps; 0: never
+    default: bool  # `after` is the platform's default (the app has no setting of its own)
+    all_types: bool
+    asleep: bool
+    since: str | None  # when it fell asleep or last woke
+
+
 class AppSettingsOut(Stamped):
     app: str
     maintenance: bool

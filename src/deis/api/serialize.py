@@ -20,6 +20,7 @@ from deis.domain.records import (
     Release,
     User,
 )
+from deis.services.sleep import SleepView
 
 
 def timestamp(value: datetime | None) -> datetime | None:
@@ -234,4 +235,16 @@ def tls_auto(info: dict[str, Any]) -> dict[str, Any]:
             }
             for d in info["domains"]
         ],
+    }
+
+
+def sleep_view(view: SleepView) -> dict[str, Any]:
+    state = view.state
+    return {
+        "app": state.app,
+        "after": view.after,
+        "default": view.default,
+        "all_types": state.all_types,
+        "asleep": state.asleep,
+        "since": timestamp(state.since),
     }

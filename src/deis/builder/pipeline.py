@@ -32,7 +32,7 @@ from deis.domain.errors import DeployFailed, DomainError, Invalid
 from deis.domain.formation import formation_hints
 from deis.domain.procfile import parse_procfile
 from deis.ports import Objects
-from deis.services import hooks
+from deis.services import hooks, sleep
 from deis.services.context import Context
 
 log = logging.getLogger("deis.builder")
@@ -206,6 +206,8 @@ class Pipeline:
             except DeployFailed as exc:  # it says what failed, what runs, and why
                 raise BuildFailed(exc.message) from None
             await emit(f"       Done, {app}:v{version} deployed to Deis")
+            if await asyncio.to_thread(sleep.is_asleep, self.ctx, app):
+                await emit("       The app is asleep: the next request starts this release")
             after = await asyncio.to_thread(hooks.structure_of, self.ctx, app)
             for line in formation_hints(before, after):
                 await emit(f"       {line}")

@@ -16,7 +16,7 @@ from deis.cli.domains import format_domains
 from deis.cli.errors import CLIError
 from deis.cli.labels import format_labels
 from deis.cli.output import echo, emit, heading, limit_count, page, print_json, waiting
-from deis.cli.ps import format_processes
+from deis.cli.ps import asleep_types, format_processes
 from deis.cli.topic import Topic
 
 NO_DOMAIN = "No domain assigned to {app}"
@@ -210,7 +210,7 @@ def info(app: str | None, output: str) -> None:
     echo()
     try:
         pods, _ = s.api.get_list(f"/v2/apps/{name}/pods")
-        emit(format_processes(name, pods))
+        emit(format_processes(name, pods, asleep_types(s, name)))
     except CLIError as exc:
         if exc.status != 503:
             raise

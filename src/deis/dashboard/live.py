@@ -12,7 +12,7 @@ from deis.dashboard.rates import RateMeter, Traffic
 from deis.domain.desired import Pod
 from deis.domain.errors import DomainError, NotFound, PermissionDenied
 from deis.domain.records import User
-from deis.services import formation
+from deis.services import formation, sleep
 from deis.services.context import Context
 from deis.services.overview import AppSummary
 
@@ -54,7 +54,9 @@ def live(ctx: Context, meter: RateMeter, actor: User, summary: AppSummary) -> Li
     pods, pods_note = pods_of(ctx, actor, app_id)
     traffic, traffic_note = traffic_of(ctx, meter, actor, app_id)
     state = (
-        present.live_state(summary.latest, summary.app.structure, pods)
+        present.live_state(
+            summary.latest, summary.app.structure, pods, sleep.is_asleep(ctx, app_id)
+        )
         if pods is not None
         else present.record_state(summary.latest)
     )

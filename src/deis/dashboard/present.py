@@ -15,6 +15,7 @@ STATES = {
     "crashed": "a replica crashed",
     "failed": "the current release could not start; the previous one keeps serving",
     "stopped": "scaled to zero",
+    "asleep": "no request for a while: its web processes stopped; the next request wakes it",
     "new": "no build yet: push code or deploy an image",
     "released": "released; the runtime's view of its replicas is not available",
 }
@@ -29,11 +30,15 @@ def record_state(latest: Release | None) -> str:
     return "released"
 
 
-def live_state(latest: Release | None, structure: Mapping[str, int], pods: Sequence[Pod]) -> str:
+def live_state(
+    latest: Release | None, structure: Mapping[str, int], pods: Sequence[Pod], asleep: bool = False
+) -> str:
     """The records and the replicas the runtime reports, in one word."""
     state = record_state(latest)
     if state != "released" or latest is None:
         return state
+    if asleep:
+        return "asleep"
     if any(pod.state == "crashed" for pod in pods):
         return "crashed"
     wanted = sum(structure.values())

@@ -30,6 +30,9 @@ class DesiredApp:
     # name -> the job (deis.domain.cron.Job.to_json): runtimes that schedule jobs
     # themselves (Kubernetes CronJobs) run them; the others leave them to the platform
     cron: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the process types asleep (deis.domain.sleep): the runtime keeps them stopped while
+    # `structure` stays what the user scaled to
+    asleep: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ def desired_state(
     build: Build | None,
     config: Config,
     autoscale: Mapping[str, Mapping[str, int]] | None = None,
+    asleep: tuple[str, ...] = (),
 ) -> DesiredApp:
     return DesiredApp(
         app=app.id,
@@ -82,4 +86,5 @@ def desired_state(
         registry=dict(config.registry),
         autoscale={t: dict(rule) for t, rule in (autoscale or {}).items()},
         cron={name: dict(job) for name, job in config.cron.items()},
+        asleep=tuple(asleep),
     )

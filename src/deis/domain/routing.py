@@ -112,6 +112,9 @@ class AppRoute:
     # the platform's own ACME client validates the hosts over HTTP-01: a router that does
     # not answer the challenges itself (a cluster's) sends their path to the controller
     acme_challenges: bool = False
+    # the app may sleep: a request finding no ready replica is held while the platform
+    # wakes the app (deis.domain.sleep), instead of a 503 at once
+    wakes: bool = False
 
 
 def app_route(
@@ -124,6 +127,7 @@ def app_route(
     config_values: Mapping[str, str] | None = None,
     auto_tls: bool = False,
     acme_challenges: bool = False,
+    wakes: bool = False,
 ) -> AppRoute:
     """What the router serves for an app. `auto_tls`: the cluster's certificate manager
     gets a certificate for each host that has none of the user's and is not a wildcard."""
@@ -148,6 +152,7 @@ def app_route(
         limits=route_limits(config_values or {}),
         auto_tls=_without_certificate(hosts, attached) if auto_tls else (),
         acme_challenges=acme_challenges,
+        wakes=wakes,
     )
 
 

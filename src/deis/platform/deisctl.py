@@ -196,6 +196,12 @@ def cli() -> None:
     "--acme-eab-hmac-key",
     help="External account binding: the base64url HMAC key the CA gave (kept 0600).",
 )
+@click.option(
+    "--sleep-after",
+    metavar="DURATION",
+    help="Apps without a request for this long sleep until the next one, like 30m or 2h"
+    " (default: never; an app's `deis ps:sleep` overrides it).",
+)
 @database_option
 @click.option(
     "--timeout",

@@ -127,6 +127,8 @@ def make_router(settings: Settings) -> Router:
             proxy_read_timeout=settings.router_read_timeout,
             proxy_send_timeout=settings.router_send_timeout,
             controller_tls_enforce=settings.tls_enforce,
+            wake_timeout=settings.sleep_wake_timeout,
+            wake_queue=settings.sleep_wake_queue,
         )
     if settings.router == "kubernetes":
         k8s = kubernetes_wiring()
@@ -282,10 +284,18 @@ def make_build_networks(settings: Settings) -> Any:
     )
 
 
+# Where idle apps can sleep: the runtime runs sleeping types at 0 replicas and the router
+# holds a request while its app wakes ("record" and "none" run and route nothing: tests)
+SLEEPING_RUNTIMES = ("podman", "record")
+SLEEPING_ROUTERS = ("nginx", "none")
+
+
 def platform_settings(settings: Settings) -> dict[str, Any]:
     """The context's facts and policies, the same in every API process."""
     return {
         "keep_releases": settings.keep_releases,
+        "sleep_after": settings.sleep_after,
+        "sleeps": settings.runtime in SLEEPING_RUNTIMES and settings.router in SLEEPING_ROUTERS,
         "platform_domain": settings.domain,
         "registry_hosts": registry_hosts(settings),
         "router_port": settings.router_port,
@@ -458,6 +468,7 @@ class Platform:
     objects: Objects
     builder: Any = None  # deis.builder.server.Builder when the builder is on
     autoscaler: Any = None  # an AutoscalerLoop when the runtime measures CPU
+    sleeper: Any = None  # a SleepLoop when idle apps may sleep (podman and nginx)
     registry: Any = None  # deis.platform.registry.Registry when images are built or run
     started: list[Callable[[], None]] = field(default_factory=list)
 
@@ -468,7 +479,7 @@ class Platform:
         background, every app whose records say other than what its runtime runs (the
         platform stopped in the middle of a deploy) is deployed."""
         parts = (self.registry, self.context.router, self.context.runtime, self.context.logs)
-        for part in (*parts, self.autoscaler):
+        for part in (*parts, self.autoscaler, self.sleeper):
             if isinstance(part, Supervised):
                 part.start()
                 self.started.append(part.stop)
@@ -523,12 +534,31 @@ def make_autoscaler(settings: Settings, context: Context, meter: CpuMeter) -> An
     return AutoscalerLoop(autoscaler, interval)
 
 
+def make_sleeper(settings: Settings, context: Context) -> Any:
+    """Idle apps sleep where the platform runs them and routes to them (podman, nginx):
+    the sleep loop, and the router told to ask it for wakes. None elsewhere (on
+    Kubernetes apps do not sleep yet, docs/sleep.md)."""
+    from deis.router.nginx import NginxRouter
+    from deis.runtime.podman import PodmanRuntime
+
+    if not isinstance(context.router, NginxRouter):
+        return None
+    if not isinstance(context.runtime, PodmanRuntime):
+        return None
+    from deis.platform.sleeping import SleepLoop
+
+    loop = SleepLoop(context, settings.sleep_interval, on_failed=context.router.wake_failed)
+    context.router.on_wake = loop.wake
+    return loop
+
+
 def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     objects = make_objects(settings)
     context = build_context(settings, store, objects)
     platform = Platform(settings, context, objects, registry=make_registry(settings))
     if isinstance(context.runtime, CpuMeter):
         platform.autoscaler = make_autoscaler(settings, context, context.runtime)
+    platform.sleeper = make_sleeper(settings, context)
     if settings.builder == "git":
         from deis.builder.server import Builder
 

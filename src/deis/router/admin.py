@@ -68,6 +68,17 @@ class AdminClient:
     def delete_challenge(self, token: str) -> None:
         self._call("DELETE", f"/challenges/{token}")
 
+    def wakes(self, wait: float) -> list[str]:
+        """The apps held requests asked to wake, as soon as there are any (else [] after
+        `wait` seconds)."""
+        text = self._call("GET", f"/wakes?wait={wait:g}")
+        return [line for line in text.splitlines() if line]
+
+    def wake_failed(self, app_id: str, seconds: float) -> None:
+        """The app could not be woken (or was not asleep): its held requests, and those
+        of the next `seconds`, get 503 at once."""
+        self._call("DELETE", f"/wakes/{app_id}", f"{seconds:g}")
+
     def mark_synced(self, token: int) -> None:
         self._call("PUT", "/synced", str(token))
 

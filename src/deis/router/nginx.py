@@ -22,6 +22,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ from deis.router.process import NginxError, NginxProcess, alive, cmdline, parent
 from deis.router.render import NginxConfig, lua_source, render
 
 log = logging.getLogger(__name__)
+
+WAKE_FAILED_SECONDS = 5  # held requests give up, and new ones are not held, this long
+WAKE_POLL_SECONDS = 2  # the long poll's wait: also how long detach() may wait for it
 
 
 class RouterConfigError(RuntimeError):
@@ -81,6 +85,8 @@ class NginxRouter:
         admin_timeout: float = 5.0,
         start_timeout: float = 30.0,
         max_log_bytes: int = 64 * 1024 * 1024,
+        wake_timeout: int = 30,
+        wake_queue: int = 100,
     ) -> None:
         self.dir = Path(state_dir).absolute() / "router"
         self.conf_path = self.dir / "nginx.conf"
@@ -118,6 +124,8 @@ class NginxRouter:
             proxy_send_timeout=proxy_send_timeout,
             controller_tls_enforce=controller_tls_enforce,
             controller_source=controller_source,
+            wake_timeout=wake_timeout,
+            wake_queue=wake_queue,
         )
         self.config.validate()
         self.process = NginxProcess(self.dir, self.conf_path, nginx_binary, start_timeout)
@@ -138,6 +146,10 @@ class NginxRouter:
         self._pid: int | None = None
         self._workers: list[int] = []
         self.restarts = 0  # times the supervisor started a dead nginx again
+        # told the app a held request asks to wake (a sleeping app's first request); set
+        # by the composition root before start()
+        self.on_wake: Callable[[str], None] | None = None
+        self._waker: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -166,6 +178,11 @@ class NginxRouter:
         self._stopping.clear()
         self._thread = threading.Thread(target=self._supervise, name="router-nginx", daemon=True)
         self._thread.start()
+        if self.on_wake is not None:
+            self._waker = threading.Thread(
+                target=self._poll_wakes, name="router-wakes", daemon=True
+            )
+            self._waker.start()
 
     def stop(self) -> None:
         """Stop supervising and stop nginx (gracefully: requests in flight finish)."""
@@ -181,6 +198,9 @@ class NginxRouter:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._waker is not None:
+            self._waker.join(timeout=WAKE_POLL_SECONDS + 5)
+            self._waker = None
         with self._lock:
             if self._follower is not None:
                 self._follower.close()
@@ -255,6 +275,38 @@ class NginxRouter:
         with self._lock:
             named, answer = self._challenges.get(token, ("", ""))
         return answer if answer and named == host.lower().rstrip(".") else None
+
+    # -- waking sleeping apps -------------------------------------------------------
+
+    def _poll_wakes(self) -> None:
+        """Long-poll nginx for the apps whose held requests ask to be woken (GET /wakes
+        answers as soon as there is one), and tell on_wake of each."""
+        client = AdminClient(self.admin_socket, WAKE_POLL_SECONDS + 10)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    apps = client.wakes(WAKE_POLL_SECONDS)
+                except AdminError as exc:
+                    log.debug("router: polling for wakes: %s", exc)
+                    self._stopping.wait(0.5)
+                    continue
+                for app in apps:
+                    if self.on_wake is not None:
+                        try:
+                            self.on_wake(app)
+                        except Exception:
+                            log.exception("router: waking %s failed", app)
+        finally:
+            client.close()
+
+    def wake_failed(self, app_id: str, seconds: float = WAKE_FAILED_SECONDS) -> None:
+        """The platform could not wake the app, or it was not asleep (its replicas
+        crashed): the requests held for it get 503 now instead of at the timeout."""
+        table.check_app(app_id)
+        try:
+            self.admin.wake_failed(app_id, seconds)
+        except AdminError as exc:  # the held requests give up at their timeout instead
+            log.warning("router: telling nginx %s did not wake failed: %s", app_id, exc)
 
     # -- metrics -------------------------------------------------------------------
 

@@ -59,6 +59,8 @@ class NginxConfig:
     max_tries: int = 3  # further replicas tried when one cannot be reached
     fail_timeout: int = 10  # seconds a replica that failed is skipped
     shared_dict_size: str = "64m"
+    wake_timeout: int = 30  # seconds a request waits for a sleeping app to wake, then 503
+    wake_queue: int = 100  # requests that may wait for one app to wake; more: 503 at once
 
     @property
     def controller_host(self) -> str:

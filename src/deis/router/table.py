@@ -92,6 +92,8 @@ def encode_route(route: AppRoute) -> str:
         f"routable {int(route.routable)}",
         f"https {int(route.https_enforced)}",
     ]
+    if route.wakes:
+        lines.append("wakes 1")
     if route.whitelist:
         lines.extend(_allow_lines(route.whitelist))
     limits = route.limits
@@ -146,6 +148,7 @@ def route_from_json(data: dict[str, Any]) -> AppRoute:
         routable=bool(data.get("routable", True)),
         whitelist=tuple(data.get("whitelist", ())),
         limits=RouteLimits(**data.get("limits", {})),
+        wakes=bool(data.get("wakes", False)),
     )
 
 

@@ -18,6 +18,8 @@ HTTP = "http"
 TCP = "tcp"
 EXEC = "exec"
 
+STARTING_PERIOD = 0.02  # seconds between TCP connects to a replica that is not ready yet
+
 K8S_DEFAULTS = {
     "initialDelaySeconds": 0,
     "periodSeconds": 10,
@@ -37,6 +39,9 @@ class Probe:
     command: tuple[str, ...] = ()
     initial_delay: float = 0.0
     period: float = 10.0
+    # while the replica is not ready yet: probe this often instead (the platform's own
+    # default readiness check only; a user's probe keeps its periodSeconds)
+    starting_period: float | None = None
     timeout: float = 1.0
     success_threshold: int = 1
     failure_threshold: int = 3
@@ -51,8 +56,16 @@ class Probes:
 
 
 def default_readiness(port: int) -> Probe:
-    """A TCP connect to the port, every fifth of a second."""
-    return Probe(kind=TCP, port=port, period=0.2, timeout=1.0, failure_threshold=1)
+    """A TCP connect to the port, every fifth of a second; until the replica is ready,
+    every STARTING_PERIOD (a woken app's first request waits for it)."""
+    return Probe(
+        kind=TCP,
+        port=port,
+        period=0.2,
+        starting_period=STARTING_PERIOD,
+        timeout=1.0,
+        failure_threshold=1,
+    )
 
 
 def _number(spec: Mapping[str, Any], key: str) -> float:

@@ -41,9 +41,11 @@ class RecordingRuntime:
 
     def desired(self, app_id: str) -> DesiredApp | None:
         try:
-            return DesiredApp(**json.loads(self.path(app_id).read_text()))
+            fields = json.loads(self.path(app_id).read_text())
         except FileNotFoundError:
             return None
+        fields["asleep"] = tuple(fields.get("asleep", ()))
+        return DesiredApp(**fields)
 
     def remove(self, app_id: str) -> None:
         self.path(app_id).unlink(missing_ok=True)

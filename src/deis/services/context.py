@@ -68,6 +68,12 @@ class Context:
     cron_runner: CronRunner | None = None
     # The platform's ACME CA for automatic TLS (None: the operator gave no --acme-email).
     acme: AcmeIssuer | None = None
+    # Idle apps sleep after this many seconds without a request (0: never), unless the
+    # app has its own setting (`deis ps:sleep`).
+    sleep_after: int = 0
+    # Whether apps can sleep here: the runtime stops sleeping types and the router wakes
+    # them (podman and nginx; not on Kubernetes yet)
+    sleeps: bool = True
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

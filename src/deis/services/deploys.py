@@ -9,6 +9,7 @@ from dataclasses import replace
 from deis.domain.deploys import Deployed, Undo, agrees, undo_failed_deploy
 from deis.domain.desired import DesiredApp, desired_state
 from deis.domain.errors import Conflict, DeployFailed, NotFound
+from deis.domain.sleep import sleeping_types
 from deis.ports import UnitOfWork
 from deis.services import artifacts
 from deis.services.context import Context
@@ -32,7 +33,8 @@ def desired_for(ctx: Context, app_id: str) -> DesiredApp:
         release, build, config = current(uow, app_id)
         settings = uow.settings.latest(app_id)
         autoscale = settings.autoscale if settings is not None else {}
-        return desired_state(app, release, build, config, autoscale)
+        asleep = sleeping_types(uow.sleep.get(app_id), app.structure)
+        return desired_state(app, release, build, config, autoscale, asleep)
 
 
 def require_build(desired: DesiredApp, doing: str) -> None:

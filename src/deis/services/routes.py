@@ -3,6 +3,7 @@ them. The router keeps what it was given; this is the only place that gives it."
 
 from __future__ import annotations
 
+from deis.domain import sleep as sleep_rules
 from deis.domain.routing import AppRoute, app_route
 from deis.ports import UnitOfWork
 from deis.services.context import Context
@@ -17,7 +18,8 @@ def _config_values(uow: UnitOfWork, app_id: str) -> dict[str, str]:
 
 
 def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
-    if uow.apps.get(app_id) is None:
+    app = uow.apps.get(app_id)
+    if app is None:
         return None
     domains, _ = uow.domains.list(app_id, 0, 10_000)
     certificates = []
@@ -39,6 +41,7 @@ def route_of(uow: UnitOfWork, ctx: Context, app_id: str) -> AppRoute | None:
         _config_values(uow, app_id),
         auto_tls=issuer is not None and issuer.delegated,
         acme_challenges=issuer is not None and not issuer.delegated,
+        wakes=sleep_rules.wakes(uow.sleep.get(app_id), app.structure, ctx.sleep_after),
     )
 
 

@@ -241,6 +241,21 @@ class AcmeDomainRow(Base):
     failures: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
+class SleepRow(Base):
+    """An app's sleep setting and state (deis.domain.sleep.SleepState); no row: the
+    platform's default, awake."""
+
+    __tablename__ = "app_sleep"
+
+    app_id: Mapped[str] = mapped_column(
+        String(APP_ID_LEN), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True
+    )
+    after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    all_types: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    asleep: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    since: Mapped[datetime | None]
+
+
 class ReleaseRow(Base):
     __tablename__ = "releases"
     __table_args__ = (UniqueConstraint("app_id", "version"),)

@@ -51,6 +51,7 @@ from deis.domain.records import (
     Release,
     User,
 )
+from deis.domain.sleep import SleepState
 from deis.store import models as m
 
 T = TypeVar("T")
@@ -72,6 +73,7 @@ tls_t = m.table_of(m.TLSRow)
 cron_runs_t = m.table_of(m.CronRunRow)
 acme_apps_t = m.table_of(m.AcmeAppRow)
 acme_domains_t = m.table_of(m.AcmeDomainRow)
+sleep_t = m.table_of(m.SleepRow)
 
 
 def new_id() -> str:
@@ -1062,5 +1064,36 @@ class SqlAcme(Repo):
                 last_attempt=state.last_attempt,
                 next_attempt=state.next_attempt,
                 failures=state.failures,
+            )
+        )
+
+
+def to_sleep_state(row: Row[Any]) -> SleepState:
+    return SleepState(
+        app=row.app_id,
+        after=row.after,
+        all_types=bool(row.all_types),
+        asleep=bool(row.asleep),
+        since=row.since,
+    )
+
+
+class SqlSleep(Repo):
+    def get(self, app_id: str) -> SleepState | None:
+        row = self.conn.execute(select(sleep_t).where(sleep_t.c.app_id == app_id)).first()
+        return None if row is None else to_sleep_state(row)
+
+    def all(self) -> builtins.list[SleepState]:
+        return self._all(select(sleep_t).order_by(sleep_t.c.app_id), to_sleep_state)
+
+    def save(self, state: SleepState) -> None:
+        self.conn.execute(delete(sleep_t).where(sleep_t.c.app_id == state.app))
+        self.conn.execute(
+            insert(sleep_t).values(
+                app_id=state.app,
+                after=state.after,
+                all_types=state.all_types,
+                asleep=state.asleep,
+                since=state.since,
             )
         )

@@ -13,6 +13,12 @@
 --   p:APP          the app's ready web replicas, lines "IP PORT"
 --   pc, pk, pn, pd the platform's certificate, key, the names it covers, and whether it
 --                  is also the default certificate (it covers *.PLATFORM_DOMAIN)
+--   wakes          a list (rpush/lpop) of apps a held request asked the platform to wake,
+--                  read by the platform's long poll GET /wakes on the admin socket
+--   wl:APP         set (with a TTL) while a wake of APP is asked for: one request asks
+--   wq:APP         how many requests wait for APP to wake (the queue is bounded)
+--   wf:APP         set for a few seconds when the platform could not wake APP (or it
+--                  was not asleep): held requests give up at once (503), new ones too
 --   t:TOKEN        an ACME HTTP-01 challenge being validated: "HOST KEY_AUTHORIZATION",
 --                  answered at http://HOST/.well-known/acme-challenge/TOKEN before any
 --                  check of the app (maintenance, routing off, no replica, allow-list)
@@ -49,6 +55,8 @@ local conf = {
     read_timeout = 60,
     send_timeout = 60,
     controller_tls_enforce = false,
+    wake_timeout = 30, -- seconds a request waits for a sleeping app to wake
+    wake_queue = 100, -- requests that may wait for one app at a time; more get 503 at once
 }
 
 local PAGES = {
@@ -65,6 +73,9 @@ local PAGES = {
     no_peers = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>"
         .. "<body><h1>503 Service Unavailable</h1><p>This app has no web process ready "
         .. "to answer.</p></body></html>\n",
+    waking = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>"
+        .. "<body><h1>503 Service Unavailable</h1><p>This app is waking up. "
+        .. "Please try again in a few seconds.</p></body></html>\n",
 }
 
 -- Worker-local caches, valid for one generation of the table.
@@ -183,6 +194,8 @@ local function entry_of(app)
             entry.routable = rest == "1"
         elseif word == "https" then
             entry.https = rest == "1"
+        elseif word == "wakes" then
+            entry.wakes = rest == "1"
         elseif word == "body_size" then
             entry.body_size = tonumber(rest)
         elseif word == "connect_timeout" or word == "read_timeout" or word == "send_timeout" then
@@ -262,12 +275,12 @@ local function allowed(allow, addr)
     return false
 end
 
-local function page(status, body)
+local function page(status, body, retry_after)
     ngx.status = status
     ngx.header["Content-Type"] = "text/html; charset=utf-8"
     ngx.header["Cache-Control"] = "no-store"
     if status == 503 then
-        ngx.header["Retry-After"] = "60"
+        ngx.header["Retry-After"] = retry_after or "60"
     end
     ngx.print(body)
     return ngx.exit(ngx.HTTP_OK)
@@ -351,6 +364,53 @@ function _M.challenge_only()
     return ngx.exit(ngx.HTTP_OK)
 end
 
+-- A request to an app that may sleep found no ready replica: ask the platform to wake it
+-- (one request per wake: the wl: lock) and wait, polling the shared dict, until the app
+-- has peers. Answers the app's entry with its peers, or nil (the queue is full, the
+-- wake timed out, the app went away).
+local function wait_awake(app)
+    if shared:get("wf:" .. app) then
+        return nil
+    end
+    -- the count expires (a worker that died while waiting can never leave it full)
+    local ttl = 2 * conf.wake_timeout
+    local waiting = shared:incr("wq:" .. app, 1, 0, ttl)
+    if not waiting or waiting > conf.wake_queue then
+        if waiting then
+            shared:incr("wq:" .. app, -1, 0, ttl)
+        end
+        return nil
+    end
+    if shared:add("wl:" .. app, 1, conf.wake_timeout) then
+        shared:rpush("wakes", app)
+    end
+    local deadline = ngx.now() + conf.wake_timeout
+    local delay, found = 0.005, nil
+    while true do
+        ngx.sleep(delay)
+        delay = delay < 0.02 and delay * 2 or 0.02
+        sync()
+        local entry = entry_of(app)
+        if not entry or not entry.routable then
+            break
+        end
+        if #entry.peers > 0 then
+            found = entry
+            shared:delete("wl:" .. app)
+            break
+        end
+        if shared:get("wf:" .. app) then
+            break
+        end
+        ngx.update_time()
+        if ngx.now() >= deadline then
+            break
+        end
+    end
+    shared:incr("wq:" .. app, -1, 0, ttl)
+    return found
+end
+
 -- access_by_lua: which app, and whether it may be reached.
 function _M.access()
     sync()
@@ -384,7 +444,13 @@ function _M.access()
         return page(503, PAGES.maintenance)
     end
     if #entry.peers == 0 then
-        return page(503, PAGES.no_peers)
+        if not entry.wakes then
+            return page(503, PAGES.no_peers)
+        end
+        entry = wait_awake(app)
+        if not entry then
+            return page(503, PAGES.waking, "5")
+        end
     end
     if
         entry.body_size < conf.body_ceiling
@@ -789,6 +855,31 @@ function _M.admin()
             return ngx.say("ok")
         elseif kind == "peers" and app and method == "PUT" then
             set("p:" .. app, body)
+        elseif kind == "wakes" and method == "GET" then
+            -- the platform's long poll: the apps to wake, one a line, as soon as there
+            -- are any, else "" after ?wait= seconds (at most 30)
+            local wait = math.min(tonumber(ngx.var.arg_wait) or 20, 30)
+            local deadline = ngx.now() + wait
+            local out = {}
+            while true do
+                local app = shared:lpop("wakes")
+                while app do
+                    out[#out + 1] = app
+                    app = shared:lpop("wakes")
+                end
+                ngx.update_time()
+                if #out > 0 or ngx.now() >= deadline then
+                    break
+                end
+                ngx.sleep(0.01)
+            end
+            ngx.print(concat(out, "\n"))
+            return
+        elseif kind == "wakes" and app and method == "DELETE" then
+            -- the platform could not wake the app: its held requests get 503 now
+            shared:set("wf:" .. app, 1, tonumber(body) or 5)
+            shared:delete("wl:" .. app)
+            return ngx.say("ok")
         elseif kind == "all" and method == "DELETE" then
             shared:flush_all()
             shared:flush_expired()

@@ -19,6 +19,7 @@ from pathlib import Path
 from deis.domain.deploys import Deployed
 from deis.domain.desired import DesiredApp, Pod, RunResult
 from deis.domain.errors import NotFound, Unavailable
+from deis.domain.sleep import running_state
 from deis.domain.terminal import Opening, Watch
 from deis.runtime import naming, policy, spec
 from deis.runtime.podman import converge, netns, slugs
@@ -98,9 +99,7 @@ class PodmanRuntime:
                 default_timeout=deploy_timeout,
             ),
         )
-        self.supervisor = Supervisor(
-            self.engine, self.desired_store.desired, self.apps, supervise_interval
-        )
+        self.supervisor = Supervisor(self.engine, self.running, self.apps, supervise_interval)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -144,8 +143,12 @@ class PodmanRuntime:
         timeout = policy.deploy_timeout(desired.env, self.engine.options.default_timeout)
         batch = policy.deploy_batches(desired.env, self.engine.options.default_batch)
         with self.engine.holding(desired.app):
-            previous = self.desired_store.desired(desired.app)
-            converge.deploy(self.engine, desired, previous, timeout=timeout, batch=batch)
+            previous = self.running(desired.app)
+            if desired.asleep:  # checked, and its slug or image ready, as if it ran
+                converge.check_runnable(self.engine, desired)
+            converge.deploy(
+                self.engine, running_state(desired), previous, timeout=timeout, batch=batch
+            )
             self.desired_store.deploy(desired)
 
     def remove(self, app_id: str) -> None:
@@ -171,8 +174,13 @@ class PodmanRuntime:
     def deployed(self, app_id: str) -> Deployed | None:
         return self.desired_store.deployed(app_id)
 
-    def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]:
+    def running(self, app_id: str) -> DesiredApp | None:
+        """What runs: the desired state with its sleeping types at 0 replicas."""
         desired = self.desired_store.desired(app_id)
+        return None if desired is None else running_state(desired)
+
+    def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]:
+        desired = self.running(app_id)
         recent = RECENT_PS_S if self.supervisor.running else 0.0
         containers = self.engine.recent_containers(app_id, max_age=recent)
         observed = self.engine.observe(app_id, desired, containers, time.time())
@@ -184,7 +192,7 @@ class PodmanRuntime:
         self, app_id: str, proc_type: str | None = None, name: str | None = None
     ) -> list[Pod]:
         with self.engine.holding(app_id):
-            desired = self.desired_store.desired(app_id)
+            desired = self.running(app_id)
             if desired is None:
                 return []
             targets = self._targets(app_id, desired, proc_type, name)

@@ -27,6 +27,7 @@ from deis.runtime.podman.slugs import SlugError
 log = logging.getLogger(__name__)
 
 PASS_SECONDS = 0.1
+QUICK_SECONDS = 0.02  # between readiness probes of new replicas while a pass waits
 # exit codes that say the command can never run: podman's own error, not executable, not found
 HOPELESS_EXIT_CODES = (125, 126, 127)
 # a new replica that has crashed this many times fails the deploy at once, instead of being
@@ -221,7 +222,22 @@ def converge(
                 f"v{desired.version} did not become ready within {timeout:g}s"
                 + (f": {_why(pending, diagnoses)}" if pending else "")
             )
-        time.sleep(PASS_SECONDS)
+        _wait(engine, pending)
+
+
+def _wait(engine: Engine, pending: Sequence[Observed]) -> None:
+    """Until the next pass (PASS_SECONDS): probe the new replicas that run but are not
+    ready yet as often as their probes allow, and go on to the next pass at once when
+    one gets ready, so that it serves without waiting for the pass (a woken app's first
+    request waits for it)."""
+    running = [o for o in pending if o.replica.running]
+    end = time.monotonic() + PASS_SECONDS
+    while True:
+        time.sleep(QUICK_SECONDS if running else PASS_SECONDS)
+        if running and any(o.replica.ready for o in engine.probe(running, time.time())):
+            return
+        if time.monotonic() >= end:
+            return
 
 
 def roll_back(engine: Engine, failed: DesiredApp, previous: DesiredApp | None) -> None:

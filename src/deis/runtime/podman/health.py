@@ -120,7 +120,6 @@ class HealthBook:
             return
         with self._lock:
             record = self._record(name, started, probes)
-            record.next_ready = now + probe.period
             if ok:
                 record.successes, record.failures = record.successes + 1, 0
                 if record.successes >= probe.success_threshold:
@@ -129,6 +128,10 @@ class HealthBook:
                 record.successes, record.failures = 0, record.failures + 1
                 if record.failures >= probe.failure_threshold:
                     record.ready = False
+            period = probe.period
+            if probe.starting_period is not None and not record.ready:
+                period = probe.starting_period
+            record.next_ready = now + period
 
     def liveness(
         self, name: str, started: float | None, probes: Probes, ok: bool, now: float
