@@ -6,7 +6,7 @@ runtime, nginx router, git builder), `git push` of examples/python-web, then:
 - a `curl` through the router wakes it and gets the app's own answer (held, no error);
 - 20 concurrent requests at a wake all get the app's answer;
 - a `config:set` and a `git push` to a sleeping app make their releases and leave it
-  asleep; the next request wakes it on the new release;
+  asleep; the next request wakes it on the new release; `config:set --wake` wakes it;
 - the platform stopped and started again while the app sleeps: still asleep, still wakes.
 
 A sleep-loop pass every second (DEIS_SLEEP_INTERVAL=1); the default is 10 s.
@@ -124,6 +124,18 @@ def test_a_deploy_to_a_sleeping_app_leaves_it_asleep(platform: Platform) -> None
     assert p.asleep() and not p.running()
     assert p.curl(p.app)[0] == 200
     assert "up (v4)" in p.deis("ps", "-a", p.app)
+
+
+def test_a_change_with_wake_runs_the_new_release_at_once(platform: Platform) -> None:
+    p = platform
+    p.deis("ps:sleep", "--now", "-a", p.app)
+    wait_for(lambda: not p.running(), 10, "the replica to stop")
+    changed = p.deis("config:set", "GREETING=now", "--wake", "-a", p.app)
+    assert re.search(rf"Woke {p.app} in \d+\.\ds", changed), changed
+    assert not p.asleep() and p.running()
+    # on an awake app --wake does nothing more
+    again = p.deis("config:unset", "GREETING", "--wake", "-a", p.app)
+    assert "Woke" not in again and p.running()
 
 
 def test_a_sleeping_app_sleeps_on_through_a_platform_restart_and_wakes(

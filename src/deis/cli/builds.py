@@ -12,6 +12,7 @@ from deis.cli.context import app_option, limit_option, output_option, session
 from deis.cli.errors import CLIError
 from deis.cli.output import echo, heading, limit_count, page, print_json, table, waiting
 from deis.cli.topic import Topic
+from deis.cli.waking import wake_if_asleep, wake_option
 
 # --- pure ---------------------------------------------------------------------------------
 
@@ -188,7 +189,8 @@ def info(build_id: str, app: str | None, output: str) -> None:
 @click.option(
     "-p", "--procfile", metavar="PROCFILE", help="A Procfile as a string, e.g. 'web: ./server'."
 )
-def create(image: str, app: str | None, procfile: str | None) -> None:
+@wake_option
+def create(image: str, app: str | None, procfile: str | None, wake: bool) -> None:
     """Creates a new build of an application: imports IMAGE and deploys it as a new release.
 
     IMAGE is a fully-qualified image with its tag, from a registry the platform can reach
@@ -222,6 +224,8 @@ def create(image: str, app: str | None, procfile: str | None) -> None:
         ),
         nl=False,
     )
+    if wake:
+        wake_if_asleep(s, name)
 
 
 def format_deployed(

@@ -24,6 +24,7 @@ from deis.cli.output import (
     waiting,
 )
 from deis.cli.topic import Topic
+from deis.cli.waking import wake_if_asleep, wake_option
 
 CONFIG_VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$")
 SSH_PRIVATE_KEY = re.compile(r"^-----BEGIN (DSA|RSA|EC|OPENSSH) PRIVATE KEY-----")
@@ -151,7 +152,8 @@ def list_config(oneline: bool, diff: bool, app: str | None, output: str) -> None
 @click.command("config:set", short_help="set environment variables for an app")
 @click.argument("pairs", metavar="KEY=VALUE...", nargs=-1, required=True)
 @app_option
-def set_config(pairs: tuple[str, ...], app: str | None) -> None:
+@wake_option
+def set_config(pairs: tuple[str, ...], app: str | None, wake: bool) -> None:
     """Sets environment variables for an application; makes a new release.
 
     \b
@@ -168,12 +170,15 @@ def set_config(pairs: tuple[str, ...], app: str | None) -> None:
     s = session()
     name = s.app(app)
     show_config(s, name, set_values(s, name, values, "Creating config..."))
+    if wake:
+        wake_if_asleep(s, name)
 
 
 @click.command("config:unset", short_help="unset environment variables for an app")
 @click.argument("keys", metavar="KEY...", nargs=-1, required=True)
 @app_option
-def unset_config(keys: tuple[str, ...], app: str | None) -> None:
+@wake_option
+def unset_config(keys: tuple[str, ...], app: str | None, wake: bool) -> None:
     """Unsets environment variables for an application; makes a new release.
 
     \b
@@ -184,6 +189,8 @@ def unset_config(keys: tuple[str, ...], app: str | None) -> None:
     s = session()
     name = s.app(app)
     show_config(s, name, set_values(s, name, dict.fromkeys(keys), "Removing config..."))
+    if wake:
+        wake_if_asleep(s, name)
 
 
 @click.command("config:pull", short_help="extract environment variables to .env")
@@ -255,7 +262,8 @@ def confirm_overwrite(key: str, local: str, remote: str) -> bool:
     type=click.Path(dir_okay=False),
     help="A path leading to an environment file [default: .env].",
 )
-def push_config(app: str | None, path: str | None) -> None:
+@wake_option
+def push_config(app: str | None, path: str | None, wake: bool) -> None:
     """Sets environment variables for an application from an env file (as foreman reads).
 
     The file is read from --path, else from stdin when it is piped
@@ -276,6 +284,8 @@ def push_config(app: str | None, path: str | None) -> None:
     s = session()
     name = s.app(app)
     show_config(s, name, set_values(s, name, values, "Creating config..."))
+    if wake:
+        wake_if_asleep(s, name)
 
 
 def read_env_source(path: str | None) -> str:

@@ -10,6 +10,7 @@ from deis.cli.context import app_option, limit_option, output_option, session
 from deis.cli.errors import CLIError
 from deis.cli.output import echo, emit, heading, limit_count, page, print_json, table, waiting
 from deis.cli.topic import Topic
+from deis.cli.waking import wake_if_asleep, wake_option
 
 # --- pure ---------------------------------------------------------------------------------
 
@@ -107,7 +108,8 @@ def info(version: str, app: str | None, output: str) -> None:
 @click.command("releases:rollback", short_help="return to a previous release")
 @click.argument("version", required=False)
 @app_option
-def rollback(version: str | None, app: str | None) -> None:
+@wake_option
+def rollback(version: str | None, app: str | None, wake: bool) -> None:
     """Rolls back to a previous application release, by making a new release from it.
 
     Without VERSION, rolls back to the release before the current one.
@@ -127,6 +129,8 @@ def rollback(version: str | None, app: str | None) -> None:
             or {}
         )
     echo(f"{message} done, v{result.get('version', '?')}")
+    if wake:
+        wake_if_asleep(s, name)
 
 
 TOPIC = Topic(
