@@ -45,6 +45,9 @@ class Settings:
     runtime: str = "podman"  # the runtime adapter, by name: podman, kubernetes, record
     builder: str = "git"  # git: SSH and smart HTTP pushes; none: no builder
     egress: bool = False  # may apps open connections to the outside?
+    # The add-ons' servers (deis addons): podman, record (records only, runs nothing),
+    # none; empty: as the runtime (podman with podman, record with record, else none)
+    addons: str = ""
     # Builds on this machine: "isolated" (a namespace of their own, out through a NAT that
     # refuses this machine and the networks below) or "none" (no network); docs/builder.md
     build_network: str = "isolated"
@@ -88,6 +91,12 @@ class Settings:
     # `deis cron`: a run missed while the platform was down runs once at start if it was
     # due less than this many seconds ago (0: no catch-up)
     cron_catch_up: float = 0.0
+
+    @property
+    def addons_adapter(self) -> str:
+        if self.addons:
+            return self.addons
+        return self.runtime if self.runtime in ("podman", "record") else "none"
 
     @property
     def sqlite_path(self) -> Path:
@@ -138,6 +147,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_DOMAIN": ("domain", str),
     "DEIS_REGISTRATION_MODE": ("registration_mode", str),
     "DEIS_RUNTIME": ("runtime", str),
+    "DEIS_ADDONS": ("addons", str),
     "DEIS_LOGS": ("logs", str),
     "DEIS_OBJECTS": ("objects", str),
     "DEIS_ROUTER": ("router", str),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deis.domain.acme import AcmeDomain
+from deis.domain.addons import Addon, Attachment
 from deis.domain.cron import Run as CronRun
 from deis.store.dump import FORMAT, DumpError, dump, load
 from deis.store.migrate import current, head, upgrade
@@ -43,6 +44,19 @@ def fill(url: str, make: Factory) -> None:
             uow.cron_runs.record(CronRun("web", "backup", started, "schedule", started, 0))
             uow.acme.enable("web", started)
             uow.acme.save(AcmeDomain("www.example.com", "web", "www", "", started, None, 0))
+            addon = Addon(
+                "postgres-calm-0001",
+                "postgres",
+                "mini",
+                "web",
+                "alice",
+                "pw",
+                25000,
+                started,
+                started,
+            )
+            uow.addons.add(addon)
+            uow.addons.attach(Attachment(addon.name, "web", "DATABASE_URL", started))
             uow.users.delete("bob")  # rows whose owner is gone (NULL) travel too
     finally:
         store.close()

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from deis.domain.artifacts import DEFAULT_KEEP
 from deis.ports import (
     AcmeIssuer,
+    AddonServers,
     Artifacts,
     BuildOutputs,
     CronRunner,
@@ -68,6 +69,8 @@ class Context:
     cron_runner: CronRunner | None = None
     # The platform's ACME CA for automatic TLS (None: the operator gave no --acme-email).
     acme: AcmeIssuer | None = None
+    # The servers of add-ons (deis addons): None where this platform runs none.
+    addons: AddonServers | None = None
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -57,6 +57,7 @@ class SqlUnitOfWork:
         self.tls: ports.TLSSettings = repos.SqlTLS(conn, ids)
         self.cron_runs: ports.CronRuns = repos.SqlCronRuns(conn, ids)
         self.acme: ports.AcmeStates = repos.SqlAcme(conn, ids)
+        self.addons: ports.Addons = repos.SqlAddons(conn, ids)
 
 
 class WriterLock:

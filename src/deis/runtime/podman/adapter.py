@@ -332,3 +332,13 @@ class PodmanRuntime:
 
     def address(self, name: str) -> str | None:
         return self.engine.address(name)
+
+    def links(self, app_id: str) -> list[str]:
+        """The host ends of the links of the app's replicas: where its processes reach this
+        host (and the add-ons attached to the app, through the forwarder)."""
+        found = []
+        for container in self.engine.recent_containers(app_id, max_age=2.0):
+            allocation = self.engine.allocation(container.name)
+            if allocation is not None:
+                found.append(allocation.host_address)
+        return sorted(found)

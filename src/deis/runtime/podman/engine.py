@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deis.domain.addons import HOST as ADDONS_HOST
 from deis.domain.desired import DesiredApp, Pod
 from deis.domain.errors import Invalid
 from deis.domain.logs import replica_label
@@ -140,7 +141,11 @@ class Engine:
     # --- allocations -----------------------------------------------------------------------
 
     def load_allocations(self) -> list[netns.Allocation]:
-        found = self.ipam.of_instance(self.instance)
+        """The instance's replicas' (and runs') allocations; not the add-ons' (their own
+        adapter keeps those, deis.runtime.podman.addons)."""
+        found = [
+            a for a in self.ipam.of_instance(self.instance) if not a.container.startswith("addon_")
+        ]
         with self._lock:
             self._allocations = {a.container: a for a in found}
         return found
@@ -444,7 +449,12 @@ class Engine:
             if self.egress is not None:
                 self.egress.attach(allocation.netns)
             self.podman.run_detached(
-                spec.run_args(container, allocation.netns_path, self.log_path(desired.app, name)),
+                spec.run_args(
+                    container,
+                    allocation.netns_path,
+                    self.log_path(desired.app, name),
+                    hosts={ADDONS_HOST: allocation.host_address},
+                ),
                 spec.podman_env(container),
             )
         except Exception:

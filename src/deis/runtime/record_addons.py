@@ -1,0 +1,40 @@
+"""RecordingAddons: the AddonServers port that keeps what it was asked and runs nothing
+(DEIS_ADDONS=record, the tests of the API)."""
+
+from __future__ import annotations
+
+import threading
+
+from deis.domain.addons import Addon
+
+
+class RecordingAddons:
+    name = "record"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.servers: dict[str, Addon] = {}
+        self.reached: dict[str, list[str]] = {}
+
+    def provision(self, addon: Addon) -> None:
+        with self._lock:
+            self.servers[addon.name] = addon
+
+    def deprovision(self, name: str) -> None:
+        with self._lock:
+            self.servers.pop(name, None)
+            self.reached.pop(name, None)
+
+    def state(self, name: str) -> str:
+        with self._lock:
+            return "available" if name in self.servers else "missing"
+
+    def reach(self, addon: Addon, apps: list[str]) -> None:
+        with self._lock:
+            self.reached[addon.name] = sorted(set(apps))
+
+    def adopt(self, addons: list[tuple[Addon, list[str]]]) -> None:
+        with self._lock:
+            for addon, apps in addons:
+                self.servers[addon.name] = addon
+                self.reached[addon.name] = sorted(set(apps))

@@ -1,0 +1,184 @@
+"""The add-ons' servers on this machine (deis.runtime.podman.addons): real PostgreSQL and
+Redis containers on the add-on stack image (made once per machine, about a minute),
+reached from the attached apps' replicas only, restarted when they die.
+
+The runtime here has its own instance id (`<session instance>-a`) and sees the
+machine-wide stack store, where the add-on image lives.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from deis.domain.addons import HOST, Addon
+from deis.domain.desired import DesiredApp
+from tests.runtime.conftest import WEB, build_image_tarball, wait_for
+
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def stack_image() -> str:
+    from deis.stack.build import ensure_extra
+    from deis.stack.definition import ADDON_STACK
+
+    return ensure_extra(ADDON_STACK)
+
+
+@pytest.fixture(scope="module")
+def rig(
+    instance_id: str, tmp_path_factory: pytest.TempPathFactory, stack_image: str
+) -> Iterator[Any]:
+    import json
+
+    from deis.runtime.podman import PodmanRuntime, purge
+    from deis.runtime.podman.addons import PodmanAddons
+
+    state = tmp_path_factory.mktemp("deis-addons") / "state"
+    instance = f"{instance_id}-a"
+    runtime = PodmanRuntime(
+        state, instance, grace_seconds=1, deploy_timeout=20, supervise_interval=0.5
+    )
+    image = f"localhost/deis-test/busybox:{instance}"
+    tarball = state.parent / "busybox.tar"
+    build_image_tarball(tarball)
+    runtime.podman.import_image(
+        tarball, image, [f"CMD {json.dumps(['/bin/sh', '-c', WEB])}", "WORKDIR /"]
+    )
+    runtime.test_image = image
+    runtime.start()
+    servers = PodmanAddons(runtime, image=lambda: stack_image, supervise_interval=0.5)
+    servers.start()
+    try:
+        yield runtime, servers
+    finally:
+        servers.stop()
+        for name in list(servers._known):
+            servers.deprovision(name)
+        runtime.stop()
+        for app in runtime.apps():
+            runtime.remove(app)
+        purge(state, instance)
+
+
+def addon(service: str, port: int) -> Addon:
+    name = f"{service}-test-{secrets.randbelow(10000):04d}"
+    return Addon(name, service, "mini", "app", "alice", secrets.token_hex(8), port, NOW, NOW)
+
+
+def deploy(runtime: Any, app: str, env: dict[str, str] | None = None) -> str:
+    runtime.deploy(
+        DesiredApp(
+            app=app,
+            version=1,
+            image=runtime.test_image,
+            kind="image",
+            sha="0000001",
+            procfile={"web": WEB},
+            structure={"web": 1},
+            env=env or {},
+        )
+    )
+    return runtime.pods(app)[0].name
+
+
+def from_replica(runtime: Any, replica: str, script: str) -> str:
+    outcome = runtime.podman.exec(replica, ["/bin/sh", "-c", script], timeout=20)
+    return str(outcome.output)
+
+
+def test_postgres_is_made_reached_only_by_attached_apps_and_restarted(rig: Any) -> None:
+    runtime, servers = rig
+    pg = addon("postgres", 25001)
+    servers.provision(pg)  # returns once it accepts a signed-in connection
+    assert servers.state(pg.name) == "available"
+    address = servers.address(pg.name)
+    dsn = dict(host=address, port=5432, user="app", password=pg.password, dbname="app")
+    with psycopg.connect(**dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (body text)")
+        conn.execute("INSERT INTO notes VALUES ('kept')")
+
+    attached, other = f"a{secrets.token_hex(3)}", f"b{secrets.token_hex(3)}"
+    mine, theirs = deploy(runtime, attached), deploy(runtime, other)
+    servers.reach(pg, [attached])
+    # the SSLRequest of the PostgreSQL protocol: the server answers "N" (no TLS)
+    ssl_request = r"printf '\000\000\000\010\004\322\026\057' | nc -w 3"
+    assert wait_for(
+        lambda: from_replica(runtime, mine, f"{ssl_request} {HOST} {pg.port}") == "N",
+        10,
+        "the attached app's replica to reach the add-on",
+    )
+    # the other app: nothing listens on its own link, and there is no route to the
+    # attached replica's link nor to the add-on's own address
+    refused = from_replica(runtime, theirs, f"{ssl_request} {HOST} {pg.port} 2>&1")
+    assert "Connection refused" in refused
+    gateway = runtime.links(attached)[0]
+    unreachable = from_replica(runtime, theirs, f"{ssl_request} {gateway} {pg.port} 2>&1")
+    assert "Network is unreachable" in unreachable
+    direct = from_replica(runtime, theirs, f"{ssl_request} {address} 5432 2>&1")
+    assert "Network is unreachable" in direct
+
+    servers.podman.kill(f"addon_{pg.name}")
+    wait_for(lambda: servers.state(pg.name) != "available", 10, "the kill to be seen")
+    wait_for(lambda: servers.state(pg.name) == "available", 20, "the add-on to be restarted")
+
+    def row() -> Any:
+        try:
+            with psycopg.connect(**dsn, connect_timeout=2) as conn:
+                return conn.execute("SELECT body FROM notes").fetchone()
+        except psycopg.OperationalError:
+            return None
+
+    assert wait_for(row, 30, "the restarted server to answer") == ("kept",)
+
+    servers.reach(pg, [])  # detached: the listener goes, with its connections
+    assert wait_for(
+        lambda: "refused" in from_replica(runtime, mine, f"{ssl_request} {HOST} {pg.port} 2>&1"),
+        10,
+        "the detached app to lose the add-on",
+    )
+    servers.deprovision(pg.name)
+    assert servers.state(pg.name) == "missing"
+    assert not (servers.directory / pg.name).exists()
+
+
+def test_redis_answers_through_the_forwarder(rig: Any) -> None:
+    runtime, servers = rig
+    redis = addon("redis", 25002)
+    servers.provision(redis)
+    app = f"r{secrets.token_hex(3)}"
+    replica = deploy(runtime, app)
+    servers.reach(redis, [app])
+    command = (
+        f"printf 'AUTH default {redis.password}\\r\\nPING\\r\\n' | nc -w 2 {HOST} {redis.port}"
+    )
+    assert wait_for(
+        lambda: "+PONG" in from_replica(runtime, replica, command), 10, "PONG from the replica"
+    )
+    servers.deprovision(redis.name)
+    assert not any(c.name == f"addon_{redis.name}" for c in servers._containers({}))
+
+
+def test_a_server_that_cannot_start_is_removed(rig: Any, tmp_path: Path) -> None:
+    runtime, servers = rig
+    broken = Addon("postgres-broken-0001", "postgres", "mini", "app", "alice", "x", 25003, NOW, NOW)
+    servers.ready_timeout = 3.0
+    original = servers.image
+    servers.image = lambda: runtime.test_image  # busybox: no postgres in it
+    try:
+        with pytest.raises(Exception, match="did not accept connections"):
+            servers.provision(broken)
+    finally:
+        servers.image = original
+        servers.ready_timeout = 90.0
+    assert servers.state(broken.name) == "missing"
+    assert not (servers.directory / broken.name).exists()
+    time.sleep(0)
