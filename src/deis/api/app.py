@@ -12,6 +12,7 @@ from deis import __version__
 from deis.api import errors
 from deis.api.middleware import BodyLimit, VersionHeaders
 from deis.api.routes import (
+    addons,
     approuting,
     apps,
     auth,
@@ -36,6 +37,7 @@ ROUTERS = (
     processes.router,
     approuting.router,
     cron.router,
+    addons.router,
     certs.router,
     keys.router,
     hooks.router,

@@ -303,3 +303,22 @@ def as_dict(view: AddonView) -> dict[str, Any]:
         "connections": plan.connections,
         "attachments": [{"app": a.app, "var": a.var} for a in view.attachments],
     }
+
+
+def service_dict(service: rules.Service) -> dict[str, Any]:
+    return {
+        "name": service.name,
+        "title": service.title,
+        "var": service.var,
+        "plans": [
+            {
+                "name": p.name,
+                "memory": f"{p.memory_mb}M",
+                "cpus": p.cpus,
+                "connections": p.connections,
+                "description": p.description,
+                "default": p.name == service.default_plan,
+            }
+            for p in service.plans
+        ],
+    }

@@ -1,0 +1,81 @@
+"""/v2/apps/<id>/addons/ and /v2/addons/: add-ons (an extension of the Deis v2.3 API).
+
+The permissions of config: whoever may configure an app creates add-ons for it and
+attaches and detaches them; only the owner of the add-on's app or an administrator
+destroys one. Creating, attaching and detaching make a release, so they wait for its
+deploy like `POST /config`; creating also waits until the server accepts connections.
+"""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from deis.api.deps import Ctx, Me
+from deis.api.responses import JSONResponse
+from deis.api.routes.docs import responses
+from deis.api.routing import SlashRouter
+from deis.api.schemas import AddonIn, AddonOut, AddonServiceOut, AttachIn, page_of
+from deis.services import addons
+from deis.threads import blocking
+
+router = SlashRouter()
+
+
+def _page(results: list[dict[str, object]]) -> JSONResponse:
+    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+
+
+@router.get("/v2/addons/services", responses=responses(page_of(AddonServiceOut)))
+@blocking
+def list_services(me: Me) -> JSONResponse:
+    """The services and their plans (sizes)."""
+    return _page([addons.service_dict(s) for s in addons.services()])
+
+
+@router.get("/v2/addons", responses=responses(page_of(AddonOut)))
+@blocking
+def list_all(ctx: Ctx, me: Me) -> JSONResponse:
+    return _page([addons.as_dict(v) for v in addons.list_addons(ctx, me)])
+
+
+@router.get("/v2/addons/{name}", responses=responses(AddonOut))
+@blocking
+def get_addon(name: str, ctx: Ctx, me: Me) -> JSONResponse:
+    return JSONResponse(addons.as_dict(addons.info(ctx, me, name)))
+
+
+@router.delete("/v2/addons/{name}", status_code=204, responses=responses(status=204))
+@blocking
+def destroy_addon(
+    name: str, ctx: Ctx, me: Me, confirm: str | None = None, force: bool = False
+) -> Response:
+    """`?confirm=NAME` (required), `&force=true` to detach it from every app first."""
+    addons.destroy(ctx, me, name, confirm, force)
+    return Response(status_code=204)
+
+
+@router.get("/v2/apps/{app_id}/addons", responses=responses(page_of(AddonOut)))
+@blocking
+def list_of_app(app_id: str, ctx: Ctx, me: Me) -> JSONResponse:
+    return _page([addons.as_dict(v) for v in addons.list_addons(ctx, me, app_id)])
+
+
+@router.post("/v2/apps/{app_id}/addons", status_code=201, responses=responses(AddonOut, 201))
+@blocking
+def create_addon(app_id: str, body: AddonIn, ctx: Ctx, me: Me) -> JSONResponse:
+    view = addons.create(ctx, me, app_id, body.service, body.as_name)
+    return JSONResponse(addons.as_dict(view), status_code=201)
+
+
+@router.put("/v2/apps/{app_id}/addons/{name}", status_code=201, responses=responses(AddonOut, 201))
+@blocking
+def attach_addon(app_id: str, name: str, body: AttachIn, ctx: Ctx, me: Me) -> JSONResponse:
+    view = addons.attach(ctx, me, name, app_id, body.as_name)
+    return JSONResponse(addons.as_dict(view), status_code=201)
+
+
+@router.delete("/v2/apps/{app_id}/addons/{name}", status_code=204, responses=responses(status=204))
+@blocking
+def detach_addon(app_id: str, name: str, ctx: Ctx, me: Me) -> Response:
+    addons.detach(ctx, me, name, app_id)
+    return Response(status_code=204)
