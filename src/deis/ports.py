@@ -260,6 +260,13 @@ class AddonServers(Protocol):
         """At platform start: the add-ons the records hold, each with its attached apps;
         supervise them (start what is not running)."""
 
+    def backup(self, addon: Addon, key: str) -> int:
+        """A consistent snapshot of the add-on's data (pg_dump; a Redis RDB) stored in the
+        object store at `key`; answers its size. Raises Unavailable when it cannot."""
+
+    def restore(self, addon: Addon, key: str) -> None:
+        """Replace the add-on's data with the snapshot at `key` of the object store."""
+
 
 class AcmeIssuer(Protocol):
     """An ACME CA (Let's Encrypt): orders a certificate, validating HTTP-01 through the

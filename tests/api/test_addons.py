@@ -158,3 +158,26 @@ def test_deleting_the_app_destroys_its_addons_unless_another_app_uses_them(
     kept = alice.get(f"/v2/addons/{shared}").json()
     assert kept["app"] == "blog" and kept["attachments"] == [{"app": "blog", "var": "DATABASE_URL"}]
     assert servers(api).reached[shared] == ["blog"]
+
+
+def test_backups_are_listed_restored_and_go_with_the_addon(api: Api, alice: User) -> None:
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+    assert alice.get(f"/v2/addons/{name}/backups").json()["count"] == 0
+    made = alice.post(f"/v2/addons/{name}/backups")
+    assert made.status_code == 201, made.text
+    backup = made.json()
+    assert backup["id"].startswith("b") and backup["addon"] == name and backup["owner"] == "alice"
+    second = alice.post(f"/v2/addons/{name}/backups").json()
+    assert second["id"] != backup["id"]
+    listed = alice.get(f"/v2/addons/{name}/backups").json()["results"]
+    assert [b["id"] for b in listed] == sorted([backup["id"], second["id"]], reverse=True)
+    restored = alice.post(f"/v2/addons/{name}/backups/{backup['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["id"] == backup["id"]
+    assert servers(api).restored == [(name, f"addons/{name}/{backup['id']}.dump")]
+    missing = alice.post(f"/v2/addons/{name}/backups/b20000101000000/restore")
+    assert missing.status_code == 404
+    assert alice.post(f"/v2/addons/{name}/backups/nope/restore").status_code == 400
+    assert alice.delete(f"/v2/addons/{name}?confirm={name}&force=true").status_code == 204
+    objects = api.client.app.state.context.objects  # type: ignore[attr-defined]
+    assert objects.keys(f"addons/{name}") == []

@@ -91,11 +91,27 @@ def test_an_app_keeps_its_rows_through_restarts_and_a_killed_server(
     podman(d).kill(f"addon_{addon}")  # type: ignore[attr-defined]
     assert wait_for(d, app, "/notes", "while down", timeout=60) == "first\nwhile down\n"
 
+    # a backup, a row written after it, a restore: the row is gone again
+    backed = d.deis("addons:backup", addon)
+    taken = re.search(r"done: (b\d{14}) \(", backed)
+    assert taken, backed
+    assert taken[1] in d.deis("addons:backups", addon)
+    assert http(d, app, "/notes", "after the backup")[0] == 201
+    d.deis("addons:restore", addon, taken[1], "--confirm", addon)
+    assert http(d, app, "/notes") == (200, "first\nwhile down\n")
+
     redis = d.deis("addons:create", "redis", "--as", "cache")
     assert "as CACHE_URL" in redis
     d.deis("config:set", f"REDIS_URL={_config(d)['CACHE_URL']}")
     assert wait_for(d, app, "/visits", "1") == "1\n"
     assert http(d, app, "/visits") == (200, "2\n")
+    cache_name = re.search(r"(redis-[a-z]+-\d{4})", redis)
+    assert cache_name
+    kept = re.search(r"(b\d{14})", d.deis("addons:backup", cache_name[1]))
+    assert kept
+    assert http(d, app, "/visits") == (200, "3\n")
+    d.deis("addons:restore", cache_name[1], kept[1], "--confirm", cache_name[1])
+    assert http(d, app, "/visits") == (200, "3\n")  # 2 again, then this visit
 
     d.deis("addons:detach", addon)
     assert http(d, app, "/notes")[0] == 503

@@ -55,7 +55,12 @@ def rig(
     )
     runtime.test_image = image
     runtime.start()
-    servers = PodmanAddons(runtime, image=lambda: stack_image, supervise_interval=0.5)
+    from deis.objects.filesystem import FilesystemObjects
+
+    objects = FilesystemObjects(state / "objects")
+    servers = PodmanAddons(
+        runtime, image=lambda: stack_image, objects=objects, supervise_interval=0.5
+    )
     servers.start()
     try:
         yield runtime, servers
@@ -127,7 +132,8 @@ def test_postgres_is_made_reached_only_by_attached_apps_and_restarted(rig: Any) 
     assert "Network is unreachable" in direct
 
     servers.podman.kill(f"addon_{pg.name}")
-    wait_for(lambda: servers.state(pg.name) != "available", 10, "the kill to be seen")
+    # the supervisor may restart it before a `podman ps` here sees it stopped
+    wait_for(lambda: servers._restarts.get(pg.name, (0, 0))[0] >= 1, 10, "a restart")
     wait_for(lambda: servers.state(pg.name) == "available", 20, "the add-on to be restarted")
 
     def row() -> Any:
@@ -182,3 +188,42 @@ def test_a_server_that_cannot_start_is_removed(rig: Any, tmp_path: Path) -> None
     assert servers.state(broken.name) == "missing"
     assert not (servers.directory / broken.name).exists()
     time.sleep(0)
+
+
+def test_backups_are_restored(rig: Any) -> None:
+    runtime, servers = rig
+    pg, redis = addon("postgres", 25004), addon("redis", 25005)
+    servers.provision(pg)
+    servers.provision(redis)
+    dsn = dict(
+        host=servers.address(pg.name), port=5432, user="app", password=pg.password, dbname="app"
+    )
+    with psycopg.connect(**dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (body text)")
+        conn.execute("INSERT INTO notes VALUES ('kept')")
+    assert servers.backup(pg, "addons/pg/b1.dump") > 0
+    with psycopg.connect(**dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM notes")
+        conn.execute("CREATE TABLE later (x int)")
+    servers.restore(pg, "addons/pg/b1.dump")
+    with psycopg.connect(**dsn) as conn:
+        assert conn.execute("SELECT body FROM notes").fetchall() == [("kept",)]
+
+    def redis_call(*commands: str) -> str:
+        import socket
+
+        with socket.create_connection((servers.address(redis.name), 6379), timeout=5) as c:
+            c.sendall(f"AUTH default {redis.password}\r\n".encode())
+            for command in commands:
+                c.sendall(f"{command}\r\n".encode())
+            time.sleep(0.3)
+            return c.recv(4096).decode()
+
+    assert "+OK" in redis_call("SET visits 41")
+    assert servers.backup(redis, "addons/redis/b1.rdb") > 0
+    redis_call("SET visits 0")
+    servers.restore(redis, "addons/redis/b1.rdb")
+    assert "41" in redis_call("GET visits")
+    assert servers.state(redis.name) == "available"
+    servers.deprovision(pg.name)
+    servers.deprovision(redis.name)

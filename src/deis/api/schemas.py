@@ -293,6 +293,15 @@ class AddonOut(BaseModel):
     attachments: list[AddonAttachmentOut]
 
 
+class AddonBackupOut(BaseModel):
+    id: str
+    addon: str
+    service: str
+    size: int
+    created: str
+    owner: str
+
+
 class AddonPlanOut(BaseModel):
     name: str
     memory: str

@@ -191,9 +191,75 @@ def destroy(addon: str, confirm: str | None, force: bool) -> None:
     echo(f"Destroying {addon}... done")
 
 
+@click.command("addons:backup", short_help="back up an add-on's data now")
+@click.argument("addon", metavar="NAME")
+def backup(addon: str) -> None:
+    """Takes a snapshot of an add-on's data now (pg_dump; a Redis RDB), kept in the
+    platform's object store until the add-on is destroyed.
+
+    \b
+    Examples:
+      deis addons:backup postgres-calm-1234
+    """
+    s = session()
+    with waiting(f"Backing up {addon}..."):
+        made = s.api.post(f"/v2/addons/{addon}/backups", {})
+    echo(f"Backing up {addon}... done: {made['id']} ({_size(made['size'])})")
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+@click.command("addons:backups", short_help="list an add-on's backups")
+@click.argument("addon", metavar="NAME")
+@output_option
+def backups(addon: str, output: str) -> None:
+    """Lists the backups of an add-on, newest first.
+
+    \b
+    Examples:
+      deis addons:backups postgres-calm-1234
+    """
+    found, _ = session().api.get_list(f"/v2/addons/{addon}/backups")
+    if output == "json":
+        print_json(found)
+        return
+    rows = [(b["id"], b["created"], _size(b["size"]), b["owner"]) for b in found]
+    text = table(rows, ("ID", "TAKEN", "SIZE", "BY")) if rows else "No backups.\n"
+    page(heading(f"{addon} Backups") + "\n" + text)
+
+
+@click.command("addons:restore", short_help="restore an add-on's data from a backup")
+@click.argument("addon", metavar="NAME")
+@click.argument("backup_id", metavar="BACKUP")
+@click.option("--confirm", metavar="NAME", help="The add-on's name again, to confirm.")
+def restore(addon: str, backup_id: str, confirm: str | None) -> None:
+    """Replaces an add-on's data with a backup's: what was written since is lost. The
+    attached apps see the restored data at once.
+
+    \b
+    Examples:
+      deis addons:restore postgres-calm-1234 b20261206173008 --confirm postgres-calm-1234
+    """
+    if confirm is None:
+        confirm = click.prompt(f"Type {addon} to replace its data", default="")
+    if confirm != addon:
+        raise CLIError(f"Restore aborted: confirm with the add-on's name ({addon}).")
+    s = session()
+    with waiting(f"Restoring {addon} from {backup_id}..."):
+        s.api.post(f"/v2/addons/{addon}/backups/{backup_id}/restore", {})
+    echo(f"Restoring {addon} from {backup_id}... done")
+
+
 TOPIC = Topic(
     "addons",
     "backing services (PostgreSQL, Redis) attached to your applications",
-    (list_addons, services, create, info, attach, detach, destroy),
+    (list_addons, services, create, info, attach, detach, destroy, backup, backups, restore),
     default="addons:list",
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from deis.domain.errors import Invalid
 from deis.domain.names import ADJECTIVES
@@ -26,6 +26,7 @@ USER = "app"  # PostgreSQL's role and database in every instance
 NAME_LEN = 63
 _AS_RE = re.compile(r"[A-Z][A-Z0-9_]*")
 _NAME_RE = re.compile(r"(postgres|redis)-[a-z]+-[0-9]{4}")
+_BACKUP_RE = re.compile(r"b[0-9]{14}")
 
 
 @dataclass(frozen=True)
@@ -182,3 +183,28 @@ def attached_summary(actor: str, addon: str, var: str, service: Service) -> str:
 
 def detached_summary(actor: str, addon: str) -> str:
     return f"{actor} detached {addon}"
+
+
+def backup_id(when: datetime, taken: set[str]) -> str:
+    """`b20261206173008`: the time it was taken, one second later if that one is taken."""
+    moment = when
+    while (name := moment.strftime("b%Y%m%d%H%M%S")) in taken:
+        moment = moment + timedelta(seconds=1)
+    return name
+
+
+def check_backup_id(value: object) -> str:
+    if not isinstance(value, str) or not _BACKUP_RE.fullmatch(value):
+        raise Invalid("Not a backup id (e.g. b20261206173008).", field="backup")
+    return value
+
+
+def backup_key(addon: Addon, backup: str) -> str:
+    """Where the snapshot is kept in the object store (its record sits beside it)."""
+    extension = "rdb" if addon.service == "redis" else "dump"
+    return f"addons/{addon.name}/{backup}.{extension}"
+
+
+def backups_prefix(name: str) -> str:
+    """The object store's folder of the add-on's backups (keys below it: `PREFIX/ID.EXT`)."""
+    return f"addons/{name}"

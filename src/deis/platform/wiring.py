@@ -315,7 +315,7 @@ def make_acme(settings: Settings) -> AcmeIssuer | None:
     )
 
 
-def make_addons(settings: Settings, runtime: Runtime) -> AddonServers | None:
+def make_addons(settings: Settings, runtime: Runtime, objects: Objects) -> AddonServers | None:
     """The add-ons' servers (deis addons), by DEIS_ADDONS (by default as the runtime)."""
     name = settings.addons_adapter
     if name == "none":
@@ -330,7 +330,7 @@ def make_addons(settings: Settings, runtime: Runtime) -> AddonServers | None:
 
         if not isinstance(runtime, PodmanRuntime):
             raise UnknownAdapter("DEIS_ADDONS=podman needs DEIS_RUNTIME=podman")
-        return PodmanAddons(runtime, image=addon_image)
+        return PodmanAddons(runtime, image=addon_image, objects=objects)
     raise UnknownAdapter(f"unknown add-ons adapter {name!r} (known: podman, record, none)")
 
 
@@ -365,7 +365,8 @@ def build_context(
         app_removers=[outputs.remove],
         cron_runner=scheduler,
         acme=make_acme(settings),
-        addons=make_addons(settings, runtime),
+        addons=make_addons(settings, runtime, objects),
+        objects=objects,
         **platform_settings(settings),
     )
     context.app_removers.append(lambda app_id: addons.app_removed(context, app_id))

@@ -15,6 +15,8 @@ class RecordingAddons:
         self._lock = threading.Lock()
         self.servers: dict[str, Addon] = {}
         self.reached: dict[str, list[str]] = {}
+        self.backups: dict[str, str] = {}
+        self.restored: list[tuple[str, str]] = []
 
     def provision(self, addon: Addon) -> None:
         with self._lock:
@@ -38,3 +40,12 @@ class RecordingAddons:
             for addon, apps in addons:
                 self.servers[addon.name] = addon
                 self.reached[addon.name] = sorted(set(apps))
+
+    def backup(self, addon: Addon, key: str) -> int:
+        with self._lock:
+            self.backups[key] = addon.name
+        return 0
+
+    def restore(self, addon: Addon, key: str) -> None:
+        with self._lock:
+            self.restored.append((addon.name, key))

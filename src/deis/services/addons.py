@@ -8,6 +8,7 @@ detaching make a release with or without the var, deployed like any config chang
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,7 +18,7 @@ from deis.domain.addons import Addon, Attachment
 from deis.domain.errors import Conflict, Invalid, NotFound, PermissionDenied, Unavailable
 from deis.domain.records import App, User
 from deis.domain.releases import Released
-from deis.ports import AddonServers, UnitOfWork
+from deis.ports import AddonServers, Objects, UnitOfWork
 from deis.services.access import app_for, can_manage
 from deis.services.context import Context
 from deis.services.current import current
@@ -237,6 +238,9 @@ def destroy(
                 released.append(_detach(ctx, uow, actor, app, addon))
     servers.reach(addon, [])
     servers.deprovision(addon.name)
+    if ctx.objects is not None:  # its backups go with it
+        for key in ctx.objects.keys(rules.backups_prefix(addon.name)):
+            ctx.objects.delete(key)
     with ctx.store.transaction(write=True) as uow:
         uow.addons.delete(addon.name)
     ctx.logs.write(addon.app, "controller", f"{actor.username} destroyed {addon.name}")
@@ -322,3 +326,60 @@ def service_dict(service: rules.Service) -> dict[str, Any]:
             for p in service.plans
         ],
     }
+
+
+# --- backups ---------------------------------------------------------------------------
+
+
+def _objects(ctx: Context) -> Objects:
+    if ctx.objects is None:
+        raise Unavailable("This platform keeps no backups (no object store).")
+    return ctx.objects
+
+
+def list_backups(ctx: Context, actor: User, name: str) -> list[dict[str, Any]]:
+    """The add-on's backups, newest first."""
+    objects = _objects(ctx)
+    with ctx.store.transaction() as uow:
+        addon = _visible(uow, actor, name)
+    prefix = rules.backups_prefix(addon.name)
+    found = [json.loads(objects.get(k)) for k in objects.keys(prefix) if k.endswith(".json")]
+    return sorted(found, key=lambda b: str(b.get("id")), reverse=True)
+
+
+def backup(ctx: Context, actor: User, name: str) -> dict[str, Any]:
+    """A snapshot of the add-on's data into the object store, now."""
+    servers, objects = _servers(ctx), _objects(ctx)
+    with ctx.store.transaction() as uow:
+        addon = _visible(uow, actor, name)
+    prefix = rules.backups_prefix(addon.name)
+    taken = {k.removeprefix(prefix + "/").split(".", 1)[0] for k in objects.keys(prefix)}
+    now = ctx.clock()
+    made = rules.backup_id(now, taken)
+    size = servers.backup(addon, rules.backup_key(addon, made))
+    record = {
+        "id": made,
+        "addon": addon.name,
+        "service": addon.service,
+        "size": size,
+        "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "owner": actor.username,
+    }
+    objects.put(f"{prefix}/{made}.json", json.dumps(record).encode())
+    ctx.logs.write(addon.app, "controller", f"{actor.username} backed up {addon.name} ({made})")
+    return record
+
+
+def restore(ctx: Context, actor: User, name: str, backup_id: object) -> dict[str, Any]:
+    """Replace the add-on's data with a backup's (the attached apps see it at once)."""
+    wanted = rules.check_backup_id(backup_id)
+    servers, objects = _servers(ctx), _objects(ctx)
+    with ctx.store.transaction() as uow:
+        addon = _visible(uow, actor, name)
+    record_key = f"{rules.backups_prefix(addon.name)}/{wanted}.json"
+    if not objects.exists(record_key):
+        raise NotFound(f"{addon.name} has no backup {wanted}.")
+    servers.restore(addon, rules.backup_key(addon, wanted))
+    message = f"{actor.username} restored {addon.name} from {wanted}"
+    ctx.logs.write(addon.app, "controller", message)
+    return dict(json.loads(objects.get(record_key)))

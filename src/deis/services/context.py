@@ -18,6 +18,7 @@ from deis.ports import (
     BuildOutputs,
     CronRunner,
     Logs,
+    Objects,
     Primary,
     Router,
     Runtime,
@@ -71,6 +72,8 @@ class Context:
     acme: AcmeIssuer | None = None
     # The servers of add-ons (deis addons): None where this platform runs none.
     addons: AddonServers | None = None
+    # The object store (add-ons' backups); None in the extra API processes.
+    objects: Objects | None = None
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -14,7 +14,7 @@ from deis.api.deps import Ctx, Me
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
-from deis.api.schemas import AddonIn, AddonOut, AddonServiceOut, AttachIn, page_of
+from deis.api.schemas import AddonBackupOut, AddonIn, AddonOut, AddonServiceOut, AttachIn, page_of
 from deis.services import addons
 from deis.threads import blocking
 
@@ -52,6 +52,27 @@ def destroy_addon(
     """`?confirm=NAME` (required), `&force=true` to detach it from every app first."""
     addons.destroy(ctx, me, name, confirm, force)
     return Response(status_code=204)
+
+
+@router.get("/v2/addons/{name}/backups", responses=responses(page_of(AddonBackupOut)))
+@blocking
+def list_backups(name: str, ctx: Ctx, me: Me) -> JSONResponse:
+    """Newest first."""
+    return _page(addons.list_backups(ctx, me, name))
+
+
+@router.post("/v2/addons/{name}/backups", status_code=201, responses=responses(AddonBackupOut, 201))
+@blocking
+def make_backup(name: str, ctx: Ctx, me: Me) -> JSONResponse:
+    """A snapshot of the data now (pg_dump; a Redis RDB), kept in the object store."""
+    return JSONResponse(addons.backup(ctx, me, name), status_code=201)
+
+
+@router.post("/v2/addons/{name}/backups/{backup}/restore", responses=responses(AddonBackupOut))
+@blocking
+def restore_backup(name: str, backup: str, ctx: Ctx, me: Me) -> JSONResponse:
+    """Replace the add-on's data with the backup's."""
+    return JSONResponse(addons.restore(ctx, me, name, backup))
 
 
 @router.get("/v2/apps/{app_id}/addons", responses=responses(page_of(AddonOut)))

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,15 +29,17 @@ from pathlib import Path
 
 from deis.domain.addons import HOST, USER, Addon
 from deis.domain.errors import Unavailable
+from deis.ports import Objects
 from deis.runtime import spec
 from deis.runtime.podman import netns
-from deis.runtime.podman.podman import Container, PodmanError
+from deis.runtime.podman.podman import PODMAN, Container, PodmanError
 
 log = logging.getLogger(__name__)
 
 PREFIX = "addon_"
 LABEL_ADDON = "deis.addon"
 READY_TIMEOUT = 90.0
+BACKUP_TIMEOUT = 3600.0
 PIDS_LIMIT = 512
 
 # Run as root in the container: make the data directory the server's, set it up the
@@ -65,9 +68,29 @@ mkdir -p /data/redis && chown -R redis:redis /data
 umask 077
 printf 'requirepass %s\n' "$ADDON_PASSWORD" > /tmp/redis.conf
 chown redis /tmp/redis.conf
+aof=yes
+if [ -f /data/redis/restore.rdb ]; then  # a restore: load the RDB (the platform turns
+  rm -rf /data/redis/appendonlydir       # the append-only file on again once it runs)
+  mv /data/redis/restore.rdb /data/redis/dump.rdb
+  aof=no
+fi
 exec runuser -u redis -- redis-server /tmp/redis.conf --bind 0.0.0.0 --port 6379 \
-  --protected-mode no --dir /data/redis --appendonly yes --daemonize no \
+  --protected-mode no --dir /data/redis --appendonly "$aof" --daemonize no \
   --maxmemory "$ADDON_MAXMEMORY" --maxclients "$ADDON_CONNECTIONS"
+"""
+
+
+# Backups, run in the container as the server's own user, the password read from where
+# the server has it (never on a command line).
+POSTGRES_BACKUP = "exec runuser -u postgres -- pg_dump -h /tmp -Fc app"
+POSTGRES_RESTORE = (
+    "exec runuser -u postgres -- pg_restore -h /tmp -d app --clean --if-exists --single-transaction"
+)
+REDIS_BACKUP = r"""
+set -eu
+export REDISCLI_AUTH="$(sed -n 's/^requirepass //p' /tmp/redis.conf)"
+redis-cli --no-auth-warning --rdb /tmp/backup.rdb >/dev/null
+cat /tmp/backup.rdb && rm -f /tmp/backup.rdb
 """
 
 
@@ -87,6 +110,7 @@ class PodmanAddons:
         runtime: object,
         *,
         image: Callable[[], str],
+        objects: Objects | None = None,
         supervise_interval: float = 1.0,
         ready_timeout: float = READY_TIMEOUT,
     ) -> None:
@@ -102,9 +126,13 @@ class PodmanAddons:
         self.instance = runtime.instance_id
         self.directory = runtime.state_dir / "addons"
         self.image = image
+        self.objects = objects
         self.ready_timeout = ready_timeout
         self.interval = supervise_interval
         self._lock = threading.Lock()
+        # held while a server is made, removed or revived: the supervisor never starts
+        # one that is being removed, nor a second copy of one being made
+        self._acting = threading.RLock()
         self._known: dict[str, Addon] = {}
         self._reach: dict[str, list[str]] = {}
         self._restarts: dict[str, tuple[int, float]] = {}  # name: (count, next try)
@@ -132,10 +160,11 @@ class PodmanAddons:
             image = self.image()
         except Exception as exc:
             raise Unavailable(f"Cannot make the add-on stack image: {exc}") from None
-        with self._lock:
-            self._known[addon.name] = addon
         try:
-            self._start(addon, image)
+            with self._acting:
+                with self._lock:
+                    self._known[addon.name] = addon
+                self._start(addon, image)
             self._wait_ready(addon)
         except BaseException:
             self.deprovision(addon.name)
@@ -143,13 +172,14 @@ class PodmanAddons:
         log.info("add-on %s is ready", addon.name)
 
     def deprovision(self, name: str) -> None:
-        with self._lock:
-            self._known.pop(name, None)
-            self._reach.pop(name, None)
-            self._restarts.pop(name, None)
-        self.podman.remove([container_name(name)])
-        self._free(name)
-        shutil.rmtree(self.directory / name, ignore_errors=True)
+        with self._acting:
+            with self._lock:
+                self._known.pop(name, None)
+                self._reach.pop(name, None)
+                self._restarts.pop(name, None)
+            self.podman.remove([container_name(name)])
+            self._free(name)
+            shutil.rmtree(self.directory / name, ignore_errors=True)
         self._write_routes()
 
     def state(self, name: str) -> str:
@@ -198,15 +228,16 @@ class PodmanAddons:
                 log.exception("supervising the add-ons failed")
 
     def supervise_once(self) -> None:
-        with self._lock:
-            known = dict(self._known)
-        if not known:
-            return
-        running = {c.labels.get(LABEL_ADDON, ""): c for c in self._containers({})}
-        for name, addon in known.items():
-            container = running.get(name)
-            if container is None or container.state != "running":
-                self._revive(addon, container)
+        with self._acting:
+            with self._lock:
+                known = dict(self._known)
+            if not known:
+                return
+            running = {c.labels.get(LABEL_ADDON, ""): c for c in self._containers({})}
+            for name, addon in known.items():
+                container = running.get(name)
+                if container is None or container.state != "running":
+                    self._revive(addon, container)
         self._write_routes()
         self._ensure_forwarder()
 
@@ -331,6 +362,67 @@ class PodmanAddons:
         except (PodmanError, OSError):
             return ""
 
+    # --- backups -----------------------------------------------------------------------
+
+    def backup(self, addon: Addon, key: str) -> int:
+        if self.objects is None:
+            raise Unavailable("This platform keeps no backups (no object store).")
+        script = REDIS_BACKUP if addon.service == "redis" else POSTGRES_BACKUP
+        with tempfile.TemporaryDirectory(prefix="deis-addon-") as work:
+            target = Path(work) / "snapshot"
+            self._exec(addon.name, script, stdout=target)
+            return self.objects.put(key, target)
+
+    def restore(self, addon: Addon, key: str) -> None:
+        if self.objects is None:
+            raise Unavailable("This platform keeps no backups (no object store).")
+        with tempfile.TemporaryDirectory(prefix="deis-addon-") as work:
+            source = Path(work) / "snapshot"
+            with self.objects.open(key) as blob, open(source, "wb") as out:
+                shutil.copyfileobj(blob, out)
+            if addon.service == "redis":
+                self._restore_redis(addon, source)
+            else:
+                self._exec(addon.name, POSTGRES_RESTORE, stdin=source)
+
+    def _restore_redis(self, addon: Addon, source: Path) -> None:
+        """Redis loads its data at start only: stop it, put the RDB in place of its files
+        (with no append-only file, it loads the RDB and makes the AOF from it), start it."""
+        name = container_name(addon.name)
+        with self._lock:  # the supervisor must not start it meanwhile
+            self._restarts[addon.name] = (0, time.monotonic() + 60.0)
+        try:
+            self.podman.call(["stop", "-t", "10", name], check=False, timeout=60)
+            shutil.copyfile(source, self.data_dir(addon.name) / "redis" / "restore.rdb")
+            self.podman.start(name)
+            self._wait_ready(addon)
+            redis_command(addon, self.address(addon.name), "CONFIG SET appendonly yes")
+        finally:
+            with self._lock:
+                self._restarts.pop(addon.name, None)
+
+    def _exec(
+        self, name: str, script: str, stdout: Path | None = None, stdin: Path | None = None
+    ) -> None:
+        """Run a script in the add-on's container, its output to `stdout`, its input from
+        `stdin` (files, so that snapshots of any size never sit in memory)."""
+        args = [PODMAN, "exec", *(["-i"] if stdin else []), container_name(name)]
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(open(stdout, "wb")) if stdout else subprocess.DEVNULL
+            into = files.enter_context(open(stdin, "rb")) if stdin else subprocess.DEVNULL
+            done = subprocess.run(  # noqa: S603 - an argument list, never a shell
+                [*args, "bash", "-c", script],
+                env=self.podman.environment(),
+                stdin=into,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                timeout=BACKUP_TIMEOUT,
+                check=False,
+            )
+        if done.returncode != 0:
+            detail = done.stderr.decode(errors="replace").strip()[-2000:]
+            raise Unavailable(f"{name}: {detail or f'exit code {done.returncode}'}")
+
     # --- the forwarder -------------------------------------------------------------------
 
     def routes(self) -> list[list[object]]:
@@ -396,19 +488,26 @@ def stop_forwarder(state_dir: Path) -> None:
         pid_file.unlink()
 
 
+def redis_command(addon: Addon, address: str, command: str, timeout: float = 5.0) -> str:
+    """Sign in and send one inline command; answers its reply (raises on an error)."""
+    with socket.create_connection((address, addon.kind.port), timeout=timeout) as conn:
+        conn.sendall(f"AUTH default {addon.password}\r\n{command}\r\n".encode())
+        answer = b""
+        while answer.count(b"\r\n") < 2:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    replies = answer.decode(errors="replace").split("\r\n")
+    if len(replies) < 2 or not replies[0].startswith("+OK") or replies[1].startswith("-"):
+        raise ConnectionError(" ".join(replies).strip() or "no answer")
+    return replies[1]
+
+
 def ping(addon: Addon, address: str, timeout: float = 2.0) -> None:
     """Raise unless the server accepts a signed-in connection."""
     if addon.service == "redis":
-        with socket.create_connection((address, addon.kind.port), timeout=timeout) as conn:
-            conn.sendall(f"AUTH default {addon.password}\r\nPING\r\n".encode())
-            answer = b""
-            while b"PONG" not in answer and b"-" not in answer[:1]:
-                chunk = conn.recv(256)
-                if not chunk:
-                    break
-                answer += chunk
-            if b"+PONG" not in answer:
-                raise ConnectionError(answer.decode(errors="replace").strip() or "no answer")
+        redis_command(addon, address, "PING", timeout)
         return
     import psycopg
 
