@@ -267,6 +267,10 @@ class AddonServers(Protocol):
     def restore(self, addon: Addon, key: str) -> None:
         """Replace the add-on's data with the snapshot at `key` of the object store."""
 
+    def terminal(self, addon: Addon, opening: Opening) -> Terminal:
+        """The service's own client (psql, redis-cli), signed in, on a pseudo-terminal
+        (`deis addons:connect`). Raises Unavailable when it cannot give one."""
+
 
 class AcmeIssuer(Protocol):
     """An ACME CA (Let's Encrypt): orders a certificate, validating HTTP-01 through the

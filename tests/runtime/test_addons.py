@@ -227,3 +227,40 @@ def test_backups_are_restored(rig: Any) -> None:
     assert servers.state(redis.name) == "available"
     servers.deprovision(pg.name)
     servers.deprovision(redis.name)
+
+
+def test_connect_gives_the_services_client_on_a_terminal(rig: Any) -> None:
+    from deis.domain.terminal import Opening
+
+    runtime, servers = rig
+
+    def until(session: Any, wanted: bytes, timeout: float = 30) -> bytes:
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while wanted not in seen and time.monotonic() < deadline:
+            chunk = session.read(0.5)
+            if chunk == b"":
+                break
+            seen += chunk or b""
+        assert wanted in seen, seen
+        return seen
+
+    for service, prompt, typed, leave in (
+        ("postgres", b"app=>", b"SELECT 40 + 2 AS answer;\r", b"\\q\r"),
+        ("redis", b"6379>", b"INCRBY answer 42\r", b"quit\r"),
+    ):
+        made = addon(service, 25006 if service == "postgres" else 25007)
+        servers.provision(made)
+        session = servers.terminal(made, Opening(service, 100, 30, "xterm"))
+        try:
+            until(session, prompt)  # keys typed before the client reads them are lost
+            session.write(typed)
+            until(session, b"42")
+            session.write(leave)
+            deadline = time.monotonic() + 20
+            while session.read(0.5) != b"" and time.monotonic() < deadline:
+                pass
+            assert session.wait() == 0
+        finally:
+            session.close()
+            servers.deprovision(made.name)

@@ -3,6 +3,7 @@ addons:destroy (an extension): backing services attached to apps by config vars.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -257,9 +258,48 @@ def restore(addon: str, backup_id: str, confirm: str | None) -> None:
     echo(f"Restoring {addon} from {backup_id}... done")
 
 
+@click.command("addons:connect", short_help="psql or redis-cli to an add-on")
+@click.argument("addon", metavar="NAME")
+def connect(addon: str) -> None:
+    """Opens the add-on's own client on your terminal, signed in: psql for PostgreSQL,
+    redis-cli for Redis. It runs on the platform (as `deis run` does), so the add-on is
+    never published; exit it to come back.
+
+    \b
+    Examples:
+      deis addons:connect postgres-calm-1234
+    """
+    from urllib.parse import quote
+
+    from deis.cli import terminal
+
+    s = session()
+    client = "redis-cli" if addon.startswith("redis-") else "psql"
+    route = f"addons/{quote(addon, safe='')}/connect"
+    try:
+        code = terminal.run(
+            s.settings, addon, client, sys.stdin.fileno(), sys.stdout.fileno(), route
+        )
+    except terminal.NotOffered as exc:
+        raise CLIError(str(exc)) from None
+    sys.exit(code)
+
+
 TOPIC = Topic(
     "addons",
     "backing services (PostgreSQL, Redis) attached to your applications",
-    (list_addons, services, create, info, attach, detach, destroy, backup, backups, restore),
+    (
+        list_addons,
+        services,
+        create,
+        info,
+        attach,
+        detach,
+        destroy,
+        backup,
+        backups,
+        restore,
+        connect,
+    ),
     default="addons:list",
 )

@@ -6,6 +6,9 @@ from __future__ import annotations
 import threading
 
 from deis.domain.addons import Addon
+from deis.domain.errors import Unavailable
+from deis.domain.terminal import Opening
+from deis.ports import Terminal
 
 
 class RecordingAddons:
@@ -49,3 +52,6 @@ class RecordingAddons:
     def restore(self, addon: Addon, key: str) -> None:
         with self._lock:
             self.restored.append((addon.name, key))
+
+    def terminal(self, addon: Addon, opening: Opening) -> Terminal:
+        raise Unavailable("The record adapter runs no add-on, so it gives no terminal.")

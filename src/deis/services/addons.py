@@ -18,7 +18,8 @@ from deis.domain.addons import Addon, Attachment
 from deis.domain.errors import Conflict, Invalid, NotFound, PermissionDenied, Unavailable
 from deis.domain.records import App, User
 from deis.domain.releases import Released
-from deis.ports import AddonServers, Objects, UnitOfWork
+from deis.domain.terminal import Opening
+from deis.ports import AddonServers, Objects, Terminal, UnitOfWork
 from deis.services.access import app_for, can_manage
 from deis.services.context import Context
 from deis.services.current import current
@@ -383,3 +384,13 @@ def restore(ctx: Context, actor: User, name: str, backup_id: object) -> dict[str
     message = f"{actor.username} restored {addon.name} from {wanted}"
     ctx.logs.write(addon.app, "controller", message)
     return dict(json.loads(objects.get(record_key)))
+
+
+def terminal(ctx: Context, actor: User, name: str, opening: Opening) -> Terminal:
+    """`deis addons:connect`: the service's client on a terminal, for whoever may
+    configure an app it belongs or is attached to."""
+    servers = _servers(ctx)
+    with ctx.store.transaction() as uow:
+        addon = _visible(uow, actor, name)
+    ctx.logs.write(addon.app, "controller", f"{actor.username} connected to {addon.name}")
+    return servers.terminal(addon, opening)

@@ -8,14 +8,19 @@ deploy like `POST /config`; creating also waits until the server accepts connect
 
 from __future__ import annotations
 
-from fastapi import Response
+from fastapi import Response, WebSocket
 
+from deis.api import terminal
 from deis.api.deps import Ctx, Me
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
 from deis.api.schemas import AddonBackupOut, AddonIn, AddonOut, AddonServiceOut, AttachIn, page_of
+from deis.domain.records import User
+from deis.domain.terminal import Opening
+from deis.ports import Terminal
 from deis.services import addons
+from deis.services.context import Context
 from deis.threads import blocking
 
 router = SlashRouter()
@@ -73,6 +78,18 @@ def make_backup(name: str, ctx: Ctx, me: Me) -> JSONResponse:
 def restore_backup(name: str, backup: str, ctx: Ctx, me: Me) -> JSONResponse:
     """Replace the add-on's data with the backup's."""
     return JSONResponse(addons.restore(ctx, me, name, backup))
+
+
+@router.websocket("/v2/addons/{name}/connect")
+@router.websocket("/v2/addons/{name}/connect/")
+async def connect(websocket: WebSocket, name: str) -> None:
+    """`deis addons:connect`: psql or redis-cli on a terminal, as `deis run` has one (the
+    opening's command is ignored)."""
+
+    def start(ctx: Context, user: User, opening: Opening) -> Terminal:
+        return addons.terminal(ctx, user, name, opening)
+
+    await terminal.serve_with(websocket, start, name)
 
 
 @router.get("/v2/apps/{app_id}/addons", responses=responses(page_of(AddonOut)))

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -29,10 +30,12 @@ from pathlib import Path
 
 from deis.domain.addons import HOST, USER, Addon
 from deis.domain.errors import Unavailable
+from deis.domain.terminal import Opening, Watch
 from deis.ports import Objects
 from deis.runtime import spec
 from deis.runtime.podman import netns
 from deis.runtime.podman.podman import PODMAN, Container, PodmanError
+from deis.runtime.podman.terminal import PtyTerminal
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +364,51 @@ class PodmanAddons:
             return self.podman.logs(container_name(name), lines).strip()
         except (PodmanError, OSError):
             return ""
+
+    # --- a client on a terminal (deis addons:connect) -------------------------------------
+
+    def terminal(self, addon: Addon, opening: Opening) -> PtyTerminal:
+        """psql or redis-cli in a container of its own in the add-on's network namespace
+        (so it reaches the server on the loopback, and nothing else), signed in by an
+        environment variable; removed when the session ends."""
+        allocation = self._allocation(addon.name)
+        if allocation is None or self.state(addon.name) != "available":
+            raise Unavailable(f"{addon.name} is not running; see deis addons:info {addon.name}")
+        name = f"{PREFIX}connect_{addon.name}_{secrets.token_hex(3)}"
+        if addon.service == "redis":
+            env = {"REDISCLI_AUTH": addon.password, "TERM": opening.term}
+            client = ["redis-cli", "--no-auth-warning", "-h", "127.0.0.1"]
+        else:
+            env = {"PGPASSWORD": addon.password, "TERM": opening.term}
+            client = ["psql", "-h", "127.0.0.1", "-U", USER, USER]
+        args = [
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            f"ns:{allocation.netns_path}",
+            "--pull",
+            "never",
+            "--label",
+            f"{spec.LABEL_INSTANCE}={self.instance}",
+            "--memory",
+            "128m",
+            "--pids-limit",
+            "64",
+            *[item for key in sorted(env) for item in ("-e", key)],
+            "--",
+            self.image(),
+            *client,
+        ]
+        return PtyTerminal(
+            self.podman,
+            args,
+            env,
+            name=name,
+            size=(opening.cols, opening.rows),
+            watch=Watch(self.runtime.run_timeout, self.runtime.run_idle_timeout, time.monotonic()),
+            cleanup=lambda: None,
+        )
 
     # --- backups -----------------------------------------------------------------------
 
