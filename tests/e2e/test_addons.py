@@ -100,6 +100,19 @@ def test_an_app_keeps_its_rows_through_restarts_and_a_killed_server(
     d.deis("addons:restore", addon, taken[1], "--confirm", addon)
     assert http(d, app, "/notes") == (200, "first\nwhile down\n")
 
+    # deisctl backup holds the add-on's data; deisctl restore brings it back
+    archive = tmp_path / "platform.tar.gz"
+    saved = d.run(str(BIN / "deisctl"), "backup", str(archive), "--state-dir", str(d.state))
+    assert f"addons/{addon}/data/restore.dump" in saved
+    assert http(d, app, "/notes", "after deisctl backup")[0] == 201
+    d.run(str(BIN / "deisctl"), "down", "--state-dir", str(d.state))
+    d.run(str(BIN / "deisctl"), "restore", str(archive), "--state-dir", str(d.state))
+    d.run(str(BIN / "deisctl"), "up", "--state-dir", str(d.state), timeout=120)
+    deadline = time.monotonic() + 60
+    while http(d, app, "/notes") != (200, "first\nwhile down\n") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert http(d, app, "/notes") == (200, "first\nwhile down\n")
+
     redis = d.deis("addons:create", "redis", "--as", "cache")
     assert "as CACHE_URL" in redis
     d.deis("config:set", f"REDIS_URL={_config(d)['CACHE_URL']}")

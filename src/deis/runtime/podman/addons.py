@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from deis.domain.addons import HOST, USER, Addon
 from deis.domain.errors import Unavailable
@@ -241,6 +242,7 @@ class PodmanAddons:
                 container = running.get(name)
                 if container is None or container.state != "running":
                     self._revive(addon, container)
+            self._apply_pending_restores(known)
         self._write_routes()
         self._ensure_forwarder()
 
@@ -452,24 +454,27 @@ class PodmanAddons:
     def _exec(
         self, name: str, script: str, stdout: Path | None = None, stdin: Path | None = None
     ) -> None:
-        """Run a script in the add-on's container, its output to `stdout`, its input from
-        `stdin` (files, so that snapshots of any size never sit in memory)."""
-        args = [PODMAN, "exec", *(["-i"] if stdin else []), container_name(name)]
-        with contextlib.ExitStack() as files:
-            out = files.enter_context(open(stdout, "wb")) if stdout else subprocess.DEVNULL
-            into = files.enter_context(open(stdin, "rb")) if stdin else subprocess.DEVNULL
-            done = subprocess.run(  # noqa: S603 - an argument list, never a shell
-                [*args, "bash", "-c", script],
-                env=self.podman.environment(),
-                stdin=into,
-                stdout=out,
-                stderr=subprocess.PIPE,
-                timeout=BACKUP_TIMEOUT,
-                check=False,
-            )
-        if done.returncode != 0:
-            detail = done.stderr.decode(errors="replace").strip()[-2000:]
-            raise Unavailable(f"{name}: {detail or f'exit code {done.returncode}'}")
+        exec_script(self.podman, container_name(name), script, stdout, stdin)
+
+    def _apply_pending_restores(self, known: dict[str, Addon]) -> None:
+        """Snapshots `deisctl restore` put in the data dirs: loaded into running servers."""
+        for name, addon in known.items():
+            pending = self.data_dir(name) / pending_restore(addon.service)
+            if not pending.exists() or self.state(name) != "available":
+                continue
+            try:
+                if addon.service == "redis":  # picked up when the server starts
+                    self.podman.call(["stop", "-t", "10", container_name(name)], check=False)
+                    self.podman.start(container_name(name))
+                    self._wait_ready(addon)
+                    redis_command(addon, self.address(name), "CONFIG SET appendonly yes")
+                else:
+                    self._wait_ready(addon)
+                    self._exec(name, POSTGRES_RESTORE, stdin=pending)
+                    pending.unlink()
+                log.warning("add-on %s: restored the data of a deisctl backup", name)
+            except Exception:
+                log.exception("restoring the deisctl backup of add-on %s failed", name)
 
     # --- the forwarder -------------------------------------------------------------------
 
@@ -521,6 +526,47 @@ class PodmanAddons:
                 start_new_session=True,  # outlives the platform, like conmon
             )
         self.pid_file.write_text(f"{proc.pid}\n")
+
+
+def exec_script(
+    podman: Any, container: str, script: str, stdout: Path | None = None, stdin: Path | None = None
+) -> None:
+    """Run a bash script in a container, its output to `stdout`, its input from `stdin`
+    (files, so that snapshots of any size never sit in memory)."""
+    args = [PODMAN, "exec", *(["-i"] if stdin else []), container]
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(open(stdout, "wb")) if stdout else subprocess.DEVNULL
+        into = files.enter_context(open(stdin, "rb")) if stdin else subprocess.DEVNULL
+        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
+            [*args, "bash", "-c", script],
+            env=podman.environment(),
+            stdin=into,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            timeout=BACKUP_TIMEOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip()[-2000:]
+        raise Unavailable(f"{container}: {detail or f'exit code {done.returncode}'}")
+
+
+def pending_restore(service: str) -> str:
+    """Where, under an add-on's data dir, a snapshot waits to be loaded into its server."""
+    return "redis/restore.rdb" if service == "redis" else "restore.dump"
+
+
+def snapshot(state_dir: Path, name: str, service: str, target: Path) -> str:
+    """`deisctl backup`: a snapshot of a running add-on of the instance in `state_dir`
+    into `target`; answers its name in the backup (where `deisctl restore` puts it, for
+    the platform to load at its next start)."""
+    from deis.runtime.podman.podman import Podman
+    from deis.stack import podman_conf as conf
+
+    podman = Podman(conf.paths_for(state_dir, conf.load_instance_id(state_dir)))
+    script = REDIS_BACKUP if service == "redis" else POSTGRES_BACKUP
+    exec_script(podman, container_name(name), script, stdout=target)
+    return f"addons/{name}/data/{pending_restore(service)}"
 
 
 def stop_forwarder(state_dir: Path) -> None:
