@@ -38,6 +38,7 @@ class Plan:
     cpus: float
     connections: int
     description: str
+    disk_gb: int = 1  # the volume's size where it can be asked for (a cluster's claim)
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,9 @@ SERVICES: dict[str, Service] = {
         port=5432,
         scheme="postgres",
         plans=(
-            Plan("mini", 128, 0.5, 20, "128 MB, half a core, 20 connections"),
-            Plan("standard", 512, 1.0, 100, "512 MB, 1 core, 100 connections"),
-            Plan("large", 2048, 2.0, 300, "2 GB, 2 cores, 300 connections"),
+            Plan("mini", 128, 0.5, 20, "128 MB, half a core, 20 connections", 1),
+            Plan("standard", 512, 1.0, 100, "512 MB, 1 core, 100 connections", 10),
+            Plan("large", 2048, 2.0, 300, "2 GB, 2 cores, 300 connections", 50),
         ),
         default_plan="mini",
     ),
@@ -80,9 +81,9 @@ SERVICES: dict[str, Service] = {
         port=6379,
         scheme="redis",
         plans=(
-            Plan("mini", 64, 0.5, 100, "64 MB, half a core, 100 clients"),
-            Plan("standard", 256, 1.0, 1000, "256 MB, 1 core, 1000 clients"),
-            Plan("large", 1024, 2.0, 10000, "1 GB, 2 cores, 10000 clients"),
+            Plan("mini", 64, 0.5, 100, "64 MB, half a core, 100 clients", 1),
+            Plan("standard", 256, 1.0, 1000, "256 MB, 1 core, 1000 clients", 2),
+            Plan("large", 1024, 2.0, 10000, "1 GB, 2 cores, 10000 clients", 8),
         ),
         default_plan="mini",
     ),
@@ -112,11 +113,12 @@ class Addon:
     def sizes(self) -> Plan:
         return self.kind.plan(self.plan)
 
-    def url(self) -> str:
-        """What an attached app's config var holds."""
+    def url(self, host: str = HOST) -> str:
+        """What an attached app's config var holds (on one machine, the forwarder's
+        name and the add-on's port; on a cluster, its Service's name)."""
         if self.service == "redis":
-            return f"redis://default:{self.password}@{HOST}:{self.port}"
-        return f"postgres://{USER}:{self.password}@{HOST}:{self.port}/{USER}"
+            return f"redis://default:{self.password}@{host}:{self.port}"
+        return f"postgres://{USER}:{self.password}@{host}:{self.port}/{USER}"
 
 
 @dataclass(frozen=True)
