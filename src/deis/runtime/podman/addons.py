@@ -439,17 +439,12 @@ class PodmanAddons:
         """Redis loads its data at start only: stop it, put the RDB in place of its files
         (with no append-only file, it loads the RDB and makes the AOF from it), start it."""
         name = container_name(addon.name)
-        with self._lock:  # the supervisor must not start it meanwhile
-            self._restarts[addon.name] = (0, time.monotonic() + 60.0)
-        try:
+        with self._acting:  # the supervisor neither starts it meanwhile nor loads the file
             self.podman.call(["stop", "-t", "10", name], check=False, timeout=60)
-            shutil.copyfile(source, self.data_dir(addon.name) / "redis" / "restore.rdb")
+            shutil.copyfile(source, self.data_dir(addon.name) / pending_restore("redis"))
             self.podman.start(name)
             self._wait_ready(addon)
             redis_command(addon, self.address(addon.name), "CONFIG SET appendonly yes")
-        finally:
-            with self._lock:
-                self._restarts.pop(addon.name, None)
 
     def _exec(
         self, name: str, script: str, stdout: Path | None = None, stdin: Path | None = None
@@ -489,8 +484,8 @@ class PodmanAddons:
             if allocation is None:
                 continue
             for app in apps:
-                for link in self.runtime.links(app):
-                    found.append([link, addon.port, allocation.address, addon.kind.port])
+                for link, device in self.runtime.links(app):
+                    found.append([link, addon.port, allocation.address, addon.kind.port, device])
         return sorted(found, key=lambda r: (str(r[0]), int(str(r[1]))))
 
     def _write_routes(self) -> None:

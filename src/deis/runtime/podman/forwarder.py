@@ -6,9 +6,11 @@ to any other address), and relays each connection to the add-on's server in its 
 network namespace. No firewall rule, no forwarding, nothing on the host's public
 addresses. It runs in a session of its own, so it outlives a platform restart (apps keep
 their databases meanwhile); the platform writes what it should listen on to a JSON file
-(`{"listen": [[host, port, target_host, target_port], ...]}`), which it reads again
+(`{"listen": [[host, port, target_host, target_port, device], ...]}`), which it reads again
 whenever the file changes. A listener that goes away closes its connections (a detach
-cuts the app off at once).
+cuts the app off at once). Each listener is bound to its replica's veth
+(SO_BINDTODEVICE): when that replica goes and another gets its address (on a veth of
+another name) before the routes change, the listener does not serve it.
 
     python -m deis.runtime.podman.forwarder STATE/addons/forward.json
 """
@@ -19,10 +21,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import sys
 from pathlib import Path
 
-Route = tuple[str, int, str, int]
+Route = tuple[str, int, str, int, str]
 POLL_S = 0.3
 CHUNK = 64 * 1024
 
@@ -36,8 +39,8 @@ def read_routes(path: Path) -> set[Route]:
         return set()
     routes: set[Route] = set()
     for item in data.get("listen", []):
-        host, port, target, target_port = item
-        routes.add((str(host), int(port), str(target), int(target_port)))
+        host, port, target, target_port, device = item
+        routes.add((str(host), int(port), str(target), int(target_port), str(device)))
     return routes
 
 
@@ -61,11 +64,18 @@ class Listener:
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def open(self) -> bool:
-        host, port, _, _ = self.route
+        host, port, _, _, device = self.route
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            self.server = await asyncio.start_server(self._serve, host, port, reuse_address=True)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
+            sock.bind((host, port))
+            sock.listen(128)
+            sock.setblocking(False)
+            self.server = await asyncio.start_server(self._serve, sock=sock)
         except OSError as exc:  # the replica's link is not up yet: tried again later
-            log.debug("cannot listen on %s:%d: %s", host, port, exc)
+            sock.close()
+            log.debug("cannot listen on %s:%d (%s): %s", host, port, device, exc)
             return False
         return True
 
@@ -73,7 +83,7 @@ class Listener:
         task = asyncio.current_task()
         assert task is not None
         self.tasks.add(task)
-        _, _, target, target_port = self.route
+        _, _, target, target_port, _ = self.route
         try:
             up_reader, up_writer = await asyncio.wait_for(
                 asyncio.open_connection(target, target_port), 10
