@@ -148,7 +148,10 @@ def _replica_address(d: Deployment, app: str) -> str:
     from deis.runtime.podman import netns
 
     instance = (d.state / "runtime" / "instance-id").read_text().strip()
-    for allocation in netns.Ipam().of_instance(instance):
-        if allocation.container.startswith(f"{app}-web-"):
-            return allocation.address
-    raise AssertionError(f"no replica of {app}")
+    found = [  # the newest release's (its 10 digits start with the version)
+        (allocation.container.split("-")[-2], allocation.address)
+        for allocation in netns.Ipam().of_instance(instance)
+        if allocation.container.startswith(f"{app}-web-")
+    ]
+    assert found, f"no replica of {app}"
+    return max(found)[1]

@@ -44,6 +44,7 @@ PREFIX = "addon_"
 LABEL_ADDON = "deis.addon"
 READY_TIMEOUT = 90.0
 BACKUP_TIMEOUT = 3600.0
+APPLY_WAIT = 3.0  # seconds a new replica's start waits for the forwarder to listen
 PIDS_LIMIT = 512
 
 # Run as root in the container: make the data directory the server's, set it up the
@@ -141,8 +142,18 @@ class PodmanAddons:
         self._reach: dict[str, list[str]] = {}
         self._restarts: dict[str, tuple[int, float]] = {}  # name: (count, next try)
         self._routes: list[list[object]] | None = None
+        self._routes_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        runtime.engine.on_started = self._replica_started
+
+    def _replica_started(self, app: str) -> None:
+        """A replica of an app started: if an add-on is attached to the app, the forwarder
+        listens on its link before it can get ready (it waits for that, briefly)."""
+        with self._lock:
+            attached = any(app in apps for apps in self._reach.values())
+        if attached:
+            self._write_routes(wait=True)
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -488,17 +499,29 @@ class PodmanAddons:
                     found.append([link, addon.port, allocation.address, addon.kind.port, device])
         return sorted(found, key=lambda r: (str(r[0]), int(str(r[1]))))
 
-    def _write_routes(self) -> None:
+    def _write_routes(self, wait: bool = False) -> None:
+        """Write the forwarder's routes if they changed; with wait, return once it has
+        applied them (at most APPLY_WAIT seconds)."""
         routes = self.routes()
-        if routes == self._routes and self.routes_file.exists():
-            return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self.routes_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"listen": routes}))
-        os.replace(temporary, self.routes_file)
-        self._routes = routes
+        with self._routes_lock:
+            if routes == self._routes and self.routes_file.exists():
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary = self.routes_file.with_suffix(".tmp")
+            body = json.dumps({"listen": routes})
+            temporary.write_text(body)
+            os.replace(temporary, self.routes_file)
+            self._routes = routes
         if routes:
             self._ensure_forwarder()
+        if wait:
+            applied = self.routes_file.with_suffix(".applied")
+            deadline = time.monotonic() + APPLY_WAIT
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    if applied.read_text() == body:
+                        return
+                time.sleep(0.02)
 
     def forwarder_pid(self) -> int | None:
         try:

@@ -94,6 +94,8 @@ class Engine:
         registry_logins: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.on_event = on_event
+        # told the app of each replica started (the add-ons' forwarder listens for it)
+        self.on_started: Callable[[str], None] | None = None
         self.state_dir = state_dir
         self.slug_path = slug_path
         self.container_logs = container_logs
@@ -468,6 +470,11 @@ class Engine:
                 if name in self._allocations:
                     self._started_at[name] = self._changed_at
         log.info("started %s at %s:%d", name, allocation.address, port)
+        if self.on_started is not None:
+            try:
+                self.on_started(desired.app)
+            except Exception:
+                log.exception("telling of the start of %s failed", name)
         return name
 
     def restart(

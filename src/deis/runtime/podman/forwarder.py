@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 Route = tuple[str, int, str, int, str]
-POLL_S = 0.3
+POLL_S = 0.1
 CHUNK = 64 * 1024
 
 log = logging.getLogger("deis.forwarder")
@@ -107,6 +107,17 @@ class Listener:
             task.cancel()
 
 
+def _applied(path: Path) -> None:
+    """Say which routes are served (the platform waits for it when a replica starts)."""
+    try:
+        body = path.read_text()
+        temporary = path.with_suffix(".applied.tmp")
+        temporary.write_text(body)
+        temporary.replace(path.with_suffix(".applied"))
+    except OSError:
+        pass
+
+
 async def run(path: Path) -> None:
     listeners: dict[Route, Listener] = {}
     seen: float | None = None
@@ -125,6 +136,8 @@ async def run(path: Path) -> None:
                 listener = listeners.setdefault(route, Listener(route))
                 if listener.server is None:
                     await listener.open()
+            if not any(listener.server is None for listener in listeners.values()):
+                _applied(path)
         await asyncio.sleep(POLL_S)
 
 
