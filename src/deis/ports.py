@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from deis.domain.acme import AcmeDomain, ClusterCertificate, Issued
+from deis.domain.addons import Addon, Attachment
 from deis.domain.artifacts import Garbage
 from deis.domain.attempts import BuildAttempt
 from deis.domain.cron import Job as CronJob
@@ -217,6 +218,69 @@ class SleepStates(Protocol):
     def save(self, state: SleepState) -> None: ...
 
 
+class Addons(Protocol):
+    """Add-ons and their attachments to apps."""
+
+    def add(self, addon: Addon) -> None:
+        """Raises Conflict when the name is taken."""
+
+    def get(self, name: str) -> Addon | None: ...
+    def all(self) -> builtins.list[Addon]: ...
+    def of_apps(self, app_ids: builtins.list[str]) -> builtins.list[Addon]:
+        """The add-ons made for these apps or attached to one of them."""
+
+    def names(self) -> set[str]: ...
+    def ports(self) -> set[int]: ...
+    def set_app(self, name: str, app_id: str, updated: datetime) -> None:
+        """The app the add-on belongs to (whose owner may destroy it)."""
+
+    def delete(self, name: str) -> None:
+        """The add-on and its attachments."""
+
+    def attachments(
+        self, addon: str | None = None, app_id: str | None = None
+    ) -> builtins.list[Attachment]: ...
+    def attach(self, attachment: Attachment) -> None:
+        """Raises Conflict when it is attached to that app already, or the var is taken."""
+
+    def detach(self, addon: str, app_id: str) -> None: ...
+
+
+class AddonServers(Protocol):
+    """Runs the add-ons' servers and lets the attached apps' processes (only those) reach
+    them at the URL of `Addon.url()`."""
+
+    name: str
+
+    def provision(self, addon: Addon) -> None:
+        """Make the server (its data kept apart) and return once it accepts connections.
+        Raises Unavailable, having removed what it made, when it cannot."""
+
+    def deprovision(self, name: str) -> None:
+        """Remove the server and its data; a name it does not know is a no-op."""
+
+    def state(self, name: str) -> str:
+        """`available`, `starting`, `crashed` or `missing`."""
+
+    def reach(self, addon: Addon, apps: builtins.list[str]) -> None:
+        """The apps whose processes may connect to the add-on (replacing the previous)."""
+
+    def adopt(self, addons: builtins.list[tuple[Addon, builtins.list[str]]]) -> None:
+        """At platform start: the add-ons the records hold, each with its attached apps;
+        supervise them (start what is not running)."""
+
+    def backup(self, addon: Addon, key: str) -> int:
+        """A consistent snapshot of the add-on's data (pg_dump; a Redis RDB) stored in the
+        object store at `key`; answers its size. Raises Unavailable when it cannot."""
+
+    def restore(self, addon: Addon, key: str) -> None:
+        """Replace the add-on's data with the snapshot at `key` of the object store."""
+
+    def terminal(self, addon: Addon, opening: Opening) -> Terminal:
+        """The service's own client (psql, redis-cli), signed in, on a pseudo-terminal
+        (`deis addons:connect`). Raises Unavailable when it cannot give one."""
+
+
 class AcmeIssuer(Protocol):
     """An ACME CA (Let's Encrypt): orders a certificate, validating HTTP-01 through the
     responder (the router). Raises deis.domain.acme.AcmeError.
@@ -261,6 +325,8 @@ class UnitOfWork(Protocol):
     cron_runs: CronRuns
     acme: AcmeStates
     sleep: SleepStates
+
+    addons: Addons
 
 
 class Store(Protocol):

@@ -46,6 +46,9 @@ class Settings:
     runtime: str = "podman"  # the runtime adapter, by name: podman, kubernetes, record
     builder: str = "git"  # git: SSH and smart HTTP pushes; none: no builder
     egress: bool = False  # may apps open connections to the outside?
+    # The add-ons' servers (deis addons): podman, record (records only, runs nothing),
+    # none; empty: as the runtime (podman with podman, record with record, else none)
+    addons: str = ""
     # Builds on this machine: "isolated" (a namespace of their own, out through a NAT that
     # refuses this machine and the networks below) or "none" (no network); docs/builder.md
     build_network: str = "isolated"
@@ -103,6 +106,12 @@ class Settings:
     sleep_interval: float = 10.0
     sleep_wake_timeout: int = 30
     sleep_wake_queue: int = 100
+
+    @property
+    def addons_adapter(self) -> str:
+        if self.addons:
+            return self.addons
+        return self.runtime if self.runtime in ("podman", "record") else "none"
 
     @property
     def sqlite_path(self) -> Path:
@@ -165,6 +174,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_DOMAIN": ("domain", str),
     "DEIS_REGISTRATION_MODE": ("registration_mode", str),
     "DEIS_RUNTIME": ("runtime", str),
+    "DEIS_ADDONS": ("addons", str),
     "DEIS_LOGS": ("logs", str),
     "DEIS_OBJECTS": ("objects", str),
     "DEIS_ROUTER": ("router", str),

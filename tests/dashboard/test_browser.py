@@ -346,3 +346,17 @@ def test_the_domains_tab_shows_automatic_tls_and_the_cas_error(
         "The CA did not issue a certificate: too many certificates (rateLimited). Next attempt"
     )
     screenshot(page, "domains-tls-auto")
+
+
+def test_the_addons_tab_shows_the_apps_addons(page: Any, alice: ApiUser) -> None:
+    alice.app("shop")
+    made = alice.call("POST", "/v2/apps/shop/addons/", {"service": "postgres", "as": "main"})
+    assert made.status_code == 201, made.text
+    name = made.json()["name"]
+    sign_in(page, "alice")
+    page.goto("/apps/shop/addons")
+    expect(page.get_by_role("link", name="Add-ons")).to_have_attribute("aria-current", "page")
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=name))
+    expect(row).to_contain_text("PostgreSQL 15")
+    expect(row.locator("td[data-label='State']")).to_have_text("available")
+    expect(row.locator("td[data-label='Attached to']")).to_have_text("shop (MAIN_URL)")

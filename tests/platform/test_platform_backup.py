@@ -39,6 +39,11 @@ NOW = datetime(2024, 5, 1, 12, 30, 5, tzinfo=UTC)
         ("/etc/passwd", False),
         ("keys/../../etc/passwd", False),
         ("keys/./x", False),
+        ("addons/postgres-calm-1234/data/restore.dump", True),
+        ("addons/redis-calm-1234/data/redis/restore.rdb", True),
+        ("addons/postgres-calm-1234/data/pg/PG_VERSION", False),
+        ("addons/../data/restore.dump", False),
+        ("addons/x/restore.dump", False),
     ],
 )
 def test_only_known_state_files_are_restored(name: str, ok: bool) -> None:

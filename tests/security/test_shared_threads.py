@@ -76,7 +76,7 @@ QUICK_DASHBOARD_ROUTES = {
     "actions.confirm_config", "actions.confirm_rollback",
     "admin.user_list", "admin.admin_list", "admin.every_app", "admin.set_admin",
     "apps.app_list", "apps.app_releases", "apps.app_config", "apps.config_value",
-    "apps.app_domains", "apps.app_builds", "apps.app_cron",
+    "apps.app_domains", "apps.app_builds", "apps.app_cron",  # apps.app_addons: @blocking
     "auth.signin_form", "auth.signout",
     "buildlogs.build_output",  # reads the build's output file
     "logstream.logs_stream",  # answers at once; the stream runs on the blocking threads

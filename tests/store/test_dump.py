@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deis.domain.acme import AcmeDomain
+from deis.domain.addons import Addon, Attachment
 from deis.domain.cron import Run as CronRun
 from deis.domain.sleep import SleepState
 from deis.store.dump import FORMAT, DumpError, dump, load
@@ -45,6 +46,19 @@ def fill(url: str, make: Factory) -> None:
             uow.acme.enable("web", started)
             uow.acme.save(AcmeDomain("www.example.com", "web", "www", "", started, None, 0))
             uow.sleep.save(SleepState("web", after=1800, asleep=True, since=started))
+            addon = Addon(
+                "postgres-calm-0001",
+                "postgres",
+                "mini",
+                "web",
+                "alice",
+                "pw",
+                25000,
+                started,
+                started,
+            )
+            uow.addons.add(addon)
+            uow.addons.attach(Attachment(addon.name, "web", "DATABASE_URL", started))
             uow.users.delete("bob")  # rows whose owner is gone (NULL) travel too
     finally:
         store.close()

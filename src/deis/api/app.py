@@ -12,6 +12,7 @@ from deis import __version__
 from deis.api import errors
 from deis.api.middleware import BodyLimit, VersionHeaders
 from deis.api.routes import (
+    addons,
     approuting,
     apps,
     auth,
@@ -38,6 +39,7 @@ ROUTERS = (
     approuting.router,
     cron.router,
     sleep.router,
+    addons.router,
     certs.router,
     keys.router,
     hooks.router,

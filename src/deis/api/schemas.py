@@ -130,6 +130,23 @@ class CronJobIn(Body):
     memory: Any = None
 
 
+class AddonIn(Body):
+    """Extension (`deis addons:create SERVICE[:PLAN] [--as NAME]`); the core checks."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    service: Any = None
+    as_name: Any = Field(default=None, alias="as")
+
+
+class AttachIn(Body):
+    """Extension (`deis addons:attach NAME -a APP [--as NAME]`)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    as_name: Any = Field(default=None, alias="as")
+
+
 class SettingsIn(Body):
     maintenance: bool | None = None
     routable: bool | None = None
@@ -256,6 +273,49 @@ class CronJobOut(BaseModel):
     source: str
     next_run: str | None
     last_run: CronRunOut | None
+
+
+class AddonAttachmentOut(BaseModel):
+    app: str
+    var: str
+
+
+class AddonOut(BaseModel):
+    name: str
+    service: str
+    plan: str
+    app: str
+    owner: str
+    state: str
+    memory: str
+    cpus: float
+    connections: int
+    attachments: list[AddonAttachmentOut]
+
+
+class AddonBackupOut(BaseModel):
+    id: str
+    addon: str
+    service: str
+    size: int
+    created: str
+    owner: str
+
+
+class AddonPlanOut(BaseModel):
+    name: str
+    memory: str
+    cpus: float
+    connections: int
+    description: str
+    default: bool
+
+
+class AddonServiceOut(BaseModel):
+    name: str
+    title: str
+    var: str
+    plans: list[AddonPlanOut]
 
 
 class ReleaseOut(Stamped):

@@ -25,6 +25,7 @@ from deis.api.schemas import has_lone_surrogate
 from deis.domain import terminal as rules
 from deis.domain.errors import DomainError, Invalid
 from deis.domain.records import User
+from deis.domain.terminal import Opening
 from deis.http_status import status_of
 from deis.ports import Terminal
 from deis.services import formation
@@ -62,6 +63,18 @@ def close_reason(body: dict[str, Any]) -> str:
 
 
 async def serve(websocket: WebSocket, app_id: str) -> None:
+    """`deis run` on a terminal: the app's release."""
+
+    def start(ctx: Context, user: User, opening: Opening) -> Terminal:
+        return formation.terminal(ctx, user, app_id, opening)
+
+    await serve_with(websocket, start, app_id)
+
+
+async def serve_with(
+    websocket: WebSocket, start: Callable[[Context, User, Opening], Terminal], what: str
+) -> None:
+    """A session on a terminal that `start` gives (after sign-in and the opening)."""
     ctx: Context = websocket.app.state.context
     await websocket.accept()
     # A thread of its own for the session's blocking calls, in order (sign-in, start, keys,
@@ -73,9 +86,7 @@ async def serve(websocket: WebSocket, app_id: str) -> None:
         header = websocket.headers.get("authorization")
         user = await loop.run_in_executor(worker, authenticate, ctx, header)
         opening = rules.opening(await first_message(websocket))
-        terminal = await loop.run_in_executor(
-            worker, formation.terminal, ctx, user, app_id, opening
-        )
+        terminal = await loop.run_in_executor(worker, start, ctx, user, opening)
         await Session(websocket, terminal, worker).run()
     except DomainError as error:
         await refuse(websocket, refused(error))
@@ -84,7 +95,7 @@ async def serve(websocket: WebSocket, app_id: str) -> None:
     except WebSocketDisconnect:
         pass
     except Exception:  # as the HTTP routes' 500: logged here, a plain message there
-        log.exception("unexpected error on the run socket of %s", app_id)
+        log.exception("unexpected error on the terminal socket of %s", what)
         await refuse(websocket, Refused(500, {"detail": "Internal server error."}))
     finally:
         if terminal is not None:  # not behind a key the command does not read: another thread

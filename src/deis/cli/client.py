@@ -223,8 +223,11 @@ class Api:
     def post(self, path: str, body: Any = None) -> Any:
         return self._json(self.request("POST", path, body=body if body is not None else {}))
 
-    def delete(self, path: str, body: Any = None) -> Any:
-        return self._json(self.request("DELETE", path, body=body))
+    def delete(self, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        return self._json(self.request("DELETE", path, body=body, params=params))
+
+    def put(self, path: str, body: Any = None) -> Any:
+        return self._json(self.request("PUT", path, body=body if body is not None else {}))
 
     def get_text(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         return self.request("GET", path, params=params).text

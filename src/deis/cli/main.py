@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from deis.cli import (
+    addons,
     apps,
     auth,
     autoscale,
@@ -49,6 +50,7 @@ from deis.cli.topic import Topic
 
 TOPICS: tuple[Topic, ...] = (
     auth.TOPIC,
+    addons.TOPIC,
     apps.TOPIC,
     autoscale.TOPIC,
     builds.TOPIC,

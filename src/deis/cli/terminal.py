@@ -56,10 +56,12 @@ def wants_terminal(choice: bool | None, stdin_tty: bool, stdout_tty: bool) -> bo
     return stdin_tty and stdout_tty
 
 
-def socket_url(controller: str, app: str) -> str:
+def socket_url(controller: str, app: str, route: str | None = None) -> str:
+    """The run route of the app (or `route`, a path under /v2/) as a WebSocket URL."""
     parts = urlsplit(controller)
     scheme = "wss" if parts.scheme == "https" else "ws"
-    path = f"{parts.path.rstrip('/')}/v2/apps/{quote(app, safe='')}/run"
+    under = route or f"apps/{quote(app, safe='')}/run"
+    path = f"{parts.path.rstrip('/')}/v2/{under}"
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
@@ -78,12 +80,20 @@ def terminal_size(fd: int) -> tuple[int, int]:
     return (size.columns or DEFAULT_SIZE[0], size.lines or DEFAULT_SIZE[1])
 
 
-def run(settings: Settings, app: str, command: str, stdin: int = 0, stdout: int = 1) -> int:
+def run(
+    settings: Settings,
+    app: str,
+    command: str,
+    stdin: int = 0,
+    stdout: int = 1,
+    route: str | None = None,
+) -> int:
     """Run the command on a terminal; its exit code. NotOffered when the controller
-    cannot; CLIError for every other failure."""
+    cannot; CLIError for every other failure. route: another terminal route than the
+    app's run (`addons/NAME/connect`)."""
     if not os.isatty(stdin):
         raise CLIError("A run on a terminal needs one: stdin is not a terminal.")
-    url = socket_url(settings.controller, app)
+    url = socket_url(settings.controller, app, route)
     with contextlib.ExitStack() as stack:
         websocket = open_socket(stack, settings, url)
         with contextlib.suppress(ConnectionClosed):  # refused already: its reason is queued

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from deis.dashboard import buildlogs, live
 from deis.dashboard.web import DashboardRoute, Viewer, context_of, dashboard_of, render
 from deis.domain.errors import Invalid
-from deis.services import acme, builds, config, cron, overview
+from deis.services import acme, addons, builds, config, cron, overview
 from deis.threads import blocking
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -124,6 +124,16 @@ def app_cron(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
     summary = overview.app_summary(ctx, me.user, app_id)
     views = cron.list_jobs(ctx, me.user, app_id)
     return render(request, "cron.html", tab="cron", app=summary.app, jobs=views)
+
+
+@router.get("/apps/{app_id}/addons")
+@blocking
+def app_addons(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
+    """The app's add-ons (`deis addons`): service, plan, state, the apps attached."""
+    ctx = context_of(request)
+    summary = overview.app_summary(ctx, me.user, app_id)
+    views = addons.list_addons(ctx, me.user, app_id)
+    return render(request, "addons.html", tab="addons", app=summary.app, addons=views)
 
 
 @router.get("/apps/{app_id}/builds")

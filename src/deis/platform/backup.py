@@ -7,7 +7,9 @@ the operator's certificate for deis.DOMAIN, and `router/default.*`, the default 
 `acme/account.key` (automatic TLS's ACME account), `acme/platform.json` (what
 --acme-platform installed) and anything under `keys/`. Every file is restored 0600.
 Never the live SQLite file: the dump is a consistent read that works while the platform
-runs.
+runs. Each add-on's data too, as a snapshot of its running server
+(`addons/NAME/data/restore.dump` or `.../redis/restore.rdb`), which the platform loads
+into the server at its next start after a restore.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import io
 import json
 import os
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -84,7 +87,13 @@ def is_state_member(name: str) -> bool:
         return False  # absolute, empty, relative or odd: never write it
     if name in STATE_FILES:
         return True
-    return len(parts) >= 2 and parts[0] == KEYS
+    if len(parts) >= 2 and parts[0] == KEYS:
+        return True
+    # an add-on's snapshot: addons/NAME/data/restore.dump, addons/NAME/data/redis/restore.rdb
+    return parts[0] == "addons" and "/".join(parts[2:]) in (
+        "data/restore.dump",
+        "data/redis/restore.rdb",
+    )
 
 
 def make_manifest(settings: Settings, revision: str | None, now: datetime) -> dict[str, Any]:
@@ -204,8 +213,29 @@ def backup(settings: Settings, target: Path, now: datetime | None = None) -> lis
         database = dump(url)
     files = list(state_files(state))
     manifest = make_manifest(settings, revision, now or datetime.now(UTC))
-    write_archive(target, manifest, database, files)
+    with tempfile.TemporaryDirectory(prefix="deis-backup-") as work:
+        files += addon_snapshots(settings, database, Path(work))
+        write_archive(target, manifest, database, files)
     return [DATABASE] + [name for _, name in files]
+
+
+def addon_snapshots(settings: Settings, database: Any, work: Path) -> list[tuple[Path, str]]:
+    """A snapshot of every add-on's data (pg_dump, a Redis RDB), taken from its running
+    server; `deisctl restore` puts each where the platform loads it at its next start."""
+    rows = database.get("tables", {}).get("addons", []) if isinstance(database, dict) else []
+    if not rows or settings.addons_adapter != "podman":
+        return []
+    from deis.runtime.podman.addons import snapshot
+
+    found = []
+    for row in rows:
+        target = work / f"{row['name']}.snapshot"
+        try:
+            member = snapshot(settings.state_dir, row["name"], row["service"], target)
+        except Exception as exc:
+            raise StateError(f"cannot back up the add-on {row['name']}: {one_line(exc)}") from exc
+        found.append((target, member))
+    return found
 
 
 # --- reading and restoring a backup ----------------------------------------------------------
@@ -320,9 +350,25 @@ def write_state_files(state: StateDir, files: Mapping[str, bytes]) -> list[str]:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StateError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
-        write_private_file(path, data.decode(errors="surrogateescape"))
+        if name.startswith("addons/"):  # a snapshot: bytes, as they were
+            _write_bytes(path, data)
+        else:
+            write_private_file(path, data.decode(errors="surrogateescape"))
         written.append(name)
     return written
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StateError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 @dataclass

@@ -39,6 +39,7 @@ from deis.platform.forwarding import FromWorkers, InPrimaryOnly, ToPrimary
 from deis.platform.primary import PrimaryOverSocket
 from deis.ports import (
     AcmeIssuer,
+    AddonServers,
     Artifacts,
     BuildOutputs,
     CpuMeter,
@@ -50,7 +51,7 @@ from deis.ports import (
 )
 from deis.router.recording import RecordingRouter
 from deis.runtime.record import RecordingRuntime
-from deis.services import acme, deploys, routes
+from deis.services import acme, addons, deploys, routes
 from deis.services.context import Context
 from deis.settings import Settings
 from deis.store.engine import is_sqlite
@@ -335,6 +336,33 @@ def make_acme(settings: Settings) -> AcmeIssuer | None:
     )
 
 
+def make_addons(settings: Settings, runtime: Runtime, objects: Objects) -> AddonServers | None:
+    """The add-ons' servers (deis addons), by DEIS_ADDONS (by default as the runtime)."""
+    name = settings.addons_adapter
+    if name == "none":
+        return None
+    if name == "record":
+        from deis.runtime.record_addons import RecordingAddons
+
+        return RecordingAddons()
+    if name == "podman":
+        from deis.runtime.podman import PodmanRuntime
+        from deis.runtime.podman.addons import PodmanAddons
+
+        if not isinstance(runtime, PodmanRuntime):
+            raise UnknownAdapter("DEIS_ADDONS=podman needs DEIS_RUNTIME=podman")
+        return PodmanAddons(runtime, image=addon_image, objects=objects)
+    raise UnknownAdapter(f"unknown add-ons adapter {name!r} (known: podman, record, none)")
+
+
+def addon_image() -> str:
+    """The add-on stack's image: made the first time an add-on is created on this machine."""
+    from deis.stack.build import ensure_extra
+    from deis.stack.definition import ADDON_STACK
+
+    return ensure_extra(ADDON_STACK, log.info)
+
+
 def build_context(
     settings: Settings, store: Store | None = None, objects: Objects | None = None
 ) -> Context:
@@ -358,8 +386,11 @@ def build_context(
         app_removers=[outputs.remove],
         cron_runner=scheduler,
         acme=make_acme(settings),
+        addons=make_addons(settings, runtime, objects),
+        objects=objects,
         **platform_settings(settings),
     )
+    context.app_removers.append(lambda app_id: addons.app_removed(context, app_id))
     scheduler.context = context
     return context
 
@@ -479,10 +510,12 @@ class Platform:
         background, every app whose records say other than what its runtime runs (the
         platform stopped in the middle of a deploy) is deployed."""
         parts = (self.registry, self.context.router, self.context.runtime, self.context.logs)
-        for part in (*parts, self.autoscaler, self.sleeper):
+        for part in (*parts, self.context.addons, self.autoscaler, self.sleeper):
             if isinstance(part, Supervised):
                 part.start()
                 self.started.append(part.stop)
+        count = addons.adopt_all(self.context)
+        log.info("supervising %d add-ons", count)
         count = routes.publish_all(self.context)
         log.info("published the routes of %d apps", count)
         threading.Thread(

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,12 +167,18 @@ def limits(desired: DesiredApp, proc_type: str, pids: int) -> Limits:
 
 
 def run_args(
-    spec: ContainerSpec, netns_path: Path | str, log_path: Path | None = None
+    spec: ContainerSpec,
+    netns_path: Path | str,
+    log_path: Path | None = None,
+    hosts: Mapping[str, str] | None = None,
 ) -> list[str]:
     """`podman run` arguments (without `run` and `-d`). Environment values stay off the
     command line: `-e NAME` makes podman take each value from its own environment.
-    log_path: where podman writes what the process prints (read by the log collector)."""
+    log_path: where podman writes what the process prints (read by the log collector).
+    hosts: names the container resolves (/etc/hosts), to addresses."""
     args = ["--name", spec.name, "--network", f"ns:{netns_path}", *pull_args(spec.launch.image)]
+    for host, address in sorted((hosts or {}).items()):
+        args += ["--add-host", f"{host}:{address}"]
     if log_path is not None:
         args += ["--log-driver", "k8s-file", "--log-opt", f"path={log_path}"]
     args += ["--hostname", spec.name[:63].rstrip("-")]

@@ -13,10 +13,12 @@ from argon2 import PasswordHasher
 from deis.domain.artifacts import DEFAULT_KEEP
 from deis.ports import (
     AcmeIssuer,
+    AddonServers,
     Artifacts,
     BuildOutputs,
     CronRunner,
     Logs,
+    Objects,
     Primary,
     Router,
     Runtime,
@@ -74,6 +76,10 @@ class Context:
     # Whether apps can sleep here: the runtime stops sleeping types and the router wakes
     # them (podman and nginx; not on Kubernetes yet)
     sleeps: bool = True
+    # The servers of add-ons (deis addons): None where this platform runs none.
+    addons: AddonServers | None = None
+    # The object store (add-ons' backups); None in the extra API processes.
+    objects: Objects | None = None
 
     def app_url(self, app_id: str) -> str:
         host = f"{app_id}.{self.platform_domain}"

@@ -314,3 +314,28 @@ def base_rootfs(log: Log = _stderr) -> Path:
             log(f"-----> Making the base stack rootfs ({base.hash})")
             _debootstrap(base, log)
     return base.rootfs_tarball
+
+
+def ensure_extra(extra: Stack, log: Log = _stderr) -> str:
+    """Make one stack outside STACKS (the add-ons' servers) on the base stack's rootfs,
+    once per machine, under the same lock; answers its image name."""
+    if all(image_exists(n) for n in extra.names):
+        return extra.image
+    if os.geteuid() != 0:
+        raise StackError(f"building the {extra.kind} stack needs root (chroot, apt)")
+    parent = STACKS[extra.parent or "base"]
+    if not parent.rootfs_tarball.exists():
+        base_rootfs(log)
+    with _locked():
+        STACK_CACHE.mkdir(parents=True, exist_ok=True)
+        STACK_STORE.mkdir(parents=True, exist_ok=True)
+        if all(image_exists(n) for n in extra.names):
+            return extra.image
+        started = time.monotonic()
+        if not extra.rootfs_tarball.exists():
+            log(f"-----> Making the {extra.kind} stack rootfs ({extra.hash})")
+            _install(extra, parent, log)
+        log(f"-----> Importing {', '.join(extra.names)}")
+        _import(extra, log)
+        log(f"       {extra.kind} stack ready in {time.monotonic() - started:.0f}s")
+    return extra.image

@@ -124,6 +124,18 @@ STACKS: dict[str, Stack] = {
 }
 
 
+# The add-ons' servers (deis addons:create): PostgreSQL 15 and Redis 7 from Debian. Not one
+# of STACKS (which every platform needs): made the first time an add-on is created.
+ADDON_PACKAGES = ("postgresql-15", "postgresql-client-15", "redis-server", "redis-tools")
+ADDON_STACK = Stack(
+    kind="addons",
+    repository="localhost/deis/stack-addons",
+    parent="base",
+    packages=ADDON_PACKAGES,
+    env={"PATH": "/usr/lib/postgresql/15/bin:" + BASE_ENV["PATH"]},
+)
+
+
 def stack(kind: str) -> Stack:
     return STACKS[kind]
 
@@ -136,6 +148,11 @@ def build_image() -> str:
 def run_image() -> str:
     """The run stack's image name (slugs run on it)."""
     return STACKS["run"].image
+
+
+def addon_image() -> str:
+    """The add-on stack's image name (PostgreSQL and Redis servers run on it)."""
+    return ADDON_STACK.image
 
 
 def base_image() -> str:

@@ -256,6 +256,41 @@ class SleepRow(Base):
     since: Mapped[datetime | None]
 
 
+class AddonRow(Base):
+    """An add-on (deis.domain.addons.Addon): a server made for an app, its password and
+    the port the platform listens on for it."""
+
+    __tablename__ = "addons"
+
+    name: Mapped[str] = mapped_column(String(APP_ID_LEN), primary_key=True)
+    service: Mapped[str] = mapped_column(String(32))
+    plan: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(
+        String(APP_ID_LEN), ForeignKey("apps.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str] = mapped_column(String(NAME_LEN))
+    password: Mapped[str] = mapped_column(Text)
+    port: Mapped[int] = mapped_column(Integer, unique=True)
+    created: Mapped[datetime]
+    updated: Mapped[datetime]
+
+
+class AddonAttachmentRow(Base):
+    """An add-on attached to an app by a config var; gone with the add-on or the app."""
+
+    __tablename__ = "addon_attachments"
+    __table_args__ = (UniqueConstraint("app_id", "var"),)
+
+    addon: Mapped[str] = mapped_column(
+        String(APP_ID_LEN), ForeignKey("addons.name", ondelete="CASCADE"), primary_key=True
+    )
+    app_id: Mapped[str] = mapped_column(
+        String(APP_ID_LEN), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True
+    )
+    var: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime]
+
+
 class ReleaseRow(Base):
     __tablename__ = "releases"
     __table_args__ = (UniqueConstraint("app_id", "version"),)

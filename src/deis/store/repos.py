@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from deis.domain.acme import AcmeDomain
+from deis.domain.addons import Addon, Attachment
 from deis.domain.cron import Run as CronRun
 from deis.domain.errors import Conflict, NotFound
 from deis.domain.records import (
@@ -74,6 +75,10 @@ cron_runs_t = m.table_of(m.CronRunRow)
 acme_apps_t = m.table_of(m.AcmeAppRow)
 acme_domains_t = m.table_of(m.AcmeDomainRow)
 sleep_t = m.table_of(m.SleepRow)
+
+
+addons_t = m.table_of(m.AddonRow)
+attachments_t = m.table_of(m.AddonAttachmentRow)
 
 
 def new_id() -> str:
@@ -1097,3 +1102,91 @@ class SqlSleep(Repo):
                 since=state.since,
             )
         )
+
+
+def to_addon(row: Row[Any]) -> Addon:
+    return Addon(
+        name=row.name,
+        service=row.service,
+        plan=row.plan,
+        app=row.app_id,
+        owner=row.owner,
+        password=row.password,
+        port=row.port,
+        created=row.created,
+        updated=row.updated,
+    )
+
+
+def to_attachment(row: Row[Any]) -> Attachment:
+    return Attachment(addon=row.addon, app=row.app_id, var=row.var, created=row.created)
+
+
+class SqlAddons(Repo):
+    def add(self, addon: Addon) -> None:
+        values = dict(
+            name=addon.name,
+            service=addon.service,
+            plan=addon.plan,
+            app_id=addon.app,
+            owner=addon.owner,
+            password=addon.password,
+            port=addon.port,
+            created=addon.created,
+            updated=addon.updated,
+        )
+        self._insert(addons_t, values, Conflict(f"An add-on named {addon.name} exists already."))
+
+    def get(self, name: str) -> Addon | None:
+        return self._one(select(addons_t).where(addons_t.c.name == name), to_addon)
+
+    def all(self) -> builtins.list[Addon]:
+        return self._all(select(addons_t).order_by(addons_t.c.name), to_addon)
+
+    def of_apps(self, app_ids: builtins.list[str]) -> builtins.list[Addon]:
+        """The add-ons made for these apps or attached to one of them."""
+        attached = select(attachments_t.c.addon).where(attachments_t.c.app_id.in_(app_ids))
+        stmt = (
+            select(addons_t)
+            .where(or_(addons_t.c.app_id.in_(app_ids), addons_t.c.name.in_(attached)))
+            .order_by(addons_t.c.name)
+        )
+        return self._all(stmt, to_addon)
+
+    def names(self) -> set[str]:
+        return {row.name for row in self.conn.execute(select(addons_t.c.name)).all()}
+
+    def ports(self) -> set[int]:
+        return {row.port for row in self.conn.execute(select(addons_t.c.port)).all()}
+
+    def set_app(self, name: str, app_id: str, updated: datetime) -> None:
+        stmt = update(addons_t).where(addons_t.c.name == name)
+        self.conn.execute(stmt.values(app_id=app_id, updated=updated))
+
+    def delete(self, name: str) -> None:
+        self.conn.execute(delete(attachments_t).where(attachments_t.c.addon == name))
+        self.conn.execute(delete(addons_t).where(addons_t.c.name == name))
+
+    def attachments(
+        self, addon: str | None = None, app_id: str | None = None
+    ) -> builtins.list[Attachment]:
+        stmt = select(attachments_t).order_by(attachments_t.c.created, attachments_t.c.app_id)
+        if addon is not None:
+            stmt = stmt.where(attachments_t.c.addon == addon)
+        if app_id is not None:
+            stmt = stmt.where(attachments_t.c.app_id == app_id)
+        return self._all(stmt, to_attachment)
+
+    def attach(self, attachment: Attachment) -> None:
+        values = dict(
+            addon=attachment.addon,
+            app_id=attachment.app,
+            var=attachment.var,
+            created=attachment.created,
+        )
+        duplicate = Conflict(f"{attachment.addon} is attached to {attachment.app} already.")
+        self._insert(attachments_t, values, duplicate)
+
+    def detach(self, addon: str, app_id: str) -> None:
+        where = (attachments_t.c.addon == addon) & (attachments_t.c.app_id == app_id)
+        self.conn.execute(delete(attachments_t).where(where))

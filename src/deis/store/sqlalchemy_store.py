@@ -58,6 +58,7 @@ class SqlUnitOfWork:
         self.cron_runs: ports.CronRuns = repos.SqlCronRuns(conn, ids)
         self.acme: ports.AcmeStates = repos.SqlAcme(conn, ids)
         self.sleep: ports.SleepStates = repos.SqlSleep(conn, ids)
+        self.addons: ports.Addons = repos.SqlAddons(conn, ids)
 
 
 class WriterLock:

@@ -340,3 +340,15 @@ class PodmanRuntime:
 
     def address(self, name: str) -> str | None:
         return self.engine.address(name)
+
+    def links(self, app_id: str) -> list[tuple[str, str]]:
+        """The host ends of the links of the app's replicas, (address, veth): where its
+        processes reach this host (and the add-ons attached to the app, through the
+        forwarder). The veth's name is the replica's own (a hash of its name), so a
+        listener bound to it never serves another replica given the address later."""
+        found = []
+        for container in self.engine.recent_containers(app_id, max_age=2.0):
+            allocation = self.engine.allocation(container.name)
+            if allocation is not None:
+                found.append((allocation.host_address, allocation.veth))
+        return sorted(found)

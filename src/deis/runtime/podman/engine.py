@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deis.domain.addons import HOST as ADDONS_HOST
 from deis.domain.desired import DesiredApp, Pod
 from deis.domain.errors import Invalid
 from deis.domain.logs import replica_label
@@ -93,6 +94,8 @@ class Engine:
         registry_logins: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.on_event = on_event
+        # told the app of each replica started (the add-ons' forwarder listens for it)
+        self.on_started: Callable[[str], None] | None = None
         self.state_dir = state_dir
         self.slug_path = slug_path
         self.container_logs = container_logs
@@ -140,7 +143,11 @@ class Engine:
     # --- allocations -----------------------------------------------------------------------
 
     def load_allocations(self) -> list[netns.Allocation]:
-        found = self.ipam.of_instance(self.instance)
+        """The instance's replicas' (and runs') allocations; not the add-ons' (their own
+        adapter keeps those, deis.runtime.podman.addons)."""
+        found = [
+            a for a in self.ipam.of_instance(self.instance) if not a.container.startswith("addon_")
+        ]
         with self._lock:
             self._allocations = {a.container: a for a in found}
         return found
@@ -444,7 +451,12 @@ class Engine:
             if self.egress is not None:
                 self.egress.attach(allocation.netns)
             self.podman.run_detached(
-                spec.run_args(container, allocation.netns_path, self.log_path(desired.app, name)),
+                spec.run_args(
+                    container,
+                    allocation.netns_path,
+                    self.log_path(desired.app, name),
+                    hosts={ADDONS_HOST: allocation.host_address},
+                ),
                 spec.podman_env(container),
             )
         except Exception:
@@ -458,6 +470,11 @@ class Engine:
                 if name in self._allocations:
                     self._started_at[name] = self._changed_at
         log.info("started %s at %s:%d", name, allocation.address, port)
+        if self.on_started is not None:
+            try:
+                self.on_started(desired.app)
+            except Exception:
+                log.exception("telling of the start of %s failed", name)
         return name
 
     def restart(

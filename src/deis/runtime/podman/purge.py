@@ -13,6 +13,7 @@ from pathlib import Path
 
 from deis.runtime import naming, spec
 from deis.runtime.podman import netns
+from deis.runtime.podman.addons import stop_forwarder
 from deis.runtime.podman.buildnet import BuildNetworks
 from deis.runtime.podman.egress import Egress
 from deis.runtime.podman.podman import Podman, PodmanError
@@ -78,6 +79,7 @@ def purge(
             names = [c.name for c in podman.ps({spec.LABEL_INSTANCE: instance})]
             podman.remove(names)
         wait_for_podman_helpers(paths)
+    stop_forwarder(state_dir)  # the add-ons' (deis.runtime.podman.addons)
     BuildNetworks(state_dir, instance).purge()  # with their resolv.conf under /etc/netns
     Egress(state_dir).detach_all()
     netns.purge_instance(instance, netns.Ipam(ipam_dir))

@@ -1,0 +1,183 @@
+"""/v2/apps/<id>/addons/ and /v2/addons/ (extension): add-ons attached by config vars,
+with config's permissions. The servers here are the recording adapter's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deis.domain.errors import Unavailable
+from tests.api.conftest import Api, User
+
+
+def servers(api: Api) -> Any:
+    return api.client.app.state.context.addons  # type: ignore[attr-defined]
+
+
+def create(user: User, app: str, service: str = "postgres", **extra: object) -> dict[str, Any]:
+    made = user.post(f"/v2/apps/{app}/addons/", {"service": service, **extra})
+    assert made.status_code == 201, made.text
+    return made.json()  # type: ignore[no-any-return]
+
+
+def config(user: User, app: str) -> dict[str, str]:
+    return user.get(f"/v2/apps/{app}/config/").json()["values"]  # type: ignore[no-any-return]
+
+
+def summaries(user: User, app: str) -> list[str]:
+    return [r["summary"] for r in user.get(f"/v2/apps/{app}/releases/").json()["results"]]
+
+
+def test_services_and_plans(alice: User) -> None:
+    listed = alice.get("/v2/addons/services/").json()
+    names = [s["name"] for s in listed["results"]]
+    assert names == ["postgres", "redis"]
+    postgres = listed["results"][0]
+    assert postgres["title"] == "PostgreSQL 15" and postgres["var"] == "DATABASE_URL"
+    assert [p["name"] for p in postgres["plans"]] == ["mini", "standard", "large"]
+    assert postgres["plans"][0]["default"] and postgres["plans"][0]["memory"] == "128M"
+
+
+def test_create_attach_detach_destroy(api: Api, alice: User) -> None:
+    alice.create_app("shop")
+    made = create(alice, "shop")
+    name = made["name"]
+    assert name.startswith("postgres-") and made["plan"] == "mini" and made["app"] == "shop"
+    assert made["state"] == "available"
+    assert made["attachments"] == [{"app": "shop", "var": "DATABASE_URL"}]
+    url = config(alice, "shop")["DATABASE_URL"]
+    assert (
+        url.startswith("postgres://app:")
+        and f"@deis-addons:{servers(api).servers[name].port}/app" in url
+    )
+    assert summaries(alice, "shop")[0] == f"alice attached {name}"
+    assert servers(api).reached[name] == ["shop"]
+
+    cache = create(alice, "shop", "redis:standard", **{"as": "cache"})
+    assert cache["plan"] == "standard"
+    assert config(alice, "shop")["CACHE_URL"].startswith("redis://default:")
+    assert summaries(alice, "shop")[0] == f"alice attached {cache['name']} as CACHE_URL"
+    listed = alice.get("/v2/apps/shop/addons/").json()
+    assert sorted(a["name"] for a in listed["results"]) == sorted([name, cache["name"]])
+
+    alice.create_app("admin-site")
+    attached = alice.client.put(
+        f"/v2/apps/admin-site/addons/{name}", json={}, headers=alice.headers
+    )
+    assert attached.status_code == 201, attached.text
+    assert config(alice, "admin-site")["DATABASE_URL"] == url  # one database, two apps
+    assert servers(api).reached[name] == ["admin-site", "shop"]
+    info = alice.get(f"/v2/addons/{name}").json()
+    assert {a["app"] for a in info["attachments"]} == {"shop", "admin-site"}
+
+    refused = alice.delete(f"/v2/addons/{name}?confirm={name}")
+    assert refused.status_code == 409 and "attached to" in refused.json()["detail"]
+    assert alice.delete(f"/v2/apps/admin-site/addons/{name}").status_code == 204
+    assert "DATABASE_URL" not in config(alice, "admin-site")
+    assert summaries(alice, "admin-site")[0] == f"alice detached {name}"
+    assert name in servers(api).servers  # the data stays
+    assert alice.delete(f"/v2/apps/admin-site/addons/{name}").status_code == 404
+
+    assert alice.delete(f"/v2/addons/{name}").status_code == 400  # no confirmation
+    assert alice.delete(f"/v2/addons/{name}?confirm={name}&force=true").status_code == 204
+    assert "DATABASE_URL" not in config(alice, "shop")
+    assert name not in servers(api).servers
+    assert alice.get(f"/v2/addons/{name}").status_code == 404
+
+
+def test_bad_input_is_refused_and_nothing_is_made(api: Api, alice: User) -> None:
+    alice.create_app("shop")
+    for body, field in (
+        ({"service": "mysql"}, "service"),
+        ({"service": "postgres:huge"}, "service"),
+        ({}, "service"),
+        ({"service": "redis", "as": "9lives"}, "as"),
+    ):
+        answer = alice.post("/v2/apps/shop/addons/", body)
+        assert answer.status_code == 400, answer.text
+        assert field in answer.json(), answer.json()
+    taken = alice.post("/v2/apps/shop/config/", {"values": {"DATABASE_URL": "postgres://mine"}})
+    assert taken.status_code == 201
+    clash = alice.post("/v2/apps/shop/addons/", {"service": "postgres"})
+    assert clash.status_code == 409 and "--as" in clash.json()["detail"]
+    assert alice.get("/v2/addons/").json()["count"] == 0
+    assert servers(api).servers == {}
+    assert alice.post("/v2/apps/nope/addons/", {"service": "redis"}).status_code == 404
+
+
+def test_a_create_that_fails_leaves_nothing(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice.create_app("shop")
+
+    def broken(addon: Any) -> None:
+        raise Unavailable(f"{addon.name} did not accept connections within 90s")
+
+    monkeypatch.setattr(servers(api), "provision", broken)
+    failed = alice.post("/v2/apps/shop/addons/", {"service": "postgres"})
+    assert failed.status_code == 503 and "did not accept" in failed.json()["detail"]
+    assert alice.get("/v2/addons/").json()["count"] == 0
+    assert "DATABASE_URL" not in config(alice, "shop")
+    assert len(summaries(alice, "shop")) == 1
+
+
+def test_permissions_are_configs(api: Api, alice: User, bob: User, admin: User) -> None:
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+    # bob sees nothing of it
+    assert bob.get(f"/v2/addons/{name}").status_code == 404
+    assert bob.get("/v2/addons/").json()["count"] == 0
+    bob.create_app("bobs")
+    put = bob.client.put(f"/v2/apps/bobs/addons/{name}", json={}, headers=bob.headers)
+    assert put.status_code == 404
+    assert bob.delete(f"/v2/addons/{name}?confirm={name}&force=true").status_code == 404
+    # a collaborator attaches and detaches, but does not destroy
+    assert alice.post("/v2/apps/shop/perms/", {"username": "bob"}).status_code == 201
+    put = bob.client.put(f"/v2/apps/bobs/addons/{name}", json={"as": "shop"}, headers=bob.headers)
+    assert put.status_code == 201, put.text
+    assert "SHOP_URL" in config(bob, "bobs")
+    assert bob.delete(f"/v2/apps/bobs/addons/{name}").status_code == 204
+    denied = bob.delete(f"/v2/addons/{name}?confirm={name}&force=true")
+    assert denied.status_code == 403
+    assert admin.get("/v2/addons/").json()["count"] == 1
+    assert admin.delete(f"/v2/addons/{name}?confirm={name}&force=true").status_code == 204
+
+
+def test_deleting_the_app_destroys_its_addons_unless_another_app_uses_them(
+    api: Api, alice: User
+) -> None:
+    alice.create_app("shop")
+    alice.create_app("blog")
+    alone = create(alice, "shop", "redis")["name"]
+    shared = create(alice, "shop")["name"]
+    put = alice.client.put(f"/v2/apps/blog/addons/{shared}", json={}, headers=alice.headers)
+    assert put.status_code == 201
+    assert alice.delete("/v2/apps/shop").status_code == 204
+    assert alone not in servers(api).servers
+    kept = alice.get(f"/v2/addons/{shared}").json()
+    assert kept["app"] == "blog" and kept["attachments"] == [{"app": "blog", "var": "DATABASE_URL"}]
+    assert servers(api).reached[shared] == ["blog"]
+
+
+def test_backups_are_listed_restored_and_go_with_the_addon(api: Api, alice: User) -> None:
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+    assert alice.get(f"/v2/addons/{name}/backups").json()["count"] == 0
+    made = alice.post(f"/v2/addons/{name}/backups")
+    assert made.status_code == 201, made.text
+    backup = made.json()
+    assert backup["id"].startswith("b") and backup["addon"] == name and backup["owner"] == "alice"
+    second = alice.post(f"/v2/addons/{name}/backups").json()
+    assert second["id"] != backup["id"]
+    listed = alice.get(f"/v2/addons/{name}/backups").json()["results"]
+    assert [b["id"] for b in listed] == sorted([backup["id"], second["id"]], reverse=True)
+    restored = alice.post(f"/v2/addons/{name}/backups/{backup['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["id"] == backup["id"]
+    assert servers(api).restored == [(name, f"addons/{name}/{backup['id']}.dump")]
+    missing = alice.post(f"/v2/addons/{name}/backups/b20000101000000/restore")
+    assert missing.status_code == 404
+    assert alice.post(f"/v2/addons/{name}/backups/nope/restore").status_code == 400
+    assert alice.delete(f"/v2/addons/{name}?confirm={name}&force=true").status_code == 204
+    objects = api.client.app.state.context.objects  # type: ignore[attr-defined]
+    assert objects.keys(f"addons/{name}") == []
