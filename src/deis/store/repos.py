@@ -172,6 +172,12 @@ class Repo:
                 raise NotFound(missing_parent(table.name, values)) from exc
             raise duplicate from exc
 
+    def _replace(self, table: Any, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """The one row with these key columns, written anew (whether it was there or not)."""
+        where = [table.c[column] == value for column, value in key.items()]
+        self.conn.execute(delete(table).where(*where))
+        self.conn.execute(insert(table).values(**key, **values))
+
     def _one(self, stmt: Select[Any], to_record: Callable[[Row[Any]], T]) -> T | None:
         row = self.conn.execute(stmt.limit(1)).first()
         return None if row is None else to_record(row)
@@ -1007,18 +1013,12 @@ class SqlCronRuns(Repo):
         return {run.name: run for run in self._all(stmt, to_cron_run)}
 
     def record(self, run: CronRun) -> None:
-        where = (cron_runs_t.c.app_id == run.app) & (cron_runs_t.c.name == run.name)
-        self.conn.execute(delete(cron_runs_t).where(where))
-        self.conn.execute(
-            insert(cron_runs_t).values(
-                app_id=run.app,
-                name=run.name,
-                started=run.started,
-                trigger=run.trigger,
-                finished=run.finished,
-                exit_code=run.exit_code,
-            )
-        )
+        self._replace(
+            cron_runs_t,
+            {"app_id": run.app, "name": run.name},
+            {"started": run.started, "trigger": run.trigger, "finished": run.finished,
+             "exit_code": run.exit_code},
+        )  # fmt: skip
 
 
 def to_acme_domain(row: Row[Any]) -> AcmeDomain:
@@ -1059,18 +1059,13 @@ class SqlAcme(Repo):
         return self._all(stmt, to_acme_domain)
 
     def save(self, state: AcmeDomain) -> None:
-        self.conn.execute(delete(acme_domains_t).where(acme_domains_t.c.domain == state.domain))
-        self.conn.execute(
-            insert(acme_domains_t).values(
-                domain=state.domain,
-                app_id=state.app,
-                cert_name=state.cert_name,
-                last_error=state.last_error,
-                last_attempt=state.last_attempt,
-                next_attempt=state.next_attempt,
-                failures=state.failures,
-            )
-        )
+        self._replace(
+            acme_domains_t,
+            {"domain": state.domain},
+            {"app_id": state.app, "cert_name": state.cert_name, "last_error": state.last_error,
+             "last_attempt": state.last_attempt, "next_attempt": state.next_attempt,
+             "failures": state.failures},
+        )  # fmt: skip
 
 
 def to_sleep_state(row: Row[Any]) -> SleepState:
@@ -1085,23 +1080,18 @@ def to_sleep_state(row: Row[Any]) -> SleepState:
 
 class SqlSleep(Repo):
     def get(self, app_id: str) -> SleepState | None:
-        row = self.conn.execute(select(sleep_t).where(sleep_t.c.app_id == app_id)).first()
-        return None if row is None else to_sleep_state(row)
+        return self._one(select(sleep_t).where(sleep_t.c.app_id == app_id), to_sleep_state)
 
     def all(self) -> builtins.list[SleepState]:
         return self._all(select(sleep_t).order_by(sleep_t.c.app_id), to_sleep_state)
 
     def save(self, state: SleepState) -> None:
-        self.conn.execute(delete(sleep_t).where(sleep_t.c.app_id == state.app))
-        self.conn.execute(
-            insert(sleep_t).values(
-                app_id=state.app,
-                after=state.after,
-                all_types=state.all_types,
-                asleep=state.asleep,
-                since=state.since,
-            )
-        )
+        self._replace(
+            sleep_t,
+            {"app_id": state.app},
+            {"after": state.after, "all_types": state.all_types, "asleep": state.asleep,
+             "since": state.since},
+        )  # fmt: skip
 
 
 def to_addon(row: Row[Any]) -> Addon:
