@@ -16,8 +16,8 @@ directory holding settings.json, platform.pid or registry/registry.pid), and
 started (it holds kube-apiserver.pid or etcd.pid), then is removed.
 
 Tests that use pytest's own temporary directories (TMPDIR/pytest-of-USER) can leave a
-podman store's overlay mounted there when killed; pytest then cannot remove the
-directory. Such mounts are unmounted once nothing in the test's directory changed for
+podman store's overlay, or an add-on's loop-mounted disk, mounted there when killed;
+pytest then cannot remove the directory. Such mounts are unmounted once nothing in the test's directory changed for
 --min-age minutes.
 """
 
@@ -89,7 +89,8 @@ def in_use(root: Path, min_age_s: float, now: float) -> bool:
 
 
 def stale_overlay_mounts(temp_root: Path, min_age_s: float, now: float) -> list[Path]:
-    """podman overlay mounts (".../storage/overlay") under pytest's temporary directories
+    """podman overlay mounts (".../storage/overlay") and add-on disks (".../addons/NAME/data",
+    loop devices) under pytest's temporary directories
     whose test directory (the one pytest made for the test) has not changed lately."""
     stale = []
     for line in Path("/proc/self/mounts").read_text().splitlines():
@@ -97,7 +98,10 @@ def stale_overlay_mounts(temp_root: Path, min_age_s: float, now: float) -> list[
         if len(fields) < 2:
             continue
         point = Path(fields[1].replace("\\040", " "))
-        if point.name != "overlay" or point.parent.name != "storage":
+        overlay = point.name == "overlay" and point.parent.name == "storage"
+        # an add-on's disk (deis.runtime.podman.addon_disk): a loop mount on addons/NAME/data
+        disk = fields[0].startswith("/dev/loop") and point.parent.parent.name == "addons"
+        if not overlay and not disk:
             continue
         try:
             relative = point.relative_to(temp_root)

@@ -25,6 +25,9 @@ PACKAGES=(
     "runc:runc"
     "slirp4netns:slirp4netns"
     "ip:iproute2"
+    "mount:mount"  # add-ons' disks: ext4 files loop-mounted on their data dirs
+    "mkfs.ext4:e2fsprogs"
+    "resize2fs:e2fsprogs"
     "nginx:nginx"
     "debootstrap:debootstrap"
     "ssh:openssh-client"

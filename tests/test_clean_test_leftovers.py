@@ -50,6 +50,34 @@ def test_a_stale_podman_overlay_mount_under_pytest_dirs_is_unmounted(tmp_path: P
                 subprocess.run(["umount", str(point)], check=False)  # noqa: S603
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="loop mounts need root")
+def test_a_stale_addon_disk_under_pytest_dirs_is_unmounted(tmp_path: Path) -> None:
+    """An add-on's loop-mounted disk (deis.runtime.podman.addon_disk) a killed runtime test
+    left in pytest's directories."""
+    from deis.runtime.podman import addon_disk
+
+    old_test = tmp_path / "pytest-of-root" / "pytest-7" / "popen-gw0" / "test_old0"
+    addon_dir = old_test / "deis-addons0" / "state" / "addons" / "postgres-test-0001"
+    data = addon_dir / "data"
+    addon_disk.attach(addon_dir, data, 16)
+    try:
+        long_ago = time.time() - 3 * 3600
+        for dirpath, dirnames, filenames in os.walk(old_test):
+            for name in [*dirnames, *filenames, "."]:
+                os.utime(Path(dirpath) / name, (long_ago, long_ago))
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, str(SCRIPT), "--temp-root", str(tmp_path), "--min-age", "60"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"umount {data}" in done.stdout
+        assert not addon_disk.mounted(data)
+    finally:
+        addon_disk.detach(data)
+
+
 def test_a_control_plane_a_killed_run_left_is_stopped(tmp_path: Path) -> None:
     """A root made by the Kubernetes tests' real_control_plane fixture, whose owner died:
     its processes (found by the PIDs scripts/kube-control-plane.sh wrote) are stopped."""

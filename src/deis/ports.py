@@ -248,9 +248,12 @@ class Addons(Protocol):
 
 class AddonServers(Protocol):
     """Runs the add-ons' servers and lets the attached apps' processes (only those) reach
-    them at the URL of `Addon.url()`."""
+    them at `url(addon)`."""
 
     name: str
+
+    def url(self, addon: Addon) -> str:
+        """What an attached app's config var holds: where its processes reach the server."""
 
     def provision(self, addon: Addon) -> None:
         """Make the server (its data kept apart) and return once it accepts connections.
@@ -261,6 +264,9 @@ class AddonServers(Protocol):
 
     def state(self, name: str) -> str:
         """`available`, `starting`, `crashed` or `missing`."""
+
+    def disk_used(self, name: str) -> int | None:
+        """Bytes the add-on's data takes on its disk (None where it cannot tell)."""
 
     def reach(self, addon: Addon, apps: builtins.list[str]) -> None:
         """The apps whose processes may connect to the add-on (replacing the previous)."""

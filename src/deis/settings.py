@@ -111,7 +111,7 @@ class Settings:
     def addons_adapter(self) -> str:
         if self.addons:
             return self.addons
-        return self.runtime if self.runtime in ("podman", "record") else "none"
+        return self.runtime if self.runtime in ("podman", "record", "kubernetes") else "none"
 
     @property
     def sqlite_path(self) -> Path:

@@ -37,6 +37,7 @@ def test_services_and_plans(alice: User) -> None:
     assert postgres["title"] == "PostgreSQL 15" and postgres["var"] == "DATABASE_URL"
     assert [p["name"] for p in postgres["plans"]] == ["mini", "standard", "large"]
     assert postgres["plans"][0]["default"] and postgres["plans"][0]["memory"] == "128M"
+    assert [p["disk"] for p in postgres["plans"]] == ["1G", "10G", "50G"]
 
 
 def test_create_attach_detach_destroy(api: Api, alice: User) -> None:
@@ -46,6 +47,7 @@ def test_create_attach_detach_destroy(api: Api, alice: User) -> None:
     assert name.startswith("postgres-") and made["plan"] == "mini" and made["app"] == "shop"
     assert made["state"] == "available"
     assert made["attachments"] == [{"app": "shop", "var": "DATABASE_URL"}]
+    assert made["disk"] == "1G" and made["disk_used"] is None  # the record adapter cannot tell
     url = config(alice, "shop")["DATABASE_URL"]
     assert (
         url.startswith("postgres://app:")

@@ -30,6 +30,7 @@ def test_create_list_info_attach_detach_destroy(user: Deis, app: str) -> None:
     assert f"{name}  postgres  mini  available  {app} (DATABASE_URL)" in mine
     info = user("addons:info", name).out
     assert info.startswith(f"=== {name}\n") and "128M memory" in info
+    assert "\ndisk:         1G\n" in info  # the record adapter does not know what is used
     assert json.loads(user("addons:info", name, "-o", "json").out)["state"] == "available"
 
     other = app + "-2"

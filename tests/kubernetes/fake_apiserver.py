@@ -29,7 +29,7 @@ ReplicaSets named DEPLOYMENT-HASH and pods named RS-XXXXX, Pending until somethi
 (a test's kubelet) patches their status; rolling updates honour maxSurge and
 maxUnavailable; Deployment status (observedGeneration, replicas, updatedReplicas,
 readyReplicas, availableReplicas) follows the pods; the garbage collector deletes what
-lost its owner.
+lost its owner. StatefulSets make pods SET-0.. and their claims (see _stateful_set).
 """
 
 from __future__ import annotations
@@ -550,6 +550,8 @@ class FakeApiServer:
             self._garbage_collect()
             for obj in [o for o in self.objects.values() if o["kind"] == "Deployment"]:
                 self._deployment(obj)
+            for obj in [o for o in self.objects.values() if o["kind"] == "StatefulSet"]:
+                self._stateful_set(obj)
             if self._rv == before:
                 return
 
@@ -667,6 +669,60 @@ class FakeApiServer:
         if deployment.get("status") != status:
             deployment["status"] = status
             deployment["metadata"]["resourceVersion"] = self._next_rv()
+
+    def _stateful_set(self, stateful: dict[str, Any]) -> None:
+        """Pods SET-0..N-1 (made again under the same name when deleted), each with the
+        claims of the volumeClaimTemplates (TEMPLATE-SET-I, left when the set goes, as the
+        real controller leaves them), and the status the real controller reports."""
+        ns, set_name = stateful["metadata"]["namespace"], stateful["metadata"]["name"]
+        spec = stateful.get("spec") or {}
+        template = spec.get("template") or {}
+        want = int(spec.get("replicas", 1))
+        pod_kind, claim_kind = (
+            self.kinds[("v1", "pods")],
+            self.kinds[("v1", "persistentvolumeclaims")],
+        )
+        pods = self._owned("Pod", ns, stateful)
+        for pod in pods:
+            ordinal = pod["metadata"]["name"].rsplit("-", 1)[-1]
+            if ordinal.isdigit() and int(ordinal) >= want and not _terminating(pod):
+                self._delete_pod(pod)
+        names = {p["metadata"]["name"] for p in pods}
+        for ordinal in range(want):
+            name = f"{set_name}-{ordinal}"
+            volumes = []
+            for claim in spec.get("volumeClaimTemplates") or []:
+                claim_name = f"{claim['metadata']['name']}-{name}"
+                if self._key(claim_kind, ns, claim_name) not in self.objects:
+                    self.create(claim_kind, ns, {
+                        "metadata": {**copy.deepcopy(claim["metadata"]), "name": claim_name},
+                        "spec": copy.deepcopy(claim.get("spec") or {}),
+                    })  # fmt: skip
+                volumes.append({"name": claim["metadata"]["name"],
+                                "persistentVolumeClaim": {"claimName": claim_name}})  # fmt: skip
+            if name in names:
+                continue
+            meta = copy.deepcopy(template.get("metadata") or {})
+            meta["labels"] = {**meta.get("labels", {}), "statefulset.kubernetes.io/pod-name": name}
+            body = copy.deepcopy(template.get("spec") or {})
+            body["volumes"] = [*body.get("volumes", []), *volumes]
+            self.create(pod_kind, ns, {
+                "metadata": {**meta, "name": name, "ownerReferences": [self._owner_ref(stateful)]},
+                "spec": body,
+            })  # fmt: skip
+        live = [p for p in self._owned("Pod", ns, stateful) if not _terminating(p)]
+        ready = sum(map(_ready, live))
+        status = {
+            "observedGeneration": stateful["metadata"].get("generation", 1),
+            "replicas": len(live),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "currentReplicas": len(live),
+        }
+        status = {k: v for k, v in status.items() if v != 0}
+        if stateful.get("status") != status:
+            stateful["status"] = status
+            stateful["metadata"]["resourceVersion"] = self._next_rv()
 
     def _new_pod(self, kind: Kind, ns: str, rs: dict[str, Any]) -> dict[str, Any]:
         template = rs["spec"]["template"]

@@ -33,7 +33,8 @@ Behaviour = Callable[[dict[str, Any]], Any]
 EXIT_RE = re.compile(r"exit (\d+)\s*$")
 # the namespaces of the tests' apps (conftest.new_app): never touch anything else of a
 # real cluster
-TEST_NAMESPACE = re.compile(r"t[0-9a-f]{8}")
+# and of the tests' add-ons (test_addon_servers.new_addon)
+TEST_NAMESPACE = re.compile(r"t[0-9a-f]{8}|(postgres|redis)-tst[a-z]{6}-[0-9]{4}")
 
 
 def default_behaviour(pod: dict[str, Any]) -> Any:
@@ -63,8 +64,10 @@ class Kubelet:
         behaviour: Behaviour = default_behaviour,
         interval: float = 0.05,
         node: Node | None = None,
+        namespaces: Callable[[str], object] = TEST_NAMESPACE.fullmatch,
     ) -> None:
         self.kube = kube
+        self.namespaces = namespaces  # whether a namespace's pods are the tests' to run
         self.fake = fake
         self.node = node
         self.behaviour = behaviour
@@ -92,7 +95,7 @@ class Kubelet:
         pods = self.kube.request("GET", "/api/v1/pods", query={"labelSelector": "heritage=deis"})
         for pod in pods.get("items") or []:
             uid = pod["metadata"]["uid"]
-            if not TEST_NAMESPACE.fullmatch(pod["metadata"]["namespace"]):
+            if not self.namespaces(pod["metadata"]["namespace"]):
                 continue
             if pod["metadata"].get("deletionTimestamp"):
                 if self.node is not None:

@@ -8,6 +8,7 @@ their logs. It runs no containers: probes are checked in the pod spec, never exe
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import threading
 import time
@@ -24,7 +25,7 @@ from ..api.conftest import live_server
 from ..cli.conftest import Deis
 from ..databases import fresh_database
 from .conftest import NO_CONTROL_PLANE, ControlPlane, new_app, real_available
-from .kubelet import Kubelet
+from .kubelet import TEST_NAMESPACE, Kubelet
 from .kubelet_node import Node
 
 pytestmark = pytest.mark.skipif(not real_available(), reason=NO_CONTROL_PLANE)
@@ -51,15 +52,17 @@ def platform(
 ) -> Iterator[Platform]:
     tmp = tmp_path_factory.mktemp("platform")
     kube = Kube.connect(str(real_control_plane.kubeconfig), timeout=10)
-    kubelet = Kubelet(kube, node=real_node).start()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DEIS_KUBECONFIG", str(real_control_plane.kubeconfig))
         patch.setenv("DEIS_KUBERNETES_ROUTING", "ingress")
         patch.setenv("DEIS_KUBERNETES_DEPLOY_TIMEOUT", "60")
+        patch.setenv("DEIS_KUBERNETES_ADDON_TIMEOUT", "60")
         with fresh_database("sqlite", tmp) as database_url, live_server(
             tmp, database_url=database_url, runtime="kubernetes", router="kubernetes",
             logs="kubernetes", builder="none", domain="apps.test",
         ) as url:  # fmt: skip
+            owned = ours(database_url.removeprefix("sqlite:///"))
+            kubelet = Kubelet(kube, node=real_node, namespaces=owned).start()
             home = tmp / "home"
             (home / "work").mkdir(parents=True)
             deis = Deis(home, "real-cluster", home / "work")
@@ -70,6 +73,23 @@ def platform(
             finally:
                 kubelet.stop()
                 kube.close()
+
+
+def ours(database: str) -> Callable[[str], bool]:
+    """The namespaces whose pods the test kubelet runs: the tests' apps' and the add-ons
+    this platform made (by the names its database holds; never another's on a shared
+    cluster)."""
+
+    def owned(namespace: str) -> bool:
+        if TEST_NAMESPACE.fullmatch(namespace):
+            return True
+        if not namespace.startswith(("postgres-", "redis-")):
+            return False
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
+            rows = conn.execute("SELECT 1 FROM addons WHERE name = ?", (namespace,)).fetchall()
+        return bool(rows)
+
+    return owned
 
 
 @pytest.fixture
@@ -311,3 +331,46 @@ def test_destroy_removes_the_namespace(platform: Platform) -> None:
     deis("destroy", "-a", app, "--confirm", app)
     # the real namespace controller empties it (the kubelet confirms its pods' deletion)
     until(lambda: kube.get("v1", "Namespace", app) is None, 60, "the namespace to go")
+
+
+def test_addons_are_statefulsets_in_namespaces_of_their_own(platform: Platform, app: str) -> None:
+    """`deis addons:*` with DEIS_ADDONS=kubernetes (the default on this runtime): the real
+    StatefulSet controller makes the server's pod and claim, the app's pods get the URL of
+    the add-on's Service, the NetworkPolicy follows the attachments, and destroying it
+    deletes its namespace."""
+    kube, deis = platform.kube, platform.deis
+    pulled(platform, app)
+    created = deis("addons:create", "postgres", "-a", app).out
+    name = created.splitlines()[-1].split()[0]  # "NAME (mini) is attached to APP as ..."
+    assert f"{name} (mini) is attached to {app} as DATABASE_URL" in created
+    stateful = kube.get("apps/v1", "StatefulSet", name, name)
+    assert stateful is not None and stateful["status"].get("readyReplicas") == 1
+    claim = kube.get("v1", "PersistentVolumeClaim", f"data-{name}-0", name)
+    assert claim is not None  # made by the StatefulSet controller
+    assert "available" in deis("addons:info", name).out
+
+    config = deis("config", "-a", app).out
+    url = next(line.split()[-1] for line in config.splitlines() if "DATABASE_URL" in line)
+    assert url.startswith("postgres://app:") and url.endswith(f"@{name}.{name}.svc:5432/app")
+    # the new release runs: its pods' env Secret holds the URL
+    env = web(kube, app)["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]
+    secret = kube.get("v1", "Secret", env["secretRef"]["name"], app)
+    assert secret is not None and "DATABASE_URL" in secret["data"]
+
+    other = new_app()
+    deis("create", other, "--no-remote")
+    try:
+        deis("addons:attach", name, "-a", other, "--as", "reports")
+        policy = kube.get("networking.k8s.io/v1", "NetworkPolicy", name, name)
+        assert policy is not None
+        sources = policy["spec"]["ingress"][0]["from"]
+        assert sorted(s["podSelector"]["matchLabels"].get("app", "") for s in sources) == sorted(
+            ["", app, other]
+        )
+        refused = deis("addons:destroy", name, "--confirm", name, ok=False)
+        assert refused.code != 0 and "attached to" in refused.err
+        deis("addons:destroy", name, "--confirm", name, "--force")
+        until(lambda: kube.get("v1", "Namespace", name) is None, 60, "the namespace to go")
+        assert "DATABASE_URL" not in deis("config", "-a", app).out
+    finally:
+        deis("destroy", "-a", other, "--confirm", other, ok=False)

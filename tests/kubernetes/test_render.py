@@ -105,6 +105,7 @@ def test_everything_the_platform_needs() -> None:
     assert builder["type"] == "LoadBalancer" and builder["ports"][0]["port"] == 2222
     settings = objects[("ConfigMap", "deis-settings")]["data"]
     assert settings["DEIS_RUNTIME"] == "kubernetes" and settings["DEIS_DOMAIN"] == BASE.domain
+    assert settings["DEIS_KUBERNETES_ADDON_IMAGE"] == f"deis/addons:{BASE.image_tag}"
 
 
 def test_least_privilege() -> None:
@@ -113,7 +114,10 @@ def test_least_privilege() -> None:
     assert resources == {
         "namespaces", "secrets", "services", "pods", "pods/log", "deployments",
         "horizontalpodautoscalers", "cronjobs", "httproutes", "referencegrants",
+        "statefulsets", "networkpolicies", "persistentvolumeclaims",  # add-ons
     }  # fmt: skip
+    claims = next(rule for rule in rules if rule["resources"] == ["persistentvolumeclaims"])
+    assert claims["verbs"] == ["get", "list"]  # read only: the StatefulSet makes them
     assert all("*" not in rule["verbs"] and "*" not in rule["resources"] for rule in rules)
     assert "ingresses" in {r for rule in controller_rules(replace(BASE, routing="ingress"))
                            for r in rule["resources"]}  # fmt: skip

@@ -20,6 +20,8 @@ import pytest
 
 from deis.domain.addons import HOST, Addon
 from deis.domain.desired import DesiredApp
+from deis.runtime.podman.addons import redis_command
+from tests.objects.conftest import free_port, s3_endpoint, s3_store  # noqa: F401 - fixtures
 from tests.runtime.conftest import WEB, build_image_tarball, wait_for
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -272,3 +274,120 @@ def test_connect_gives_the_services_client_on_a_terminal(rig: Any) -> None:
         finally:
             session.close()
             servers.deprovision(made.name)
+
+
+# --- the cluster's backup and restore pods, run for real -------------------------------
+
+
+def run_cluster_job(rig: Any, image: str, made: Addon, action: str, url: str) -> str:
+    """The container of the pod KubernetesAddons makes for a backup or restore, run by
+    podman as a node would (its command, its env with the Secret's password and the pod's
+    IP filled in), on the host's network (the object store is on 127.0.0.1), against this
+    machine's server of the add-on: ADDON_HOST, the Service's name on a cluster, is the
+    server's address here."""
+    from deis.runtime.kubernetes import addons as k8s
+
+    runtime, servers = rig
+    pod = k8s.job_pod(made, f"{made.name}-{action}", action, image, url, 600)
+    [container] = pod["spec"]["containers"]
+    env = {}
+    for item in container["env"]:
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        elif "secretKeyRef" in item["valueFrom"]:
+            env[item["name"]] = made.password
+        else:  # status.podIP: where the server reaches the job (the host, here)
+            env[item["name"]] = servers._allocation(made.name).host_address
+    env["ADDON_HOST"] = servers.address(made.name)
+    env["SOURCE_PORT"] = str(free_port())
+    args = ["run", "--rm", "--network=host", *(f"--env={k}" for k in sorted(env))]
+    outcome = runtime.podman.call(
+        [*args, image, *container["command"]], env=env, timeout=120, check=False
+    )
+    assert outcome.code == 0, outcome.output
+    return str(outcome.output)
+
+
+def test_the_clusters_backup_and_restore_pods_work_on_the_real_servers(
+    rig: Any,
+    stack_image: str,
+    s3_store: Any,  # noqa: F811
+) -> None:
+    runtime, servers = rig
+    pg, redis = addon("postgres", 25008), addon("redis", 25009)
+    servers.provision(pg)
+    servers.provision(redis)
+    try:
+        dsn = dict(
+            host=servers.address(pg.name), port=5432, user="app", password=pg.password,
+            dbname="app",
+        )  # fmt: skip
+        with psycopg.connect(**dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE notes (body text)")
+            conn.execute("INSERT INTO notes VALUES ('kept')")
+        key = "addons/pg/b20261206120000.dump"
+        output = run_cluster_job(rig, stack_image, pg, "backup", s3_store.url(key, "PUT"))
+        size = int(output.strip().splitlines()[-1])  # what KubernetesAddons.backup reads
+        assert size == len(s3_store.get(key)) and s3_store.get(key).startswith(b"PGDMP")
+        with psycopg.connect(**dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM notes")
+            conn.execute("INSERT INTO notes VALUES ('lost')")
+        run_cluster_job(rig, stack_image, pg, "restore", s3_store.url(key, "GET"))
+        with psycopg.connect(**dsn) as conn:
+            assert conn.execute("SELECT body FROM notes").fetchall() == [("kept",)]
+
+        address = servers.address(redis.name)
+        redis_command(redis, address, "SET visits 41")
+        key = "addons/redis/b20261206120000.rdb"
+        output = run_cluster_job(rig, stack_image, redis, "backup", s3_store.url(key, "PUT"))
+        assert int(output.strip().splitlines()[-1]) == len(s3_store.get(key))
+        assert s3_store.get(key).startswith(b"REDIS")
+        redis_command(redis, address, "SET visits 0")
+        redis_command(redis, address, "SET later 1")
+        # the server becomes a replica of the job's own server, then stands alone again
+        run_cluster_job(rig, stack_image, redis, "restore", s3_store.url(key, "GET"))
+        assert raw_redis(redis, address, "GET visits").endswith("$2\r\n41\r\n")
+        assert raw_redis(redis, address, "EXISTS later").endswith(":0\r\n")
+        assert "role:master" in raw_redis(redis, address, "INFO replication")
+        redis_command(redis, address, "SET after 1")  # writable again
+    finally:
+        servers.deprovision(pg.name)
+        servers.deprovision(redis.name)
+
+
+def raw_redis(made: Addon, address: str, command: str) -> str:
+    import socket
+
+    with socket.create_connection((address, 6379), timeout=5) as conn:
+        conn.sendall(f"AUTH default {made.password}\r\n{command}\r\n".encode())
+        time.sleep(0.3)
+        return conn.recv(8192).decode()
+
+
+def test_a_server_cannot_outgrow_its_disk(rig: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan's disk (here made small) is a filesystem of its own: writing past it fails
+    with the server's own "No space left on device", and the server goes on answering."""
+    from deis.runtime.podman.addons import container_name
+
+    runtime, servers = rig
+    monkeypatch.setattr(servers, "disk_mb", lambda made: 96)
+    pg = addon("postgres", 25010)
+    servers.provision(pg)
+    try:
+        used, total = servers.disk_usage(pg.name)
+        assert 80 * 2**20 < total <= 96 * 2**20 and used > 20 * 2**20  # initdb's files
+        fill = "dd if=/dev/zero of=/data/fill bs=1M count=200 2>&1; echo exit=$?"
+        outcome = runtime.podman.call(
+            ["exec", container_name(pg.name), "bash", "-c", fill], check=False, timeout=60
+        )
+        assert "No space left on device" in outcome.output and "exit=1" in outcome.output
+        runtime.podman.call(["exec", container_name(pg.name), "rm", "/data/fill"], timeout=30)
+        dsn = dict(
+            host=servers.address(pg.name), port=5432, user="app", password=pg.password,
+            dbname="app",
+        )  # fmt: skip
+        with psycopg.connect(**dsn) as conn:
+            assert conn.execute("SELECT 40 + 2").fetchone() == (42,)
+    finally:
+        servers.deprovision(pg.name)
+    assert not (servers.directory / pg.name).exists()  # the disk with it

@@ -26,12 +26,21 @@ def format_list(title: str, addons: list[dict[str, Any]]) -> str:
     return lines + table(rows, ("NAME", "SERVICE", "PLAN", "STATE", "ATTACHED TO"))
 
 
+def _disk(addon: dict[str, Any]) -> str:
+    size = str(addon.get("disk") or "?")
+    used = addon.get("disk_used")
+    if not isinstance(used, int):
+        return size
+    return f"{size} ({used / 1_000_000:.1f} MB used)"
+
+
 def format_info(addon: dict[str, Any]) -> str:
     values = {
         "service": addon["service"],
         "plan": f"{addon['plan']} ({addon['memory']} memory, {addon['cpus']:g} CPU,"
         f" {addon['connections']} connections)",
         "state": addon["state"],
+        "disk": _disk(addon),
         "app": f"{addon['app']} (its owner or an administrator may destroy it)",
         "created by": addon["owner"],
         "attached to": _attached(addon),

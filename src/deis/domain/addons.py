@@ -38,7 +38,7 @@ class Plan:
     cpus: float
     connections: int
     description: str
-    disk_gb: int = 1  # the volume's size where it can be asked for (a cluster's claim)
+    disk_gb: int = 1  # its data's disk: a loop-mounted file on one machine, a claim on a cluster
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ SERVICES: dict[str, Service] = {
         port=5432,
         scheme="postgres",
         plans=(
-            Plan("mini", 128, 0.5, 20, "128 MB, half a core, 20 connections", 1),
-            Plan("standard", 512, 1.0, 100, "512 MB, 1 core, 100 connections", 10),
-            Plan("large", 2048, 2.0, 300, "2 GB, 2 cores, 300 connections", 50),
+            Plan("mini", 128, 0.5, 20, "128 MB, half a core, 20 connections, 1 GB disk", 1),
+            Plan("standard", 512, 1.0, 100, "512 MB, 1 core, 100 connections, 10 GB disk", 10),
+            Plan("large", 2048, 2.0, 300, "2 GB, 2 cores, 300 connections, 50 GB disk", 50),
         ),
         default_plan="mini",
     ),
@@ -81,9 +81,9 @@ SERVICES: dict[str, Service] = {
         port=6379,
         scheme="redis",
         plans=(
-            Plan("mini", 64, 0.5, 100, "64 MB, half a core, 100 clients", 1),
-            Plan("standard", 256, 1.0, 1000, "256 MB, 1 core, 1000 clients", 2),
-            Plan("large", 1024, 2.0, 10000, "1 GB, 2 cores, 10000 clients", 8),
+            Plan("mini", 64, 0.5, 100, "64 MB, half a core, 100 clients, 1 GB disk", 1),
+            Plan("standard", 256, 1.0, 1000, "256 MB, 1 core, 1000 clients, 2 GB disk", 2),
+            Plan("large", 1024, 2.0, 10000, "1 GB, 2 cores, 10000 clients, 8 GB disk", 8),
         ),
         default_plan="mini",
     ),
@@ -113,12 +113,14 @@ class Addon:
     def sizes(self) -> Plan:
         return self.kind.plan(self.plan)
 
-    def url(self, host: str = HOST) -> str:
+    def url(self, host: str = HOST, port: int | None = None) -> str:
         """What an attached app's config var holds (on one machine, the forwarder's
-        name and the add-on's port; on a cluster, its Service's name)."""
+        name and the add-on's port; on a cluster, its Service's name and the service's
+        own port)."""
+        port = self.port if port is None else port
         if self.service == "redis":
-            return f"redis://default:{self.password}@{host}:{self.port}"
-        return f"postgres://{USER}:{self.password}@{host}:{self.port}/{USER}"
+            return f"redis://default:{self.password}@{host}:{port}"
+        return f"postgres://{USER}:{self.password}@{host}:{port}/{USER}"
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,13 @@ def podman_requirements(settings: Settings) -> list[Requirement]:
         program("umount (cleaning up after a crash)", "umount", "mount"),
         files("busybox (the self-test container's image)", [BUSYBOX], "busybox-static"),
     ]
+    if settings.addons_adapter == "podman":
+        needs += [
+            program("mount (add-ons' disks, loop-mounted)", "mount", "mount"),
+            program("mkfs.ext4 (add-ons' disks)", "mkfs.ext4", "e2fsprogs"),
+            program("resize2fs (an add-on's disk grown)", "resize2fs", "e2fsprogs"),
+            program("e2fsck (an add-on's disk grown)", "e2fsck", "e2fsprogs"),
+        ]
     if settings.egress:
         needs.append(program("slirp4netns (apps' egress)", "slirp4netns", "slirp4netns"))
     elif settings.builder == "git" and settings.build_network == "isolated":

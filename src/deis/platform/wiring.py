@@ -352,7 +352,15 @@ def make_addons(settings: Settings, runtime: Runtime, objects: Objects) -> Addon
         if not isinstance(runtime, PodmanRuntime):
             raise UnknownAdapter("DEIS_ADDONS=podman needs DEIS_RUNTIME=podman")
         return PodmanAddons(runtime, image=addon_image, objects=objects)
-    raise UnknownAdapter(f"unknown add-ons adapter {name!r} (known: podman, record, none)")
+    if name == "kubernetes":
+        from deis.runtime.kubernetes import KubernetesRuntime
+
+        if not isinstance(runtime, KubernetesRuntime):
+            raise UnknownAdapter("DEIS_ADDONS=kubernetes needs DEIS_RUNTIME=kubernetes")
+        return cast(AddonServers, kubernetes_wiring().make_addons(runtime.kube, objects))
+    raise UnknownAdapter(
+        f"unknown add-ons adapter {name!r} (known: podman, kubernetes, record, none)"
+    )
 
 
 def addon_image() -> str:

@@ -21,6 +21,9 @@ class RecordingAddons:
         self.backups: dict[str, str] = {}
         self.restored: list[tuple[str, str]] = []
 
+    def url(self, addon: Addon) -> str:
+        return addon.url()
+
     def provision(self, addon: Addon) -> None:
         with self._lock:
             self.servers[addon.name] = addon
@@ -33,6 +36,9 @@ class RecordingAddons:
     def state(self, name: str) -> str:
         with self._lock:
             return "available" if name in self.servers else "missing"
+
+    def disk_used(self, name: str) -> int | None:
+        return None
 
     def reach(self, addon: Addon, apps: list[str]) -> None:
         with self._lock:

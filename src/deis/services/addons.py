@@ -36,6 +36,7 @@ class AddonView:
     addon: Addon
     state: str
     attachments: list[Attachment]
+    disk_used: int | None = None  # bytes on its disk, where the servers can tell
 
 
 def services() -> list[rules.Service]:
@@ -84,7 +85,8 @@ def info(ctx: Context, actor: User, name: str) -> AddonView:
     with ctx.store.transaction() as uow:
         addon = _visible(uow, actor, name)
         attached = uow.addons.attachments(addon=addon.name)
-    return AddonView(addon, _state(ctx, addon.name), attached)
+    used = ctx.addons.disk_used(addon.name) if ctx.addons is not None else None
+    return AddonView(addon, _state(ctx, addon.name), attached, used)
 
 
 def _var_free(uow: UnitOfWork, app_id: str, var: str) -> None:
@@ -103,7 +105,8 @@ def _attach(
     _var_free(uow, app.id, var)
     uow.addons.attach(Attachment(addon.name, app.id, var, ctx.clock()))
     summary = rules.attached_summary(actor.username, addon.name, var, addon.kind)
-    build = _set_var(ctx, uow, actor, app, var, addon.url(), summary)
+    url = ctx.addons.url(addon) if ctx.addons is not None else addon.url()
+    build = _set_var(ctx, uow, actor, app, var, url, summary)
     return Released(app.id, summary, deploy=build)
 
 
@@ -306,6 +309,8 @@ def as_dict(view: AddonView) -> dict[str, Any]:
         "memory": f"{plan.memory_mb}M",
         "cpus": plan.cpus,
         "connections": plan.connections,
+        "disk": f"{plan.disk_gb}G",
+        "disk_used": view.disk_used,
         "attachments": [{"app": a.app, "var": a.var} for a in view.attachments],
     }
 
@@ -321,6 +326,7 @@ def service_dict(service: rules.Service) -> dict[str, Any]:
                 "memory": f"{p.memory_mb}M",
                 "cpus": p.cpus,
                 "connections": p.connections,
+                "disk": f"{p.disk_gb}G",
                 "description": p.description,
                 "default": p.name == service.default_plan,
             }

@@ -124,9 +124,17 @@ STACKS: dict[str, Stack] = {
 }
 
 
-# The add-ons' servers (deis addons:create): PostgreSQL 15 and Redis 7 from Debian. Not one
-# of STACKS (which every platform needs): made the first time an add-on is created.
-ADDON_PACKAGES = ("postgresql-15", "postgresql-client-15", "redis-server", "redis-tools")
+# The add-ons' servers (deis addons:create): PostgreSQL 15 and Redis 7 from Debian, and curl
+# for the backup and restore pods on a cluster (images/addons is this stack). Not one of
+# STACKS (which every platform needs): made the first time an add-on is created.
+ADDON_PACKAGES = (
+    "postgresql-15",
+    "postgresql-client-15",
+    "redis-server",
+    "redis-tools",
+    "curl",
+    "ca-certificates",
+)
 ADDON_STACK = Stack(
     kind="addons",
     repository="localhost/deis/stack-addons",

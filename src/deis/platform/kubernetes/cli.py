@@ -66,6 +66,7 @@ _OPTIONS: list[Callable[[F], F]] = [
     click.option("--slugbuilder-image", help="Default: PREFIX/slugbuilder:TAG."),
     click.option("--slugrunner-image", help="Default: PREFIX/slugrunner:TAG."),
     click.option("--dockerbuilder-image", help="Default: PREFIX/dockerbuilder:TAG."),
+    click.option("--addons-image", help="The add-ons' servers. Default: PREFIX/addons:TAG."),
     click.option("--registry-image", default="registry:2", show_default=True),
     click.option("--build-deny-cidr", "build_deny_cidrs", multiple=True,
                  help="A network build pods may not reach (repeat; default: the private"

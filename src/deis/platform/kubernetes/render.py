@@ -92,6 +92,7 @@ class InstallOptions:
     slugbuilder_image: str = ""
     slugrunner_image: str = ""
     dockerbuilder_image: str = ""
+    addons_image: str = ""
     registry_image: str = "registry:2"
     controller_replicas: int = 1
     # networks build pods may not reach besides link-local (the pods' and Services'
@@ -164,6 +165,10 @@ def controller_rules(o: InstallOptions) -> list[dict[str, Any]]:
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": list(RW)},
         {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": list(RW)},
         {"apiGroups": ["batch"], "resources": ["cronjobs"], "verbs": list(RW)},
+        # add-ons (deis addons:create): a StatefulSet, its claim and a NetworkPolicy each
+        {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": list(RW)},
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list"]},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": list(RW)},
     ]  # fmt: skip
     if o.routing == "gateway":
         rules.append(
@@ -278,6 +283,7 @@ def settings(o: InstallOptions) -> Manifest:
         "DEIS_KUBERNETES_SLUGRUNNER_IMAGE": o.image("slugrunner"),
         "DEIS_KUBERNETES_SLUGBUILDER_IMAGE": o.image("slugbuilder"),
         "DEIS_KUBERNETES_DOCKERBUILDER_IMAGE": o.image("dockerbuilder"),
+        "DEIS_KUBERNETES_ADDON_IMAGE": o.image("addons"),
         "DEIS_REGISTRY_HOST": f"deis-registry.{o.namespace}.svc.cluster.local:{REGISTRY_PORT}",
     }
     if o.ingress_class:

@@ -17,6 +17,7 @@ from deis.router.cert_manager import CertManager
 from deis.router.kubernetes import KubernetesRouter, RouterOptions, parse_issuer
 from deis.runtime import policy
 from deis.runtime.kubernetes import ApiError, Kube, KubernetesRuntime, Options
+from deis.runtime.kubernetes.addon_servers import AddonOptions, KubernetesAddons
 from deis.runtime.kubernetes.logs import KubernetesLogs
 from deis.runtime.kubernetes.manifests import SlugStore
 
@@ -38,6 +39,7 @@ class KubernetesSettings:
     runtime: Options = field(default_factory=Options)
     router: RouterOptions = field(default_factory=RouterOptions)
     builds: ClusterBuildOptions = field(default_factory=ClusterBuildOptions)
+    addons: AddonOptions = field(default_factory=AddonOptions)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> KubernetesSettings:
@@ -89,7 +91,12 @@ class KubernetesSettings:
                 registry_ca_secret=get("REGISTRY_CA_SECRET") or "",
                 memory=str(parse_size(memory)) if memory else "",
             )
+            addons = AddonOptions(
+                image=get("ADDON_IMAGE") or AddonOptions.image,
+                ready_timeout=float(get("ADDON_TIMEOUT") or AddonOptions.ready_timeout),
+            )
             return cls(
+                addons=addons,
                 kubeconfig=env.get("DEIS_KUBECONFIG") or None,
                 context=get("CONTEXT"),
                 api_timeout=float(get("API_TIMEOUT") or 15.0),
@@ -137,6 +144,13 @@ def make_cert_manager(settings: KubernetesSettings, kube: Kube) -> CertManager:
     issuer = settings.router.cert_issuer
     assert issuer is not None, "only wired when the operator named an issuer"
     return CertManager(kube, issuer, api_errors=(ApiError,))
+
+
+def make_addons(kube: Kube, objects: Objects) -> KubernetesAddons:
+    """The add-ons' servers on the cluster; backups need presigned URLs (DEIS_OBJECTS=s3)."""
+    settings = KubernetesSettings.from_env()
+    signed: Any = objects if callable(getattr(objects, "url", None)) else None
+    return KubernetesAddons(kube, settings.addons, signed)
 
 
 def make_logs(runtime: KubernetesRuntime, events: Logs) -> KubernetesLogs:

@@ -3,7 +3,8 @@
 Each add-on is a container (`addon_NAME`; an underscore, which no app name has) on the
 add-on stack image (PostgreSQL 15 and Redis 7 from Debian, made once per machine), in a
 network namespace of its own with a /30 link to the host like a replica's, its data in
-`STATE/addons/NAME/data` (bind-mounted at /data), the memory and CPU of its plan. Only
+`STATE/addons/NAME/data` (bind-mounted at /data) on a disk of the plan's size
+(deis.runtime.podman.addon_disk), the memory and CPU of its plan. Only
 the host reaches it; the apps it is attached to reach it through the forwarder
 (deis.runtime.podman.forwarder), which listens on the host end of each of their
 replicas' links. A supervision thread restarts a server that stopped (with back-off),
@@ -34,7 +35,7 @@ from deis.domain.errors import Unavailable
 from deis.domain.terminal import Opening, Watch
 from deis.ports import Objects
 from deis.runtime import spec
-from deis.runtime.podman import netns
+from deis.runtime.podman import addon_disk, netns
 from deis.runtime.podman.podman import PODMAN, Container, PodmanError
 from deis.runtime.podman.terminal import PtyTerminal
 
@@ -118,10 +119,12 @@ class PodmanAddons:
         objects: Objects | None = None,
         supervise_interval: float = 1.0,
         ready_timeout: float = READY_TIMEOUT,
+        disk_mb: Callable[[Addon], int] | None = None,
     ) -> None:
         """runtime: the PodmanRuntime whose apps reach the add-ons (its podman, its
         address allocations, its replicas' links). image: the add-on stack's image name,
-        made when missing (the first time takes about a minute)."""
+        made when missing (the first time takes about a minute). disk_mb: the size of an
+        add-on's disk (default: its plan's)."""
         from deis.runtime.podman.adapter import PodmanRuntime
 
         assert isinstance(runtime, PodmanRuntime)
@@ -133,6 +136,7 @@ class PodmanAddons:
         self.image = image
         self.objects = objects
         self.ready_timeout = ready_timeout
+        self.disk_mb = disk_mb or (lambda addon: addon.sizes.disk_gb * 1024)
         self.interval = supervise_interval
         self._lock = threading.Lock()
         # held while a server is made, removed or revived: the supervisor never starts
@@ -170,6 +174,9 @@ class PodmanAddons:
 
     # --- the port ------------------------------------------------------------------------
 
+    def url(self, addon: Addon) -> str:
+        return addon.url()
+
     def provision(self, addon: Addon) -> None:
         try:
             image = self.image()
@@ -194,7 +201,10 @@ class PodmanAddons:
                 self._restarts.pop(name, None)
             self.podman.remove([container_name(name)])
             self._free(name)
-            shutil.rmtree(self.directory / name, ignore_errors=True)
+            with contextlib.suppress(addon_disk.DiskError):
+                addon_disk.detach(self.data_dir(name))
+            if not addon_disk.mounted(self.data_dir(name)):  # never the files of a mounted disk
+                shutil.rmtree(self.directory / name, ignore_errors=True)
         self._write_routes()
 
     def state(self, name: str) -> str:
@@ -272,6 +282,7 @@ class PodmanAddons:
                 self._start(addon, self.image())
             else:
                 log.warning("add-on %s stopped (%s): starting it", addon.name, container.state)
+                self._attach_disk(addon)
                 self.podman.start(container.name)
         except Exception:
             log.exception("restarting add-on %s failed", addon.name)
@@ -303,7 +314,7 @@ class PodmanAddons:
             allocation = self.ipam.allocate(self.instance, self.runtime.state_dir, name)
         netns.setup(allocation)
         data = self.data_dir(addon.name)
-        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._attach_disk(addon)
         plan = addon.sizes
         env = {
             "ADDON_PASSWORD": addon.password,
@@ -345,6 +356,22 @@ class PodmanAddons:
             script,
         ]
         self.podman.run_detached(args, env)
+
+    def _attach_disk(self, addon: Addon) -> None:
+        try:
+            addon_disk.attach(
+                self.directory / addon.name, self.data_dir(addon.name), self.disk_mb(addon)
+            )
+        except addon_disk.DiskError as error:
+            raise Unavailable(f"Cannot mount the disk of {addon.name}: {error}") from None
+
+    def disk_usage(self, name: str) -> tuple[int, int] | None:
+        """(bytes used, bytes in all) of the add-on's disk."""
+        return addon_disk.usage(self.data_dir(name))
+
+    def disk_used(self, name: str) -> int | None:
+        usage = self.disk_usage(name)
+        return usage[0] if usage else None
 
     def address(self, name: str) -> str:
         allocation = self._allocation(name)

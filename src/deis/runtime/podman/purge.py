@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from deis.runtime import naming, spec
-from deis.runtime.podman import netns
+from deis.runtime.podman import addon_disk, netns
 from deis.runtime.podman.addons import stop_forwarder
 from deis.runtime.podman.buildnet import BuildNetworks
 from deis.runtime.podman.egress import Egress
@@ -80,6 +80,8 @@ def purge(
             podman.remove(names)
         wait_for_podman_helpers(paths)
     stop_forwarder(state_dir)  # the add-ons' (deis.runtime.podman.addons)
+    with contextlib.suppress(addon_disk.DiskError):
+        addon_disk.detach_all(state_dir / "addons")  # their disks (the data stays in them)
     BuildNetworks(state_dir, instance).purge()  # with their resolv.conf under /etc/netns
     Egress(state_dir).detach_all()
     netns.purge_instance(instance, netns.Ipam(ipam_dir))

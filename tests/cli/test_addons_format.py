@@ -1,0 +1,29 @@
+"""How `deis addons:info` prints an add-on (pure formatting)."""
+
+from __future__ import annotations
+
+from deis.cli.addons import format_info
+
+ADDON = {
+    "name": "postgres-calm-1234",
+    "service": "postgres",
+    "plan": "mini",
+    "app": "shop",
+    "owner": "alice",
+    "state": "available",
+    "memory": "128M",
+    "cpus": 0.5,
+    "connections": 20,
+    "disk": "1G",
+    "attachments": [{"app": "shop", "var": "DATABASE_URL"}],
+}
+
+
+def test_info_shows_the_disk_and_what_the_data_takes_on_it() -> None:
+    shown = format_info({**ADDON, "disk_used": 41_234_567})
+    assert "\ndisk:         1G (41.2 MB used)\n" in shown
+
+
+def test_where_the_servers_cannot_tell_only_the_size_is_shown() -> None:
+    assert "\ndisk:         1G\n" in format_info({**ADDON, "disk_used": None})
+    assert "\ndisk:         1G\n" in format_info(ADDON)
