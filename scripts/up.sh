@@ -18,7 +18,7 @@ PASSWORD_FILE="$STATE_DIR/admin-password"
 EXAMPLE_APP="${EXAMPLE_APP-example}"
 
 echo "==> stack images (the first time on a machine this takes several minutes)"
-"$BIN/python" -m deis.stack build
+"$BIN/python" -m deis.stack build --addons  # the add-ons' too: addons:create need not wait
 "$BIN/deisctl" up --state-dir "$STATE_DIR" "$@"
 
 if [ ! -s "$PASSWORD_FILE" ]; then

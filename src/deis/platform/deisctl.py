@@ -545,11 +545,15 @@ def stack() -> None:
 
 @stack.command("build")
 @click.option("--force", is_flag=True, help="Build again even when the images exist.")
-def stack_build(force: bool) -> None:
+@click.option(
+    "--addons", is_flag=True, help="Also the add-ons' stack (else made at the first create)."
+)
+def stack_build(force: bool, addons: bool) -> None:
     """Build the stack images missing from this machine (several minutes the first time)."""
     from deis.stack.__main__ import main as stack_main
 
-    raise SystemExit(stack_main(["build", *(["--force"] if force else [])]))
+    flags = [*(["--force"] if force else []), *(["--addons"] if addons else [])]
+    raise SystemExit(stack_main(["build", *flags]))
 
 
 def _add_kubernetes() -> None:
