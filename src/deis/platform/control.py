@@ -243,7 +243,7 @@ def report_apps_stopped(state: StateDir) -> list[str]:
     if left:
         return [f"Still mounted under {state.root}: {', '.join(left)} (unmount by hand)."]
     return [
-        "Apps stopped. Kept: the database, releases, config, images and logs;"
+        "Apps stopped. Kept: the database, releases, config, images, logs and add-ons' data;"
         " `deisctl up` starts the apps again.",
         f"Nothing of this instance runs or is mounted now: {state.root} can be removed.",
     ]
