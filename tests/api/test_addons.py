@@ -183,3 +183,17 @@ def test_backups_are_listed_restored_and_go_with_the_addon(api: Api, alice: User
     assert alice.delete(f"/v2/addons/{name}?confirm={name}&force=true").status_code == 204
     objects = api.client.app.state.context.objects  # type: ignore[attr-defined]
     assert objects.keys(f"addons/{name}") == []
+
+
+def test_an_addon_is_never_named_as_an_app(api: Api, alice: User) -> None:
+    """On a cluster each add-on is a namespace of its name, as each app is of its own."""
+    import random
+
+    from deis.domain import addons as rules
+
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    context.rng.seed(19)
+    first = rules.new_name(rules.SERVICES["postgres"], random.Random(19), set())
+    alice.create_app(first)
+    made = create(alice, first)
+    assert made["name"] != first and made["name"].startswith("postgres-")

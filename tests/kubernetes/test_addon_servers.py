@@ -241,3 +241,9 @@ def test_a_failed_backup_says_why_and_leaves_no_pod(
 def test_connect_says_how_to_reach_it_instead(servers: KubernetesAddons) -> None:
     with pytest.raises(Unavailable, match="kubectl exec"):
         servers.terminal(new_addon(), Opening(command="psql", cols=80, rows=24))
+
+
+def test_backups_need_a_store_that_presigns(cluster: Cluster) -> None:
+    servers = KubernetesAddons(cluster.kube, AddonOptions(image=IMAGE), None)
+    with pytest.raises(Unavailable, match="DEIS_OBJECTS=s3"):
+        servers.backup(new_addon(), "addons/x/b20261206120000.dump")

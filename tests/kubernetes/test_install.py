@@ -226,6 +226,39 @@ def test_deis_logs_kubernetes_wires_pod_logs_with_platform_events(
         fake.stop()
 
 
+def test_addons_run_in_the_cluster_on_the_kubernetes_runtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DEIS_ADDONS defaults to the runtime: on a cluster, KubernetesAddons with the add-on
+    image and timeout of DEIS_KUBERNETES_ADDON_*; backups need a store that presigns."""
+    from deis.platform import wiring as platform_wiring
+    from deis.runtime.kubernetes.addon_servers import KubernetesAddons
+    from deis.settings import Settings
+
+    fake = FakeApiServer(gateway=True).start()
+    try:
+        monkeypatch.setenv("DEIS_KUBECONFIG", str(fake.kubeconfig(tmp_path)))
+        monkeypatch.setenv("DEIS_KUBERNETES_ADDON_IMAGE", "registry.example.com/deis/addons:2")
+        monkeypatch.setenv("DEIS_KUBERNETES_ADDON_TIMEOUT", "90")
+        settings = Settings(
+            state_dir=tmp_path / "state",
+            runtime="kubernetes",
+            router="kubernetes",
+            builder="none",
+            database_url=f"sqlite:///{tmp_path / 'deis.db'}",
+        )
+        context = platform_wiring.build_context(settings)
+        assert isinstance(context.addons, KubernetesAddons)
+        assert context.addons.options.image == "registry.example.com/deis/addons:2"
+        assert context.addons.options.ready_timeout == 90
+        assert context.addons.objects is None  # the filesystem store presigns nothing
+    finally:
+        fake.stop()
+    wrong = Settings(state_dir=tmp_path, runtime="podman", addons="kubernetes")
+    with pytest.raises(platform_wiring.UnknownAdapter, match="needs DEIS_RUNTIME=kubernetes"):
+        platform_wiring.make_addons(wrong, object(), object())  # type: ignore[arg-type]
+
+
 def test_deis_logs_kubernetes_needs_the_kubernetes_runtime(tmp_path: Path) -> None:
     from deis.platform import wiring as platform_wiring
     from deis.settings import Settings

@@ -144,6 +144,16 @@ def _reach(ctx: Context, name: str) -> None:
         ctx.addons.reach(addon, apps)
 
 
+def _new_name(uow: UnitOfWork, kind: rules.Service, ctx: Context) -> str:
+    """A free add-on name that is no app's either (on a cluster each is a namespace)."""
+    taken = uow.addons.names()
+    while True:
+        name = rules.new_name(kind, ctx.rng, taken)
+        if uow.apps.get(name) is None:
+            return name
+        taken.add(name)
+
+
 def create(
     ctx: Context, actor: User, app_id: str, service: object, as_name: object = None
 ) -> AddonView:
@@ -156,7 +166,7 @@ def create(
         _var_free(uow, app.id, var)
         now = ctx.clock()
         addon = Addon(
-            name=rules.new_name(kind, ctx.rng, uow.addons.names()),
+            name=_new_name(uow, kind, ctx),
             service=kind.name,
             plan=plan.name,
             app=app.id,
