@@ -17,6 +17,22 @@ def mounted(point: Path) -> bool:
     return str(point) in Path("/proc/self/mounts").read_text().split()
 
 
+def untouched_for_hours(test_dir: Path) -> None:
+    long_ago = time.time() - 3 * 3600
+    for dirpath, dirnames, filenames in os.walk(test_dir):
+        for name in [*dirnames, *filenames, "."]:
+            os.utime(Path(dirpath) / name, (long_ago, long_ago))
+
+
+def clean(temp_root: Path, min_age: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, str(SCRIPT), "--temp-root", str(temp_root), "--min-age", str(min_age)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def overlay_mount(test_dir: Path) -> Path:
     point = test_dir / "deis-1234" / "state" / "storage" / "overlay"
     point.mkdir(parents=True)
@@ -30,16 +46,8 @@ def test_a_stale_podman_overlay_mount_under_pytest_dirs_is_unmounted(tmp_path: P
     new_test = tmp_path / "pytest-of-root" / "pytest-8" / "popen-gw1" / "test_new0"
     stale, fresh = overlay_mount(old_test), overlay_mount(new_test)
     try:
-        long_ago = time.time() - 3 * 3600
-        for dirpath, dirnames, filenames in os.walk(old_test):
-            for name in [*dirnames, *filenames, "."]:
-                os.utime(Path(dirpath) / name, (long_ago, long_ago))
-        done = subprocess.run(  # noqa: S603
-            [sys.executable, str(SCRIPT), "--temp-root", str(tmp_path), "--min-age", "60"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        untouched_for_hours(old_test)
+        done = clean(tmp_path, min_age=60)
         assert done.returncode == 0, done.stderr
         assert f"umount {stale}" in done.stdout
         assert not mounted(stale)
@@ -61,16 +69,8 @@ def test_a_stale_addon_disk_under_pytest_dirs_is_unmounted(tmp_path: Path) -> No
     data = addon_dir / "data"
     addon_disk.attach(addon_dir, data, 16)
     try:
-        long_ago = time.time() - 3 * 3600
-        for dirpath, dirnames, filenames in os.walk(old_test):
-            for name in [*dirnames, *filenames, "."]:
-                os.utime(Path(dirpath) / name, (long_ago, long_ago))
-        done = subprocess.run(  # noqa: S603
-            [sys.executable, str(SCRIPT), "--temp-root", str(tmp_path), "--min-age", "60"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        untouched_for_hours(old_test)
+        done = clean(tmp_path, min_age=60)
         assert done.returncode == 0, done.stderr
         assert f"umount {data}" in done.stdout
         assert not addon_disk.mounted(data)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import secrets
 import string
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from deis.runtime.kubernetes.addon_servers import AddonOptions, KubernetesAddons
 from ..objects.conftest import s3_endpoint, s3_store  # noqa: F401 - fixtures
 from .conftest import Cluster
 from .kubelet import default_behaviour
+from .test_real_cluster import until
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 IMAGE = "registry.example.com/deis/addons:1"
@@ -40,16 +40,6 @@ def new_addon(service: str = "postgres", app: str = "shop") -> Addon:
     letters = "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
     name = f"{service}-tst{letters}-{secrets.randbelow(10000):04d}"
     return Addon(name, service, "mini", app, "alice", secrets.token_hex(8), 25000, NOW, NOW)
-
-
-def until(check: Callable[[], Any], seconds: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture

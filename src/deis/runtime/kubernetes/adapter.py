@@ -12,13 +12,11 @@ duplicating. The cluster is the state: nothing is kept in memory between calls.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
 
 from deis.domain.deploys import Deployed
 from deis.domain.desired import DesiredApp, Pod, RunResult
@@ -28,12 +26,10 @@ from deis.ports import Terminal
 from deis.runtime import naming
 from deis.runtime.kubernetes import manifests, observe
 from deis.runtime.kubernetes.client import ApiError, Kube, path
+from deis.runtime.kubernetes.failures import unavailable_on_api_error
 from deis.runtime.kubernetes.manifests import Manifest, Options
 
 log = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 KEEP_SECRETS = 2  # release Secrets kept: the current one and the one before
 RESTART_ANNOTATION = "deis.io/restartedAt"
@@ -45,19 +41,6 @@ NO_TERMINAL = (
     "Interactive runs (a command with a terminal) are not supported on the kubernetes "
     "runtime; run the command without one (deis run without -i, or with stdin not a terminal)."
 )
-
-
-def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
-    """API failures that retries did not cure become Unavailable for the API's 503."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except ApiError as error:
-            raise Unavailable(f"The Kubernetes API failed: {error}") from None
-
-    return wrapper
 
 
 def ours(namespace: Mapping[str, object], app: str) -> bool:
@@ -91,7 +74,7 @@ class KubernetesRuntime:
 
     # --- the Runtime port ----------------------------------------------------------------
 
-    @_unavailable
+    @unavailable_on_api_error
     def deploy(self, desired: DesiredApp) -> None:
         if desired.image is None:
             return
@@ -123,7 +106,7 @@ class KubernetesRuntime:
         self._apply_cron_jobs(desired)
         self._prune_secrets(app, desired.version)
 
-    @_unavailable
+    @unavailable_on_api_error
     def deployed(self, app_id: str) -> Deployed | None:
         """From the app's Deployments: the release their pods run and their replicas."""
         versions, structure = set(), {}
@@ -136,7 +119,7 @@ class KubernetesRuntime:
             structure[proc_type] = int(deployment["spec"].get("replicas") or 0)
         return Deployed(max(versions), structure) if versions else None
 
-    @_unavailable
+    @unavailable_on_api_error
     def remove(self, app_id: str) -> None:
         """Delete the app's Namespace, and with it everything in it; never a namespace
         the platform did not make (an app named like one is refused at deploy)."""
@@ -145,11 +128,11 @@ class KubernetesRuntime:
         if live is not None and ours(live, app_id):
             self.kube.delete("v1", "Namespace", name)
 
-    @_unavailable
+    @unavailable_on_api_error
     def pods(self, app_id: str, proc_type: str | None = None) -> list[Pod]:
         return [observe.to_pod(p) for p in self._pods(app_id, proc_type)]
 
-    @_unavailable
+    @unavailable_on_api_error
     def restart(
         self, app_id: str, proc_type: str | None = None, name: str | None = None
     ) -> list[Pod]:
@@ -186,7 +169,7 @@ class KubernetesRuntime:
             and p["metadata"]["name"] not in before
         ]
 
-    @_unavailable
+    @unavailable_on_api_error
     def run(self, desired: DesiredApp, command: str, timeout: float | None = None) -> RunResult:
         if desired.image is None:
             raise Unavailable("Cannot run the command: the release has no build.")
@@ -226,7 +209,7 @@ class KubernetesRuntime:
 
     # --- beyond the port -------------------------------------------------------------------
 
-    @_unavailable
+    @unavailable_on_api_error
     def set_autoscale(self, app_id: str, rules: Mapping[str, Mapping[str, int]]) -> None:
         """HorizontalPodAutoscalers from the app's autoscale settings ({type: {min, max,
         cpu_percent}}); the types left out lose theirs (and go back to their scale at the
@@ -234,7 +217,7 @@ class KubernetesRuntime:
         self._ensure_namespace(app_id)
         self._apply_autoscalers(app_id, rules)
 
-    @_unavailable
+    @unavailable_on_api_error
     def logs(self, app_id: str, lines: int) -> list[str]:
         """The last `lines` lines the app's pods wrote, oldest first, each as
         `TIMESTAMP APP[POD]: MESSAGE`."""

@@ -10,13 +10,12 @@ through presigned URLs of the object store.
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol
 
 from deis.domain.addons import Addon
 from deis.domain.errors import Unavailable
@@ -25,24 +24,11 @@ from deis.ports import Terminal
 from deis.runtime.kubernetes import addons as manifests
 from deis.runtime.kubernetes import observe
 from deis.runtime.kubernetes.client import ApiError, Kube
+from deis.runtime.kubernetes.failures import HOPELESS, unavailable_on_api_error, waiting_reason
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 NAMESPACE = ("v1", "Namespace")
-# a container waiting for one of these will not start by waiting longer
-HOPELESS = frozenset(
-    {
-        "ErrImagePull",
-        "ImagePullBackOff",
-        "InvalidImageName",
-        "CreateContainerConfigError",
-        "CreateContainerError",
-        "RunContainerError",
-    }
-)
 NO_TERMINAL = (
     "addons:connect needs an interactive terminal, which the kubernetes runtime does not "
     "give (as for deis run); connect from a pod of an attached app instead, e.g. "
@@ -65,29 +51,9 @@ class AddonOptions:
     job_deadline_seconds: int = 3600  # a backup or a restore is stopped after this
 
 
-def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except ApiError as error:
-            raise Unavailable(f"The Kubernetes API failed: {error}") from None
-
-    return wrapper
-
-
 def ours(namespace: Mapping[str, Any], name: str) -> bool:
     labels = (namespace.get("metadata") or {}).get("labels") or {}
     return labels.get(manifests.LABEL_ADDON) == name
-
-
-def waiting_reason(pod: Mapping[str, Any]) -> tuple[str, str]:
-    """Why the pod's container waits (reason, message), or ("", "")."""
-    for item in (pod.get("status") or {}).get("containerStatuses") or []:
-        waiting = (item.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason"):
-            return str(waiting["reason"]), str(waiting.get("message") or "")
-    return "", ""
 
 
 def _claim_phase(claim: Mapping[str, Any] | None) -> str:
@@ -133,7 +99,7 @@ class KubernetesAddons:
                 raise Unavailable(f"The Kubernetes API failed: {error}") from None
             raise
 
-    @_unavailable
+    @unavailable_on_api_error
     def deprovision(self, name: str) -> None:
         """Delete its namespace (and so the claim and the data); only one the platform made
         for this add-on."""
@@ -142,7 +108,7 @@ class KubernetesAddons:
         if live is not None and ours(live, name):
             self.kube.delete(*NAMESPACE, namespace)
 
-    @_unavailable
+    @unavailable_on_api_error
     def state(self, name: str) -> str:
         namespace = manifests.namespace_of(name)
         if self.kube.get("apps/v1", "StatefulSet", name, namespace) is None:
@@ -155,7 +121,7 @@ class KubernetesAddons:
     def disk_used(self, name: str) -> int | None:
         return None  # a claim's usage is the kubelet's metrics, not the API's
 
-    @_unavailable
+    @unavailable_on_api_error
     def reach(self, addon: Addon, apps: list[str]) -> None:
         if self.kube.get(*NAMESPACE, manifests.namespace_of(addon.name)) is None:
             return  # gone (being destroyed): nothing to admit to
@@ -243,7 +209,7 @@ class KubernetesAddons:
             return "its pod is not scheduled"
         return f"its pod is {state}"
 
-    @_unavailable
+    @unavailable_on_api_error
     def _job(self, addon: Addon, action: str, snapshot_url: str) -> str:
         """Run a backup or restore pod to its end; its output, or Unavailable with it."""
         namespace = manifests.namespace_of(addon.name)
