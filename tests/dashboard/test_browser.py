@@ -360,3 +360,28 @@ def test_the_addons_tab_shows_the_apps_addons(page: Any, alice: ApiUser) -> None
     expect(row).to_contain_text("PostgreSQL 15")
     expect(row.locator("td[data-label='State']")).to_have_text("available")
     expect(row.locator("td[data-label='Attached to']")).to_have_text("shop (MAIN_URL)")
+
+
+def test_an_asleep_app_says_since_when_and_what_wakes_it(
+    page: Any, server: Server, alice: ApiUser
+) -> None:
+    from datetime import UTC, datetime
+
+    from deis.domain.sleep import SleepState
+
+    alice.app("shop")
+    with server.context.store.transaction(write=True) as uow:
+        uow.sleep.save(
+            SleepState("shop", asleep=True, since=datetime(2026, 12, 6, 18, 5, tzinfo=UTC))
+        )
+    sign_in(page, "alice")
+    page.goto("/apps/shop")
+    expect(page.locator("#pods")).to_contain_text("asleep since 2026-12-06T18:05:00Z")
+    expect(page.locator("#pods")).to_contain_text("The next request wakes it")
+    with server.context.store.transaction(write=True) as uow:
+        uow.sleep.save(
+            SleepState("shop", asleep=False, since=datetime(2026, 12, 6, 18, 9, tzinfo=UTC))
+        )
+    page.goto("/apps/shop")
+    expect(page.locator("#pods")).to_contain_text("runs no processes")
+    expect(page.locator("#pods")).not_to_contain_text("asleep since")

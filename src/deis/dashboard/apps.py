@@ -67,8 +67,12 @@ def app_overview(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
 @router.get("/apps/{app_id}/pods")
 @blocking
 def app_pods(request: Request, app_id: str, me: Viewer) -> HTMLResponse:
-    pods, note = live.pods_of(context_of(request), me.user, app_id)
-    return render(request, "pods.html", app_id=app_id, pods=pods, pods_note=note)
+    ctx = context_of(request)
+    pods, note = live.pods_of(ctx, me.user, app_id)  # checks that the viewer may see it
+    since = live.asleep_since(ctx, app_id)
+    return render(
+        request, "pods.html", app_id=app_id, pods=pods, pods_note=note, asleep_since=since
+    )
 
 
 @router.get("/apps/{app_id}/releases")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from deis.dashboard import present
 from deis.dashboard.rates import RateMeter, Traffic
@@ -26,6 +27,7 @@ class Live:
     pods_note: str
     traffic: Traffic | None  # None: the router counts nothing here
     traffic_note: str
+    asleep_since: datetime | None = None  # asleep (deis ps:sleep) since then
 
 
 def pods_of(ctx: Context, actor: User, app_id: str) -> tuple[list[Pod] | None, str]:
@@ -49,15 +51,19 @@ def traffic_of(
     return meter.observe(app_id, snapshot, time.time()), ""
 
 
+def asleep_since(ctx: Context, app_id: str) -> datetime | None:
+    state = sleep.state_of(ctx, app_id)
+    return (state.since or datetime.now(UTC)) if state is not None and state.asleep else None
+
+
 def live(ctx: Context, meter: RateMeter, actor: User, summary: AppSummary) -> Live:
     app_id = summary.app.id
     pods, pods_note = pods_of(ctx, actor, app_id)
     traffic, traffic_note = traffic_of(ctx, meter, actor, app_id)
+    since = asleep_since(ctx, app_id)
     state = (
-        present.live_state(
-            summary.latest, summary.app.structure, pods, sleep.is_asleep(ctx, app_id)
-        )
+        present.live_state(summary.latest, summary.app.structure, pods, since is not None)
         if pods is not None
         else present.record_state(summary.latest)
     )
-    return Live(state, pods, pods_note, traffic, traffic_note)
+    return Live(state, pods, pods_note, traffic, traffic_note, since)

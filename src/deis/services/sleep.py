@@ -132,9 +132,13 @@ def sleep_now(ctx: Context, actor: User, app_id: str) -> SleepView:
     return get(ctx, actor, app_id)
 
 
-def is_asleep(ctx: Context, app_id: str) -> bool:
+def state_of(ctx: Context, app_id: str) -> SleepState | None:
     with ctx.store.transaction() as uow:
-        state = uow.sleep.get(app_id)
+        return uow.sleep.get(app_id)
+
+
+def is_asleep(ctx: Context, app_id: str) -> bool:
+    state = state_of(ctx, app_id)
     return state is not None and state.asleep
 
 
