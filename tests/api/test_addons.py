@@ -312,3 +312,31 @@ def test_a_failed_scheduled_backup_is_logged_and_the_others_go_on(
     assert alice.get(f"/v2/addons/{broken}/backups").json()["count"] == 0
     assert alice.get(f"/v2/addons/{working}/backups").json()["count"] == 1
     assert take_scheduled_backups(ctx, now + timedelta(minutes=1)) == []  # tomorrow again
+
+
+def test_the_platforms_loop_takes_what_is_due_by_its_clock(api: Api, alice: User) -> None:
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    from deis.platform.addon_backups import AddonBackupLoop
+
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+    shown = put_schedule(alice, name, {"at": "04:30"}).json()
+    due = datetime.fromisoformat(shown["next_run"].replace("Z", "+00:00")) + timedelta(seconds=5)
+    loop = AddonBackupLoop(replace(context(api), clock=lambda: due), interval=60)
+    loop.run_pass()
+    assert [b["owner"] for b in alice.get(f"/v2/addons/{name}/backups").json()["results"]] == [
+        "scheduled"
+    ]
+    loop.run_pass()
+    assert alice.get(f"/v2/addons/{name}/backups").json()["count"] == 1
+
+
+def test_the_loops_interval_is_a_positive_setting() -> None:
+    from deis.settings import SettingsError, from_env
+
+    assert from_env({}).addon_backup_interval == 60.0
+    assert from_env({"DEIS_ADDON_BACKUP_INTERVAL": "5"}).addon_backup_interval == 5.0
+    with pytest.raises(SettingsError, match="DEIS_ADDON_BACKUP_INTERVAL"):
+        from_env({"DEIS_ADDON_BACKUP_INTERVAL": "0"})
