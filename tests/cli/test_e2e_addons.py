@@ -68,8 +68,12 @@ def test_backups_are_scheduled_shown_and_unscheduled(user: Deis, app: str) -> No
     changed = user("addons:backups:schedule", name, "--at", "3:30", "--keep", "14")
     assert changed.out == f"Backups of {name}: daily at 03:30 (UTC), keeping the last 14\n"
     info = user("addons:info", name).out
-    assert "\nbackups:      daily at 03:30 (UTC), keeping the last 14 (not run yet)\n" in info
     shown = json.loads(user("addons:info", name, "-o", "json").out)["backup_schedule"]
+    assert shown["next_run"].endswith("T03:30:00Z")
+    assert (
+        "\nbackups:      daily at 03:30 (UTC), keeping the last 14"
+        f" (last ran: not yet; next: {shown['next_run']})\n"
+    ) in info
     assert (shown["at"], shown["tz"], shown["keep"], shown["last_run"]) == (
         "03:30",
         "UTC",

@@ -44,8 +44,8 @@ def _backups(addon: dict[str, Any]) -> str:
     schedule = addon.get("backup_schedule")
     if not schedule:
         return "on demand only"
-    last = schedule.get("last_run")
-    return describe_schedule(schedule) + (f" (last ran {last})" if last else " (not run yet)")
+    last = schedule.get("last_run") or "not yet"
+    return describe_schedule(schedule) + f" (last ran: {last}; next: {schedule['next_run']})"
 
 
 def format_info(addon: dict[str, Any]) -> str:

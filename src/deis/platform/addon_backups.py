@@ -17,7 +17,11 @@ class AddonBackupLoop(Periodic):
     def __init__(self, ctx: Context, interval: float) -> None:
         super().__init__("deis-addon-backups", self.run_pass, max(interval, 0.1))
         self.ctx = ctx
+        self.started = False
 
     def run_pass(self) -> None:
+        if not self.started:  # the first pass is the one at start: the add-ons' servers,
+            self.started = True  # adopted just before, may still be starting
+            return
         for name in backup_schedules.take_scheduled_backups(self.ctx, self.ctx.clock()):
             log.info("took the scheduled backup of %s", name)
