@@ -16,6 +16,7 @@ from deis.domain.acme import AcmeDomain, ClusterCertificate, Issued
 from deis.domain.addons import Addon, Attachment
 from deis.domain.artifacts import Garbage
 from deis.domain.attempts import BuildAttempt
+from deis.domain.backup_schedules import BackupSchedule
 from deis.domain.cron import Job as CronJob
 from deis.domain.cron import Run as CronRun
 from deis.domain.deploys import Deployed
@@ -246,6 +247,19 @@ class Addons(Protocol):
     def detach(self, addon: str, app_id: str) -> None: ...
 
 
+class AddonSchedules(Protocol):
+    """Add-ons' daily backups (no row: on demand only); gone with the add-on."""
+
+    def get(self, addon: str) -> BackupSchedule | None: ...
+    def all(self) -> builtins.list[BackupSchedule]: ...
+    def save(self, schedule: BackupSchedule) -> None:
+        """Set (or replace) the add-on's schedule."""
+
+    def delete(self, addon: str) -> None: ...
+    def ran(self, addon: str, when: datetime) -> None:
+        """Record when the schedule last took a backup."""
+
+
 class AddonServers(Protocol):
     """Runs the add-ons' servers and lets the attached apps' processes (only those) reach
     them at `url(addon)`."""
@@ -333,6 +347,7 @@ class UnitOfWork(Protocol):
     sleep: SleepStates
 
     addons: Addons
+    addon_schedules: AddonSchedules
 
 
 class Store(Protocol):

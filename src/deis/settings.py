@@ -106,6 +106,8 @@ class Settings:
     sleep_interval: float = 10.0
     sleep_wake_timeout: int = 30
     sleep_wake_queue: int = 100
+    # seconds between passes of the loop that takes add-ons' scheduled backups
+    addon_backup_interval: float = 60.0
 
     @property
     def addons_adapter(self) -> str:
@@ -212,6 +214,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEIS_SLEEP_INTERVAL": ("sleep_interval", float),
     "DEIS_SLEEP_WAKE_TIMEOUT": ("sleep_wake_timeout", int),
     "DEIS_SLEEP_WAKE_QUEUE": ("sleep_wake_queue", int),
+    "DEIS_ADDON_BACKUP_INTERVAL": ("addon_backup_interval", float),
 }
 
 
@@ -282,6 +285,11 @@ def _check_sleep(settings: Settings) -> None:
         raise SettingsError("DEIS_SLEEP_WAKE_QUEUE must be at least 1")
 
 
+def _check_addon_backups(settings: Settings) -> None:
+    if settings.addon_backup_interval <= 0:
+        raise SettingsError("DEIS_ADDON_BACKUP_INTERVAL must be a positive number of seconds")
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from DEIS_* variables, then explicit overrides (flags) on top."""
     env = os.environ if env is None else env
@@ -313,6 +321,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             f"seconds, not {settings.token_lifetime}"
         )
     _check_sleep(settings)
+    _check_addon_backups(settings)
     if settings.keep_releases < 1:
         raise SettingsError(f"DEIS_KEEP_RELEASES must be at least 1, not {settings.keep_releases}")
     if settings.log_retention < 1 or settings.build_log_retention < 1:

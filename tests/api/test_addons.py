@@ -197,3 +197,162 @@ def test_an_addon_is_never_named_as_an_app(api: Api, alice: User) -> None:
     alice.create_app(first)
     made = create(alice, first)
     assert made["name"] != first and made["name"].startswith("postgres-")
+
+
+def put_schedule(user: User, name: str, body: dict[str, Any]) -> Any:
+    path = f"/v2/addons/{name}/backups/schedule"
+    return user.client.put(path, json=body, headers=user.headers)
+
+
+def context(api: Api) -> Any:
+    return api.client.app.state.context  # type: ignore[attr-defined]
+
+
+def test_a_backup_schedule_is_set_shown_and_removed(api: Api, alice: User, bob: User) -> None:
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+    path = f"/v2/addons/{name}/backups/schedule"
+    assert alice.get(path).status_code == 404
+    assert alice.get(f"/v2/addons/{name}").json()["backup_schedule"] is None
+    for body, field in (
+        ({"at": "24:00"}, "at"),
+        ({}, "at"),
+        ({"at": "02:00", "tz": "Mars/Olympus"}, "tz"),
+        ({"at": "02:00", "keep": 0}, "keep"),
+        ({"at": "02:00", "keep": 91}, "keep"),
+    ):
+        answer = put_schedule(alice, name, body)
+        assert answer.status_code == 400 and field in answer.json(), answer.text
+    made = put_schedule(alice, name, {"at": "2:00", "tz": "Europe/Paris", "keep": 3})
+    assert made.status_code == 200, made.text
+    shown = made.json()
+    assert {k: shown[k] for k in ("addon", "at", "tz", "keep", "last_run")} == {
+        "addon": name, "at": "02:00", "tz": "Europe/Paris", "keep": 3, "last_run": None
+    }  # fmt: skip
+    assert shown["next_run"].endswith(("T01:00:00Z", "T00:00:00Z"))  # 02:00 in Paris
+    assert alice.get(path).json() == shown
+    assert alice.get(f"/v2/addons/{name}").json()["backup_schedule"] == shown
+    defaults = put_schedule(alice, name, {"at": "03:15"}).json()
+    assert (defaults["tz"], defaults["keep"]) == ("UTC", 7)
+    # bob may not see it, nor set it
+    assert bob.get(path).status_code == 404
+    assert put_schedule(bob, name, {"at": "02:00"}).status_code == 404
+    assert bob.delete(path).status_code == 404
+    assert alice.delete(path).status_code == 204
+    assert alice.get(path).status_code == 404
+    assert alice.delete(path).status_code == 404
+    # gone with the add-on
+    assert put_schedule(alice, name, {"at": "02:00"}).status_code == 200
+    assert alice.delete(f"/v2/addons/{name}?confirm={name}&force=true").status_code == 204
+    with context(api).store.transaction() as uow:
+        assert uow.addon_schedules.all() == []
+
+
+def test_a_due_schedule_takes_a_backup_and_prunes_only_scheduled_ones(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timedelta
+
+    from deis.services.backup_schedules import take_scheduled_backups
+
+    ctx = context(api)
+    logged: list[tuple[str, str]] = []
+    monkeypatch.setattr(ctx.logs, "write", lambda app, _source, line: logged.append((app, line)))
+    real_backup = servers(api).backup
+
+    def backup(addon: Any, key: str) -> int:
+        ctx.objects.put(key, b"snapshot")  # the recording servers store none
+        return int(real_backup(addon, key))
+
+    monkeypatch.setattr(servers(api), "backup", backup)
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+    on_demand = alice.post(f"/v2/addons/{name}/backups").json()
+    shown = put_schedule(alice, name, {"at": "02:00", "keep": 2}).json()
+    first = datetime.fromisoformat(shown["next_run"].replace("Z", "+00:00"))
+    assert take_scheduled_backups(ctx, first - timedelta(seconds=1)) == []  # not yet due
+    taken = []
+    for day in range(3):
+        now = first + timedelta(days=day, seconds=30)
+        assert take_scheduled_backups(ctx, now) == [name]
+        assert take_scheduled_backups(ctx, now + timedelta(hours=23)) == []  # once a day
+        taken.append(now.strftime("b%Y%m%d%H%M%S"))
+    listed = alice.get(f"/v2/addons/{name}/backups").json()["results"]
+    assert [b["id"] for b in listed] == [taken[2], taken[1], on_demand["id"]]
+    assert [b["owner"] for b in listed] == ["scheduled", "scheduled", "alice"]
+    assert [b.get("scheduled", False) for b in listed] == [True, True, False]
+    kept = [taken[1], taken[2], on_demand["id"]]
+    assert sorted(ctx.objects.keys(f"addons/{name}")) == sorted(
+        f"addons/{name}/{made}.{ext}" for made in kept for ext in ("dump", "json")
+    )  # the snapshot of the pruned one too
+    assert ("shop", f"scheduled backed up {name} ({taken[2]})") in logged
+    ran = alice.get(f"/v2/addons/{name}/backups/schedule").json()
+    assert ran["last_run"] == (first + timedelta(days=2, seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert ran["next_run"] == (first + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # down for a week: one backup when back, not seven
+    back = first + timedelta(days=10, hours=5)
+    assert take_scheduled_backups(ctx, back) == [name]
+    assert take_scheduled_backups(ctx, back + timedelta(minutes=1)) == []
+
+
+def test_a_failed_scheduled_backup_is_logged_and_the_others_go_on(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timedelta
+
+    from deis.services.backup_schedules import take_scheduled_backups
+
+    ctx = context(api)
+    logged: list[tuple[str, str]] = []
+    monkeypatch.setattr(ctx.logs, "write", lambda app, _source, line: logged.append((app, line)))
+    alice.create_app("shop")
+    broken = create(alice, "shop")["name"]
+    working = create(alice, "shop", "redis")["name"]
+    for name in (broken, working):
+        assert put_schedule(alice, name, {"at": "02:00"}).status_code == 200
+    real_backup = servers(api).backup
+
+    def backup(addon: Any, key: str) -> int:
+        if addon.name == broken:
+            raise Unavailable("the server is not running")
+        return int(real_backup(addon, key))
+
+    monkeypatch.setattr(servers(api), "backup", backup)
+    shown = alice.get(f"/v2/addons/{broken}/backups/schedule").json()
+    now = datetime.fromisoformat(shown["next_run"].replace("Z", "+00:00")) + timedelta(minutes=1)
+    assert take_scheduled_backups(ctx, now) == [working]
+    failed = f"the scheduled backup of {broken} failed: the server is not running"
+    assert ("shop", failed) in logged
+    assert alice.get(f"/v2/addons/{broken}/backups").json()["count"] == 0
+    assert alice.get(f"/v2/addons/{working}/backups").json()["count"] == 1
+    assert take_scheduled_backups(ctx, now + timedelta(minutes=1)) == []  # tomorrow again
+
+
+def test_the_platforms_loop_takes_what_is_due_by_its_clock(api: Api, alice: User) -> None:
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    from deis.platform.addon_backups import AddonBackupLoop
+
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+    shown = put_schedule(alice, name, {"at": "04:30"}).json()
+    due = datetime.fromisoformat(shown["next_run"].replace("Z", "+00:00")) + timedelta(seconds=5)
+    loop = AddonBackupLoop(replace(context(api), clock=lambda: due), interval=60)
+    loop.run_pass()  # at start: the servers may still be starting
+    assert alice.get(f"/v2/addons/{name}/backups").json()["count"] == 0
+    loop.run_pass()
+    assert [b["owner"] for b in alice.get(f"/v2/addons/{name}/backups").json()["results"]] == [
+        "scheduled"
+    ]
+    loop.run_pass()
+    assert alice.get(f"/v2/addons/{name}/backups").json()["count"] == 1
+
+
+def test_the_loops_interval_is_a_positive_setting() -> None:
+    from deis.settings import SettingsError, from_env
+
+    assert from_env({}).addon_backup_interval == 60.0
+    assert from_env({"DEIS_ADDON_BACKUP_INTERVAL": "5"}).addon_backup_interval == 5.0
+    with pytest.raises(SettingsError, match="DEIS_ADDON_BACKUP_INTERVAL"):
+        from_env({"DEIS_ADDON_BACKUP_INTERVAL": "0"})

@@ -122,6 +122,8 @@ def test_a_worker_hands_on_what_acts_or_needs_the_primary(
             ("GET", "/v2/apps/handed/pods/"),
             ("GET", "/v2/apps/handed/logs"),
             ("POST", "/v2/apps/handed/releases/rollback/"),
+            ("GET", "/v2/addons/postgres-calm-1234/backups/schedule"),
+            ("PUT", "/v2/addons/postgres-calm-1234/backups/schedule"),
             ("GET", "/healthz"),
             ("GET", "/dashboard/"),
         ]:

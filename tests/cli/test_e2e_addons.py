@@ -53,3 +53,41 @@ def test_create_list_info_attach_detach_destroy(user: Deis, app: str) -> None:
 def test_bad_service_is_a_clear_error(user: Deis, app: str) -> None:
     result = user.fails("addons:create", "mysql", "-a", app)
     assert "Unknown service 'mysql' (services: postgres, redis)." in result.err
+
+
+def test_backups_are_scheduled_shown_and_unscheduled(user: Deis, app: str) -> None:
+    made = user("addons:create", "redis", "-a", app)
+    match = re.search(r"(redis-[a-z]+-\d{4}) \(mini\)", made.out)
+    assert match, made.out
+    name = match[1]
+    assert "\nbackups:      on demand only\n" in user("addons:info", name).out
+    scheduled = user("addons:backups:schedule", name, "--at", "02:00", "--tz", "Europe/Paris")
+    assert scheduled.out == (
+        f"Backups of {name}: daily at 02:00 (Europe/Paris), keeping the last 7\n"
+    )
+    changed = user("addons:backups:schedule", name, "--at", "3:30", "--keep", "14")
+    assert changed.out == f"Backups of {name}: daily at 03:30 (UTC), keeping the last 14\n"
+    info = user("addons:info", name).out
+    shown = json.loads(user("addons:info", name, "-o", "json").out)["backup_schedule"]
+    assert shown["next_run"].endswith("T03:30:00Z")
+    assert (
+        "\nbackups:      daily at 03:30 (UTC), keeping the last 14"
+        f" (last ran: not yet; next: {shown['next_run']})\n"
+    ) in info
+    assert (shown["at"], shown["tz"], shown["keep"], shown["last_run"]) == (
+        "03:30",
+        "UTC",
+        14,
+        None,
+    )
+    bad = user.fails("addons:backups:schedule", name, "--at", "25:00")
+    assert "at" in bad.err and "HH:MM" in bad.err
+    zone = user.fails("addons:backups:schedule", name, "--at", "02:00", "--tz", "Mars/Base")
+    assert "unknown time zone 'Mars/Base'" in zone.err
+    keep = user.fails("addons:backups:schedule", name, "--at", "02:00", "--keep", "0")
+    assert "1 to 90" in keep.err
+    assert user("addons:backups:unschedule", name).out == f"Backups of {name}: on demand only\n"
+    assert "\nbackups:      on demand only\n" in user("addons:info", name).out
+    again = user.fails("addons:backups:unschedule", name)
+    assert "has no backup schedule" in again.err
+    user("addons:destroy", name, "--confirm", name, "--force")

@@ -62,6 +62,8 @@ QUICK_ROUTES = {
     # cron:run starts the job's thread and answers: it waits on no run
     "cron.list_jobs", "cron.get_job", "cron.run_job",
     "sleep.get_sleep",
+    # an add-on's backup schedule: its row; the backups are taken by the primary's loop
+    "addons.get_backup_schedule", "addons.set_backup_schedule", "addons.delete_backup_schedule",
     "hooks.key_owner", "hooks.app_keys", "hooks.app_user_keys", "hooks.push_config",
     "keys.list_keys", "keys.add_key", "keys.get_key", "keys.remove_key",
     "meta.healthz", "meta.readiness", "meta.root", "meta.platform",

@@ -12,6 +12,7 @@ import pytest
 
 from deis.domain.acme import AcmeDomain
 from deis.domain.addons import Addon, Attachment
+from deis.domain.backup_schedules import BackupSchedule
 from deis.domain.cron import Run as CronRun
 from deis.domain.sleep import SleepState
 from deis.store.dump import FORMAT, DumpError, dump, load
@@ -59,6 +60,8 @@ def fill(url: str, make: Factory) -> None:
             )
             uow.addons.add(addon)
             uow.addons.attach(Attachment(addon.name, "web", "DATABASE_URL", started))
+            schedule = BackupSchedule(addon.name, "02:00", "Europe/Paris", 7, started, started)
+            uow.addon_schedules.save(schedule)
             uow.users.delete("bob")  # rows whose owner is gone (NULL) travel too
     finally:
         store.close()
@@ -164,4 +167,5 @@ def read_all(store: SqlStore) -> dict[str, Any]:
             "certs": uow.certs.list(0, 100),
             "settings": uow.settings.latest("web"),
             "tls": uow.tls.latest("web"),
+            "addon_schedules": uow.addon_schedules.all(),
         }

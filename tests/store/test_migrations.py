@@ -18,7 +18,7 @@ def test_upgrade_builds_the_schema_of_the_models(new_database: Callable[[], str]
     url = new_database()
     assert current(url) is None
     upgrade(url)
-    assert current(url) == head() == "0006"
+    assert current(url) == head() == "0007"
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

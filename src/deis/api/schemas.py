@@ -147,6 +147,17 @@ class AttachIn(Body):
     as_name: Any = Field(default=None, alias="as")
 
 
+class BackupScheduleIn(Body):
+    """Extension (`deis addons:backups:schedule NAME --at HH:MM [--tz ZONE] [--keep N]`);
+    the core checks."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    at: Any = None
+    tz: Any = None
+    keep: Any = None
+
+
 class SettingsIn(Body):
     maintenance: bool | None = None
     routable: bool | None = None
@@ -280,6 +291,15 @@ class AddonAttachmentOut(BaseModel):
     var: str
 
 
+class AddonBackupScheduleOut(BaseModel):
+    addon: str
+    at: str
+    tz: str
+    keep: int
+    last_run: str | None
+    next_run: str
+
+
 class AddonOut(BaseModel):
     name: str
     service: str
@@ -291,6 +311,7 @@ class AddonOut(BaseModel):
     cpus: float
     connections: int
     attachments: list[AddonAttachmentOut]
+    backup_schedule: AddonBackupScheduleOut | None = None
 
 
 class AddonBackupOut(BaseModel):
@@ -300,6 +321,7 @@ class AddonBackupOut(BaseModel):
     size: int
     created: str
     owner: str
+    scheduled: bool = False
 
 
 class AddonPlanOut(BaseModel):

@@ -1,5 +1,6 @@
 """addons, addons:services, addons:create, addons:info, addons:attach, addons:detach,
-addons:destroy (an extension): backing services attached to apps by config vars."""
+addons:destroy, addons:backup(s), addons:backups:(un)schedule, addons:restore,
+addons:connect (an extension): backing services attached to apps by config vars."""
 
 from __future__ import annotations
 
@@ -34,6 +35,19 @@ def _disk(addon: dict[str, Any]) -> str:
     return f"{size} ({used / 1_000_000:.1f} MB used)"
 
 
+def describe_schedule(schedule: dict[str, Any]) -> str:
+    """`daily at 02:00 (Europe/Paris), keeping the last 7`."""
+    return f"daily at {schedule['at']} ({schedule['tz']}), keeping the last {schedule['keep']}"
+
+
+def _backups(addon: dict[str, Any]) -> str:
+    schedule = addon.get("backup_schedule")
+    if not schedule:
+        return "on demand only"
+    last = schedule.get("last_run") or "not yet"
+    return describe_schedule(schedule) + f" (last ran: {last}; next: {schedule['next_run']})"
+
+
 def format_info(addon: dict[str, Any]) -> str:
     values = {
         "service": addon["service"],
@@ -44,6 +58,7 @@ def format_info(addon: dict[str, Any]) -> str:
         "app": f"{addon['app']} (its owner or an administrator may destroy it)",
         "created by": addon["owner"],
         "attached to": _attached(addon),
+        "backups": _backups(addon),
     }
     rows = [(f"{key}:", value) for key, value in values.items()]
     return heading(addon["name"]) + "\n" + table(rows)
@@ -245,6 +260,44 @@ def backups(addon: str, output: str) -> None:
     page(heading(f"{addon} Backups") + "\n" + text)
 
 
+@click.command("addons:backups:schedule", short_help="back up an add-on every day")
+@click.argument("addon", metavar="NAME")
+@click.option("--at", "at", metavar="HH:MM", required=True, help="The time of day.")
+@click.option("--tz", "tz", metavar="ZONE", help="Its time zone, like Europe/Paris (default UTC).")
+@click.option("--keep", type=int, metavar="N", help="Scheduled backups kept, 1 to 90 (default 7).")
+def schedule(addon: str, at: str, tz: str | None, keep: int | None) -> None:
+    """Backs up an add-on every day at a time of day (of a time zone), keeping the last N
+    backups the schedule took (older ones are deleted; backups taken with addons:backup
+    are kept). Scheduling again changes the schedule.
+
+    \b
+    Examples:
+      deis addons:backups:schedule postgres-calm-1234 --at 02:00
+      deis addons:backups:schedule postgres-calm-1234 --at 02:00 --tz Europe/Paris --keep 14
+    """
+    body: dict[str, Any] = {"at": at}
+    if tz:
+        body["tz"] = tz
+    if keep is not None:
+        body["keep"] = keep
+    made = session().api.put(f"/v2/addons/{addon}/backups/schedule", body)
+    echo(f"Backups of {addon}: {describe_schedule(made)}")
+
+
+@click.command("addons:backups:unschedule", short_help="stop an add-on's daily backups")
+@click.argument("addon", metavar="NAME")
+def unschedule(addon: str) -> None:
+    """Stops an add-on's daily backups: it is backed up on demand only (addons:backup).
+    The backups taken stay.
+
+    \b
+    Examples:
+      deis addons:backups:unschedule postgres-calm-1234
+    """
+    session().api.delete(f"/v2/addons/{addon}/backups/schedule")
+    echo(f"Backups of {addon}: on demand only")
+
+
 @click.command("addons:restore", short_help="restore an add-on's data from a backup")
 @click.argument("addon", metavar="NAME")
 @click.argument("backup_id", metavar="BACKUP")
@@ -307,6 +360,8 @@ TOPIC = Topic(
         destroy,
         backup,
         backups,
+        schedule,
+        unschedule,
         restore,
         connect,
     ),

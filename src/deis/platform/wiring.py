@@ -508,6 +508,7 @@ class Platform:
     builder: Any = None  # deis.builder.server.Builder when the builder is on
     autoscaler: Any = None  # an AutoscalerLoop when the runtime measures CPU
     sleeper: Any = None  # a SleepLoop when idle apps may sleep (podman and nginx)
+    addon_backups: Any = None  # an AddonBackupLoop when there are add-ons and backups
     registry: Any = None  # deis.platform.registry.Registry when images are built or run
     started: list[Callable[[], None]] = field(default_factory=list)
 
@@ -533,6 +534,9 @@ class Platform:
             job = Periodic("deis-acme", self.renew_certificates, self.settings.acme_interval)
             job.start()
             self.started.append(job.stop)
+        if self.addon_backups is not None:  # after adopt_all: the servers are running
+            self.addon_backups.start()
+            self.started.append(self.addon_backups.stop)
         if isinstance(self.context.cron_runner, CronLoop):  # `deis cron` jobs, last
             self.context.cron_runner.begin()
             self.started.append(self.context.cron_runner.stop)
@@ -600,6 +604,10 @@ def build_platform(settings: Settings, store: Store | None = None) -> Platform:
     if isinstance(context.runtime, CpuMeter):
         platform.autoscaler = make_autoscaler(settings, context, context.runtime)
     platform.sleeper = make_sleeper(settings, context)
+    if context.addons is not None and context.objects is not None:
+        from deis.platform.addon_backups import AddonBackupLoop
+
+        platform.addon_backups = AddonBackupLoop(context, settings.addon_backup_interval)
     if settings.builder == "git":
         from deis.builder.server import Builder
 

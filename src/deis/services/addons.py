@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from deis.domain import addons as rules
+from deis.domain import backup_schedules as schedules
 from deis.domain.addons import Addon, Attachment
+from deis.domain.backup_schedules import BackupSchedule
 from deis.domain.errors import Conflict, Invalid, NotFound, PermissionDenied, Unavailable
 from deis.domain.records import App, User
 from deis.domain.releases import Released
@@ -37,6 +40,7 @@ class AddonView:
     state: str
     attachments: list[Attachment]
     disk_used: int | None = None  # bytes on its disk, where the servers can tell
+    schedule: BackupSchedule | None = None  # its daily backups (None: on demand only)
 
 
 def services() -> list[rules.Service]:
@@ -78,15 +82,20 @@ def list_addons(ctx: Context, actor: User, app_id: str | None = None) -> list[Ad
             apps, _ = uow.apps.list(0, 1_000_000, visible_to=actor.username)
             found = uow.addons.of_apps([a.id for a in apps]) if apps else []
         attached = {a.name: uow.addons.attachments(addon=a.name) for a in found}
-    return [AddonView(a, _state(ctx, a.name), attached[a.name]) for a in found]
+        planned = {s.addon: s for s in uow.addon_schedules.all()}
+    return [
+        AddonView(a, _state(ctx, a.name), attached[a.name], schedule=planned.get(a.name))
+        for a in found
+    ]
 
 
 def info(ctx: Context, actor: User, name: str) -> AddonView:
     with ctx.store.transaction() as uow:
         addon = _visible(uow, actor, name)
         attached = uow.addons.attachments(addon=addon.name)
+        schedule = uow.addon_schedules.get(addon.name)
     used = ctx.addons.disk_used(addon.name) if ctx.addons is not None else None
-    return AddonView(addon, _state(ctx, addon.name), attached, used)
+    return AddonView(addon, _state(ctx, addon.name), attached, used, schedule)
 
 
 def _var_free(uow: UnitOfWork, app_id: str, var: str) -> None:
@@ -322,6 +331,24 @@ def as_dict(view: AddonView) -> dict[str, Any]:
         "disk": f"{plan.disk_gb}G",
         "disk_used": view.disk_used,
         "attachments": [{"app": a.app, "var": a.var} for a in view.attachments],
+        "backup_schedule": None if view.schedule is None else schedule_dict(view.schedule),
+    }
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def schedule_dict(schedule: BackupSchedule) -> dict[str, Any]:
+    """Shared by the API and the dashboard."""
+    last_run = schedule.last_run
+    return {
+        "addon": schedule.addon,
+        "at": schedule.at,
+        "tz": schedule.tz,
+        "keep": schedule.keep,
+        "last_run": None if last_run is None else _utc_text(last_run),
+        "next_run": _utc_text(schedules.due_after(schedule)),
     }
 
 
@@ -359,19 +386,33 @@ def list_backups(ctx: Context, actor: User, name: str) -> list[dict[str, Any]]:
     objects = _objects(ctx)
     with ctx.store.transaction() as uow:
         addon = _visible(uow, actor, name)
-    prefix = rules.backups_prefix(addon.name)
-    found = [json.loads(objects.get(k)) for k in objects.keys(prefix) if k.endswith(".json")]
+    found = backup_records(objects, addon.name)
     return sorted(found, key=lambda b: str(b.get("id")), reverse=True)
 
 
 def backup(ctx: Context, actor: User, name: str) -> dict[str, Any]:
     """A snapshot of the add-on's data into the object store, now."""
-    servers, objects = _servers(ctx), _objects(ctx)
+    _servers(ctx)  # unavailable before anything is looked up
+    _objects(ctx)
     with ctx.store.transaction() as uow:
         addon = _visible(uow, actor, name)
+    return take_backup(ctx, addon, actor.username, ctx.clock())
+
+
+def backup_records(objects: Objects, name: str) -> list[dict[str, Any]]:
+    """The records of the add-on's backups, in no order."""
+    prefix = rules.backups_prefix(name)
+    return [json.loads(objects.get(k)) for k in objects.keys(prefix) if k.endswith(".json")]
+
+
+def take_backup(
+    ctx: Context, addon: Addon, by: str, now: datetime, scheduled: bool = False
+) -> dict[str, Any]:
+    """The snapshot and its record (`scheduled`: taken by a schedule, which prunes only
+    those), and a line in the add-on's app's log."""
+    servers, objects = _servers(ctx), _objects(ctx)
     prefix = rules.backups_prefix(addon.name)
     taken = {k.removeprefix(prefix + "/").split(".", 1)[0] for k in objects.keys(prefix)}
-    now = ctx.clock()
     made = rules.backup_id(now, taken)
     size = servers.backup(addon, rules.backup_key(addon, made))
     record = {
@@ -379,11 +420,12 @@ def backup(ctx: Context, actor: User, name: str) -> dict[str, Any]:
         "addon": addon.name,
         "service": addon.service,
         "size": size,
-        "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "owner": actor.username,
+        "created": _utc_text(now),
+        "owner": by,
+        **({"scheduled": True} if scheduled else {}),
     }
     objects.put(f"{prefix}/{made}.json", json.dumps(record).encode())
-    ctx.logs.write(addon.app, "controller", f"{actor.username} backed up {addon.name} ({made})")
+    ctx.logs.write(addon.app, "controller", f"{by} backed up {addon.name} ({made})")
     return record
 
 

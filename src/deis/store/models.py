@@ -291,6 +291,22 @@ class AddonAttachmentRow(Base):
     created: Mapped[datetime]
 
 
+class AddonBackupScheduleRow(Base):
+    """An add-on's daily backups (deis.domain.backup_schedules.BackupSchedule); gone with
+    the add-on."""
+
+    __tablename__ = "addon_backup_schedules"
+
+    addon: Mapped[str] = mapped_column(
+        String(APP_ID_LEN), ForeignKey("addons.name", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[str] = mapped_column(String(5))
+    tz: Mapped[str] = mapped_column(String(64))
+    keep: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime]
+    last_run: Mapped[datetime | None]
+
+
 class ReleaseRow(Base):
     __tablename__ = "releases"
     __table_args__ = (UniqueConstraint("app_id", "version"),)

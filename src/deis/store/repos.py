@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from deis.domain.acme import AcmeDomain
 from deis.domain.addons import Addon, Attachment
+from deis.domain.backup_schedules import BackupSchedule
 from deis.domain.cron import Run as CronRun
 from deis.domain.errors import Conflict, NotFound
 from deis.domain.records import (
@@ -79,6 +80,7 @@ sleep_t = m.table_of(m.SleepRow)
 
 addons_t = m.table_of(m.AddonRow)
 attachments_t = m.table_of(m.AddonAttachmentRow)
+schedules_t = m.table_of(m.AddonBackupScheduleRow)
 
 
 def new_id() -> str:
@@ -1180,3 +1182,38 @@ class SqlAddons(Repo):
     def detach(self, addon: str, app_id: str) -> None:
         where = (attachments_t.c.addon == addon) & (attachments_t.c.app_id == app_id)
         self.conn.execute(delete(attachments_t).where(where))
+
+
+def to_backup_schedule(row: Row[Any]) -> BackupSchedule:
+    return BackupSchedule(
+        addon=row.addon,
+        at=row.at,
+        tz=row.tz,
+        keep=row.keep,
+        since=row.since,
+        last_run=row.last_run,
+    )
+
+
+class SqlAddonSchedules(Repo):
+    def get(self, addon: str) -> BackupSchedule | None:
+        stmt = select(schedules_t).where(schedules_t.c.addon == addon)
+        return self._one(stmt, to_backup_schedule)
+
+    def all(self) -> builtins.list[BackupSchedule]:
+        return self._all(select(schedules_t).order_by(schedules_t.c.addon), to_backup_schedule)
+
+    def save(self, schedule: BackupSchedule) -> None:
+        self._replace(
+            schedules_t,
+            {"addon": schedule.addon},
+            {"at": schedule.at, "tz": schedule.tz, "keep": schedule.keep,
+             "since": schedule.since, "last_run": schedule.last_run},
+        )  # fmt: skip
+
+    def delete(self, addon: str) -> None:
+        self.conn.execute(delete(schedules_t).where(schedules_t.c.addon == addon))
+
+    def ran(self, addon: str, when: datetime) -> None:
+        stmt = update(schedules_t).where(schedules_t.c.addon == addon)
+        self.conn.execute(stmt.values(last_run=when))

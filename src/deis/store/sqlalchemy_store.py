@@ -59,6 +59,7 @@ class SqlUnitOfWork:
         self.acme: ports.AcmeStates = repos.SqlAcme(conn, ids)
         self.sleep: ports.SleepStates = repos.SqlSleep(conn, ids)
         self.addons: ports.Addons = repos.SqlAddons(conn, ids)
+        self.addon_schedules: ports.AddonSchedules = repos.SqlAddonSchedules(conn, ids)
 
 
 class WriterLock:

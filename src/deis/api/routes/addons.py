@@ -15,11 +15,20 @@ from deis.api.deps import Ctx, Me
 from deis.api.responses import JSONResponse
 from deis.api.routes.docs import responses
 from deis.api.routing import SlashRouter
-from deis.api.schemas import AddonBackupOut, AddonIn, AddonOut, AddonServiceOut, AttachIn, page_of
+from deis.api.schemas import (
+    AddonBackupOut,
+    AddonBackupScheduleOut,
+    AddonIn,
+    AddonOut,
+    AddonServiceOut,
+    AttachIn,
+    BackupScheduleIn,
+    page_of,
+)
 from deis.domain.records import User
 from deis.domain.terminal import Opening
 from deis.ports import Terminal
-from deis.services import addons
+from deis.services import addons, backup_schedules
 from deis.services.context import Context
 from deis.threads import blocking
 
@@ -78,6 +87,31 @@ def make_backup(name: str, ctx: Ctx, me: Me) -> JSONResponse:
 def restore_backup(name: str, backup: str, ctx: Ctx, me: Me) -> JSONResponse:
     """Replace the add-on's data with the backup's."""
     return JSONResponse(addons.restore(ctx, me, name, backup))
+
+
+# The schedule's routes only read and write the database: they stay on the quick threads.
+SCHEDULE = "/v2/addons/{name}/backups/schedule"
+
+
+@router.get(SCHEDULE, responses=responses(AddonBackupScheduleOut))
+def get_backup_schedule(name: str, ctx: Ctx, me: Me) -> JSONResponse:
+    """The add-on's daily backups; 404 when it is backed up on demand only."""
+    return JSONResponse(addons.schedule_dict(backup_schedules.get(ctx, me, name)))
+
+
+@router.put(SCHEDULE, responses=responses(AddonBackupScheduleOut))
+def set_backup_schedule(name: str, body: BackupScheduleIn, ctx: Ctx, me: Me) -> JSONResponse:
+    """`{"at": "02:00", "tz": "Europe/Paris", "keep": 7}`: a backup a day at that local
+    time (tz: UTC unless given), keeping the last `keep` scheduled ones (7 unless given)."""
+    made = backup_schedules.set_schedule(ctx, me, name, body.at, body.tz, body.keep)
+    return JSONResponse(addons.schedule_dict(made))
+
+
+@router.delete(SCHEDULE, status_code=204, responses=responses(status=204))
+def delete_backup_schedule(name: str, ctx: Ctx, me: Me) -> Response:
+    """Back to backups on demand only; the backups taken stay."""
+    backup_schedules.remove(ctx, me, name)
+    return Response(status_code=204)
 
 
 @router.websocket("/v2/addons/{name}/connect")
