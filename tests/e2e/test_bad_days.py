@@ -132,11 +132,12 @@ def test_a_replica_killed_by_its_liveness_probe_is_said_to_be(platform: Platform
     platform.push(work)
     platform.deis(
         "healthchecks:set", "liveness", "httpGet", "5000", "--path", "/healthz", "-a", app,
-        "--initial-delay-timeout", "1", "--period-seconds", "1", "--failure-threshold", "2",
-        "--timeout-seconds", "1",
+        "--initial-delay-timeout", "10", "--period-seconds", "1", "--failure-threshold", "2",
+        "--timeout-seconds", "3",
     )  # fmt: skip
     # Healthy through the deploy (a release whose replicas are killed while it rolls out
-    # is a failed deploy); sick once asked, after it.
+    # is a failed deploy); sick once asked, after it. The delay and the probe's timeout
+    # leave room for a loaded machine (CI once killed a replica still starting after 1 s).
     fell_ill = platform.run(
         "curl", "-s", "-m", "10", f"http://{app}.localhost:{platform.router_port}/fall-ill"
     )
