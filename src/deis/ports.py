@@ -235,6 +235,8 @@ class Addons(Protocol):
     def set_app(self, name: str, app_id: str, updated: datetime) -> None:
         """The app the add-on belongs to (whose owner may destroy it)."""
 
+    def set_plan(self, name: str, plan: str, updated: datetime) -> None: ...
+
     def delete(self, name: str) -> None:
         """The add-on and its attachments."""
 
@@ -275,6 +277,11 @@ class AddonServers(Protocol):
 
     def deprovision(self, name: str) -> None:
         """Remove the server and its data; a name it does not know is a no-op."""
+
+    def change_plan(self, old: Addon, new: Addon) -> None:
+        """Give the server the sizes of `new`'s plan (never a smaller disk), its data kept;
+        return once it accepts connections again. Raises Unavailable when it cannot (the
+        server then runs on as before)."""
 
     def state(self, name: str) -> str:
         """`available`, `starting`, `crashed` or `missing`."""

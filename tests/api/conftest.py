@@ -71,6 +71,9 @@ class User:
     def delete(self, path: str, json: object = None):  # type: ignore[no-untyped-def]
         return self.client.request("DELETE", path, json=json, headers=self.headers)
 
+    def patch(self, path: str, json: object = None):  # type: ignore[no-untyped-def]
+        return self.client.request("PATCH", path, json=json, headers=self.headers)
+
     def create_app(self, app_id: str) -> dict[str, object]:
         response = self.post("/v2/apps/", {"id": app_id})
         assert response.status_code == 201, response.text

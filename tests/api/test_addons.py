@@ -356,3 +356,37 @@ def test_the_loops_interval_is_a_positive_setting() -> None:
     assert from_env({"DEIS_ADDON_BACKUP_INTERVAL": "5"}).addon_backup_interval == 5.0
     with pytest.raises(SettingsError, match="DEIS_ADDON_BACKUP_INTERVAL"):
         from_env({"DEIS_ADDON_BACKUP_INTERVAL": "0"})
+
+
+def test_a_plan_changes_in_place(api: Api, alice: User, bob: User) -> None:
+    alice.create_app("shop")
+    made = create(alice, "shop")
+    name = made["name"]
+    changed = alice.patch(f"/v2/addons/{name}/", {"plan": "standard"})
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["plan"] == "standard" and body["memory"] == "512M" and body["disk"] == "10G"
+    assert servers(api).servers[name].plan == "standard"  # the servers were given it
+    assert alice.get(f"/v2/addons/{name}/").json()["plan"] == "standard"
+    # the URL (its password, host and port) is the same: no new release
+    assert len(summaries(alice, "shop")) == 2
+    for plan, status in (("mini", 400), ("standard", 400), ("huge", 400), (None, 400)):
+        refused = alice.patch(f"/v2/addons/{name}/", {"plan": plan})
+        assert refused.status_code == status and "plan" in refused.json(), refused.text
+    assert bob.patch(f"/v2/addons/{name}/", {"plan": "large"}).status_code == 404
+    assert alice.get(f"/v2/addons/{name}/").json()["plan"] == "standard"
+
+
+def test_a_plan_the_server_cannot_start_with_is_not_recorded(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice.create_app("shop")
+    name = create(alice, "shop")["name"]
+
+    def broken(old: Any, new: Any) -> None:
+        raise Unavailable(f"{new.name} did not start with the plan {new.plan}")
+
+    monkeypatch.setattr(servers(api), "change_plan", broken)
+    failed = alice.patch(f"/v2/addons/{name}/", {"plan": "large"})
+    assert failed.status_code == 503 and "did not start" in failed.json()["detail"]
+    assert alice.get(f"/v2/addons/{name}/").json()["plan"] == "mini"

@@ -91,3 +91,18 @@ def test_backups_are_scheduled_shown_and_unscheduled(user: Deis, app: str) -> No
     again = user.fails("addons:backups:unschedule", name)
     assert "has no backup schedule" in again.err
     user("addons:destroy", name, "--confirm", name, "--force")
+
+
+def test_upgrade_moves_to_a_bigger_plan_and_never_shrinks_the_disk(user: Deis, app: str) -> None:
+    made = user("addons:create", "redis", "-a", app).out
+    name = made.splitlines()[-1].split()[0]
+    upgraded = user("addons:upgrade", name, "standard")
+    assert upgraded.out == (
+        f"Changing {name} to standard... done\n"
+        f"{name} is on standard (256M memory, 1 CPU, 1000 connections, 2G disk)\n"
+    )
+    assert "standard (256M memory" in user("addons:info", name).out
+    refused = user.fails("addons:upgrade", name, "mini")
+    assert "a disk never shrinks" in refused.err
+    refused = user.fails("addons:upgrade", name, "huge")
+    assert "redis has no plan 'huge'" in refused.err

@@ -29,7 +29,8 @@ ReplicaSets named DEPLOYMENT-HASH and pods named RS-XXXXX, Pending until somethi
 (a test's kubelet) patches their status; rolling updates honour maxSurge and
 maxUnavailable; Deployment status (observedGeneration, replicas, updatedReplicas,
 readyReplicas, availableReplicas) follows the pods; the garbage collector deletes what
-lost its owner. StatefulSets make pods SET-0.. and their claims (see _stateful_set).
+lost its owner. StatefulSets make pods SET-0.. and their claims (see _stateful_set); their
+claim templates cannot change.
 """
 
 from __future__ import annotations
@@ -182,6 +183,29 @@ def _ready(pod: dict[str, Any]) -> bool:
     )
 
 
+def _check_immutable(current: dict[str, Any], new: dict[str, Any]) -> None:
+    """A StatefulSet's claim templates never change (as on a real API server)."""
+    if current.get("kind") != "StatefulSet":
+        return
+    before = (current.get("spec") or {}).get("volumeClaimTemplates")
+    after = (new.get("spec") or {}).get("volumeClaimTemplates")
+    if _without_status(before) != _without_status(after):
+        raise HttpError(
+            422,
+            "Invalid",
+            f'StatefulSet.apps "{current["metadata"]["name"]}" is invalid: spec: Forbidden: '
+            "updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+            "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+            "'minReadySeconds' are forbidden",
+        )
+
+
+def _without_status(templates: Any) -> Any:
+    if not isinstance(templates, list):
+        return templates
+    return [{k: v for k, v in t.items() if k != "status"} for t in templates]
+
+
 def _terminating(obj: dict[str, Any]) -> bool:
     return bool(obj["metadata"].get("deletionTimestamp"))
 
@@ -265,7 +289,8 @@ class FakeApiServer:
         while not self._stop.wait(0.05):
             with self.lock:
                 self._finalize_namespaces()
-                self._finish_pod_deletions()
+                if self._finish_pod_deletions():
+                    self.reconcile()  # the controllers replace what went
 
     # --- test hooks ------------------------------------------------------------------------
 
@@ -438,6 +463,7 @@ class FakeApiServer:
             else:
                 new.pop("status", None)
             self._defaults(new)
+            _check_immutable(current, new)
             if _content(new) != _content(current):
                 meta["generation"] = int(current["metadata"].get("generation", 1)) + 1
         if new == current:
@@ -505,13 +531,17 @@ class FakeApiServer:
         self.logs.pop((namespace, name), None)
         return current
 
-    def _finish_pod_deletions(self) -> None:
-        """The kubelet's confirmation that a pod being deleted has stopped."""
+    def _finish_pod_deletions(self) -> bool:
+        """The kubelet's confirmation that a pod being deleted has stopped; whether one
+        was."""
+        finished = False
         for key, obj in list(self.objects.items()):
             if "_gone_at" in obj and time.monotonic() >= obj["_gone_at"]:
                 del self.objects[key]
                 self.logs.pop((key[2], key[3]), None)
                 self._rv += 1
+                finished = True
+        return finished
 
     def _finalize_namespaces(self) -> None:
         for key, obj in list(self.objects.items()):

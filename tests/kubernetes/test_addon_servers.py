@@ -237,3 +237,58 @@ def test_backups_need_a_store_that_presigns(cluster: Cluster) -> None:
     servers = KubernetesAddons(cluster.kube, AddonOptions(image=IMAGE), None)
     with pytest.raises(Unavailable, match="DEIS_OBJECTS=s3"):
         servers.backup(new_addon(), "addons/x/b20261206120000.dump")
+
+
+def _container(cluster: Cluster, addon: Addon) -> dict[str, Any]:
+    stateful = cluster.kube.get("apps/v1", "StatefulSet", addon.name, addon.name)
+    assert stateful is not None
+    return stateful["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
+def _claim_template(cluster: Cluster, addon: Addon) -> str:
+    stateful = cluster.kube.get("apps/v1", "StatefulSet", addon.name, addon.name)
+    assert stateful is not None
+    return str(manifests.claim_storage(stateful))
+
+
+def test_adopting_with_another_plan_keeps_the_claim_template(
+    cluster: Cluster, servers: KubernetesAddons
+) -> None:
+    """A StatefulSet's claim templates never change (the real API server refuses it): a
+    new plan's sizes reach the pod's template, the claim template stays."""
+    from dataclasses import replace
+
+    addon = provisioned(servers, new_addon())
+    servers.adopt([(replace(addon, plan="standard"), ["shop"])])
+    assert _container(cluster, addon)["resources"]["limits"]["memory"] == "512Mi"
+    assert _claim_template(cluster, addon) == "1Gi"
+
+
+def test_a_new_plan_grows_the_claim_and_replaces_the_pod(
+    cluster: Cluster, servers: KubernetesAddons
+) -> None:
+    """On the fake API server the claim may grow; the real one here has no StorageClass
+    that expands volumes (and the claim is not bound), so the change is refused whole."""
+    from dataclasses import replace
+
+    kube = cluster.kube
+    addon = provisioned(servers, new_addon())
+    before = kube.get("v1", "Pod", manifests.pod_name(addon.name), addon.name)
+    assert before is not None
+    bigger = replace(addon, plan="standard")
+    claim = manifests.claim_name(addon.name)
+    if cluster.fake is None:
+        with pytest.raises(Unavailable, match="would not grow the volume claim .* to 10Gi"):
+            servers.change_plan(addon, bigger)
+        assert _container(cluster, addon)["resources"]["limits"]["memory"] == "128Mi"
+        live = kube.get("v1", "Pod", manifests.pod_name(addon.name), addon.name)
+        assert live is not None and live["metadata"]["uid"] == before["metadata"]["uid"]
+        return
+    servers.change_plan(addon, bigger)
+    grown = kube.get("v1", "PersistentVolumeClaim", claim, addon.name)
+    assert grown is not None and grown["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert _container(cluster, addon)["resources"]["limits"]["memory"] == "512Mi"
+    assert _claim_template(cluster, addon) == "1Gi"
+    after = kube.get("v1", "Pod", manifests.pod_name(addon.name), addon.name)
+    assert after is not None and after["metadata"]["uid"] != before["metadata"]["uid"]
+    assert servers.state(addon.name) == "available"

@@ -391,3 +391,35 @@ def test_a_server_cannot_outgrow_its_disk(rig: Any, monkeypatch: pytest.MonkeyPa
     finally:
         servers.deprovision(pg.name)
     assert not (servers.directory / pg.name).exists()  # the disk with it
+
+
+def test_a_new_plan_restarts_the_server_bigger_on_the_same_data(
+    rig: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from deis.runtime.podman.addons import container_name
+
+    runtime, servers = rig
+    monkeypatch.setattr(servers, "disk_mb", lambda made: {"mini": 24, "standard": 48}[made.plan])
+    redis = addon("redis", 25011)
+    servers.provision(redis)
+    try:
+        address = servers.address(redis.name)
+        redis_command(redis, address, "SET visits 41")
+        _, small = servers.disk_usage(redis.name) or (0, 0)
+        bigger = replace(redis, plan="standard")
+        servers.change_plan(redis, bigger)
+        assert raw_redis(bigger, address, "GET visits").endswith("$2\r\n41\r\n")
+        _, grown = servers.disk_usage(redis.name) or (0, 0)
+        assert small < 24 * 2**20 < grown <= 48 * 2**20
+        inspected = runtime.podman.call(
+            ["inspect", "--format", "{{.HostConfig.Memory}}", container_name(redis.name)],
+            timeout=30,
+            merge_stderr=False,
+        )
+        assert int(inspected.output.strip()) == 256 * 2**20  # the standard plan's
+        maxclients = raw_redis(bigger, address, "CONFIG GET maxclients")
+        assert "1000" in maxclients
+    finally:
+        servers.deprovision(redis.name)

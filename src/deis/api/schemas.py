@@ -147,6 +147,14 @@ class AttachIn(Body):
     as_name: Any = Field(default=None, alias="as")
 
 
+class PlanIn(Body):
+    """Extension (`deis addons:upgrade NAME PLAN`); the core checks."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    plan: Any = None
+
+
 class BackupScheduleIn(Body):
     """Extension (`deis addons:backups:schedule NAME --at HH:MM [--tz ZONE] [--keep N]`);
     the core checks."""
@@ -310,6 +318,8 @@ class AddonOut(BaseModel):
     memory: str
     cpus: float
     connections: int
+    disk: str
+    disk_used: int | None = None
     attachments: list[AddonAttachmentOut]
     backup_schedule: AddonBackupScheduleOut | None = None
 
@@ -329,6 +339,7 @@ class AddonPlanOut(BaseModel):
     memory: str
     cpus: float
     connections: int
+    disk: str
     description: str
     default: bool
 

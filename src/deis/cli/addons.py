@@ -1,6 +1,6 @@
 """addons, addons:services, addons:create, addons:info, addons:attach, addons:detach,
-addons:destroy, addons:backup(s), addons:backups:(un)schedule, addons:restore,
-addons:connect (an extension): backing services attached to apps by config vars."""
+addons:destroy, addons:upgrade, addons:backup(s), addons:backups:(un)schedule,
+addons:restore, addons:connect (an extension): backing services attached to apps by config vars."""
 
 from __future__ import annotations
 
@@ -216,6 +216,38 @@ def destroy(addon: str, confirm: str | None, force: bool) -> None:
     echo(f"Destroying {addon}... done")
 
 
+def _change_plan(addon: str, plan: str) -> None:
+    s = session()
+    with waiting(f"Changing {addon} to {plan}..."):
+        changed = s.api.patch(f"/v2/addons/{addon}", {"plan": plan})
+    echo(f"Changing {addon} to {plan}... done")
+    echo(f"{changed['name']} is on {_plan(changed)}")
+
+
+def _plan(addon: dict[str, Any]) -> str:
+    return (
+        f"{addon['plan']} ({addon['memory']} memory, {addon['cpus']:g} CPU,"
+        f" {addon['connections']} connections, {addon.get('disk', '?')} disk)"
+    )
+
+
+@click.command("addons:upgrade", short_help="move an add-on to another plan")
+@click.argument("addon", metavar="NAME")
+@click.argument("plan", metavar="PLAN")
+def upgrade(addon: str, plan: str) -> None:
+    """Moves an add-on to another plan of its service (see addons:services): its server
+    restarts with the plan's memory, CPU and connections, on the same data, and its disk
+    grows to the plan's. A disk never shrinks, so a plan with a smaller disk is refused
+    (make a new add-on and restore a backup into it instead). The apps reconnect as
+    after any restart of their database.
+
+    \b
+    Examples:
+      deis addons:upgrade postgres-calm-1234 standard
+    """
+    _change_plan(addon, plan)
+
+
 @click.command("addons:backup", short_help="back up an add-on's data now")
 @click.argument("addon", metavar="NAME")
 def backup(addon: str) -> None:
@@ -358,6 +390,7 @@ TOPIC = Topic(
         attach,
         detach,
         destroy,
+        upgrade,
         backup,
         backups,
         schedule,

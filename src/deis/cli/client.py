@@ -229,6 +229,9 @@ class Api:
     def put(self, path: str, body: Any = None) -> Any:
         return self._json(self.request("PUT", path, body=body if body is not None else {}))
 
+    def patch(self, path: str, body: Any = None) -> Any:
+        return self._json(self.request("PATCH", path, body=body if body is not None else {}))
+
     def get_text(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         return self.request("GET", path, params=params).text
 

@@ -143,6 +143,27 @@ def parse_service(value: object) -> tuple[Service, Plan]:
     return service, service.plan(plan or None)
 
 
+def new_plan(addon: Addon, value: object) -> Plan:
+    """The plan an add-on may change to (`deis addons:upgrade`): another plan of its
+    service whose disk is not smaller (a disk never shrinks under its data)."""
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("Give a plan, e.g. standard.", field="plan")
+    try:
+        plan = addon.kind.plan(value.strip())
+    except Invalid as error:
+        raise Invalid(error.message, field="plan") from None
+    if plan.name == addon.plan:
+        raise Invalid(f"{addon.name} is on {plan.name} already.", field="plan")
+    if plan.disk_gb < addon.sizes.disk_gb:
+        raise Invalid(
+            f"{plan.name}'s disk ({plan.disk_gb} GB) is smaller than {addon.name}'s "
+            f"({addon.sizes.disk_gb} GB), and a disk never shrinks: make a {addon.service}:"
+            f"{plan.name} add-on and restore a backup into it instead.",
+            field="plan",
+        )
+    return plan
+
+
 def config_var(service: Service, as_name: object) -> str:
     """The var an attachment sets: the service's own, or NAME_URL with --as NAME."""
     if as_name is None or as_name == "":

@@ -33,6 +33,10 @@ class RecordingAddons:
             self.servers.pop(name, None)
             self.reached.pop(name, None)
 
+    def change_plan(self, old: Addon, new: Addon) -> None:
+        with self._lock:
+            self.servers[new.name] = new
+
     def state(self, name: str) -> str:
         with self._lock:
             return "available" if name in self.servers else "missing"

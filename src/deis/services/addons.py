@@ -271,6 +271,22 @@ def destroy(
         follow_up(ctx, each)
 
 
+def change_plan(ctx: Context, actor: User, name: str, plan: object) -> AddonView:
+    """`deis addons:upgrade NAME PLAN`: the server restarted with the plan's sizes and its
+    data; the record changes only once it accepts connections again."""
+    servers = _servers(ctx)
+    with ctx.store.transaction() as uow:
+        addon = _visible(uow, actor, name)
+    chosen = rules.new_plan(addon, plan)
+    changed = replace(addon, plan=chosen.name, updated=ctx.clock())
+    servers.change_plan(addon, changed)
+    with ctx.store.transaction(write=True) as uow:
+        uow.addons.set_plan(addon.name, chosen.name, changed.updated)
+    said = f"{actor.username} changed the plan of {addon.name} from {addon.plan} to {chosen.name}"
+    ctx.logs.write(addon.app, "controller", said)
+    return info(ctx, actor, addon.name)
+
+
 def raise_denied(addon: Addon) -> None:
     raise PermissionDenied(
         f"Only the owner of {addon.app} or an administrator can destroy {addon.name}."

@@ -1155,6 +1155,10 @@ class SqlAddons(Repo):
         stmt = update(addons_t).where(addons_t.c.name == name)
         self.conn.execute(stmt.values(app_id=app_id, updated=updated))
 
+    def set_plan(self, name: str, plan: str, updated: datetime) -> None:
+        stmt = update(addons_t).where(addons_t.c.name == name)
+        self.conn.execute(stmt.values(plan=plan, updated=updated))
+
     def delete(self, name: str) -> None:
         self.conn.execute(delete(attachments_t).where(attachments_t.c.addon == name))
         self.conn.execute(delete(addons_t).where(addons_t.c.name == name))

@@ -23,6 +23,7 @@ from deis.api.schemas import (
     AddonServiceOut,
     AttachIn,
     BackupScheduleIn,
+    PlanIn,
     page_of,
 )
 from deis.domain.records import User
@@ -56,6 +57,14 @@ def list_all(ctx: Ctx, me: Me) -> JSONResponse:
 @blocking
 def get_addon(name: str, ctx: Ctx, me: Me) -> JSONResponse:
     return JSONResponse(addons.as_dict(addons.info(ctx, me, name)))
+
+
+@router.patch("/v2/addons/{name}", responses=responses(AddonOut))
+@blocking
+def change_plan(name: str, body: PlanIn, ctx: Ctx, me: Me) -> JSONResponse:
+    """`{"plan": "standard"}`: the server restarted with that plan's sizes and its data
+    (a disk never shrinks); answers once it accepts connections again."""
+    return JSONResponse(addons.as_dict(addons.change_plan(ctx, me, name, body.plan)))
 
 
 @router.delete("/v2/addons/{name}", status_code=204, responses=responses(status=204))

@@ -23,7 +23,7 @@ from deis.domain.terminal import Opening
 from deis.ports import Terminal
 from deis.runtime.kubernetes import addons as manifests
 from deis.runtime.kubernetes import observe
-from deis.runtime.kubernetes.client import ApiError, Kube
+from deis.runtime.kubernetes.client import ApiError, Kube, path
 from deis.runtime.kubernetes.failures import HOPELESS, unavailable_on_api_error, waiting_reason
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,44 @@ class KubernetesAddons:
             self.kube.delete(*NAMESPACE, namespace)
 
     @unavailable_on_api_error
+    def change_plan(self, old: Addon, new: Addon) -> None:
+        """Grow the claim when the plan's disk is bigger (the StorageClass must allow
+        volume expansion), apply the StatefulSet with the plan's sizes and replace its pod
+        (the set's update strategy is OnDelete); the data stays on the claim."""
+        namespace = manifests.namespace_of(new.name)
+        if new.sizes.disk_gb > old.sizes.disk_gb:
+            self._grow_claim(new)
+        pod = manifests.pod_name(new.name)
+        live = self.kube.get("v1", "Pod", pod, namespace)
+        before = (live or {}).get("metadata", {}).get("uid")
+        self._apply_set(new)
+        self.kube.delete("v1", "Pod", pod, namespace)
+        try:
+            self._wait_ready(new, replaced=before)
+        except Unavailable as error:
+            self._apply_set(old)
+            self.kube.delete("v1", "Pod", pod, namespace)
+            raise Unavailable(
+                f"{new.name} did not start with the plan {new.plan} ({error}); "
+                f"it is started again on {old.plan}."
+            ) from None
+
+    def _grow_claim(self, addon: Addon) -> None:
+        namespace = manifests.namespace_of(addon.name)
+        size = f"{addon.sizes.disk_gb}Gi"
+        url = path("v1", "PersistentVolumeClaim", namespace, manifests.claim_name(addon.name))
+        try:
+            self.kube.merge_patch(url, {"spec": {"resources": {"requests": {"storage": size}}}})
+        except ApiError as error:
+            if error.status not in (403, 422):
+                raise
+            raise Unavailable(
+                f"The cluster would not grow the volume claim of {addon.name} to {size} "
+                f"({error}): it must be bound, and its StorageClass must allow volume "
+                "expansion. The plan is unchanged."
+            ) from None
+
+    @unavailable_on_api_error
     def state(self, name: str) -> str:
         namespace = manifests.namespace_of(name)
         if self.kube.get("apps/v1", "StatefulSet", name, namespace) is None:
@@ -173,16 +211,34 @@ class KubernetesAddons:
             raise Unavailable(f"The namespace {namespace} is still being deleted.")
         self.kube.apply(manifests.namespace(addon))
         options = self.options
-        for manifest in manifests.manifests(addon, apps, options.image, options.image_pull_policy):
+        claim = self._claim_template(addon)
+        for manifest in manifests.manifests(
+            addon, apps, options.image, options.image_pull_policy, claim
+        ):
             self.kube.apply(manifest)
 
-    def _wait_ready(self, addon: Addon) -> None:
+    def _claim_template(self, addon: Addon) -> str | None:
+        namespace = manifests.namespace_of(addon.name)
+        live = self.kube.get("apps/v1", "StatefulSet", addon.name, namespace)
+        return manifests.claim_storage(live)
+
+    def _apply_set(self, addon: Addon) -> None:
+        options = self.options
+        claim = self._claim_template(addon)
+        self.kube.apply(
+            manifests.stateful_set(addon, options.image, options.image_pull_policy, claim)
+        )
+
+    def _wait_ready(self, addon: Addon, replaced: str | None = None) -> None:
+        """Until its pod (not the one of uid `replaced`) is ready."""
         namespace = manifests.namespace_of(addon.name)
         deadline = self.clock() + self.options.ready_timeout
         why = "its pod was not made"
         while self.clock() < deadline:
             pod = self.kube.get("v1", "Pod", manifests.pod_name(addon.name), namespace)
-            if pod is not None:
+            if pod is not None and replaced and pod["metadata"].get("uid") == replaced:
+                why = "its old pod is still being deleted"
+            elif pod is not None:
                 state = observe.pod_state(pod)
                 if state == "up":
                     return

@@ -156,7 +156,11 @@ def _ready_command(addon: Addon) -> list[str]:
     return ["pg_isready", "-q", "-h", "127.0.0.1", "-p", port, "-U", USER, "-d", USER]
 
 
-def stateful_set(addon: Addon, image: str, pull_policy: str = "IfNotPresent") -> Manifest:
+def stateful_set(
+    addon: Addon, image: str, pull_policy: str = "IfNotPresent", claim: str | None = None
+) -> Manifest:
+    """`claim`: the storage of the live set's claim template, which a StatefulSet never
+    changes (a bigger plan grows the claim itself); default: the plan's disk."""
     plan = addon.sizes
     env = [
         _password_env(addon, "ADDON_PASSWORD"),
@@ -192,6 +196,8 @@ def stateful_set(addon: Addon, image: str, pull_policy: str = "IfNotPresent") ->
         "spec": {
             "serviceName": addon.name,
             "replicas": 1,
+            # a new template (another plan) takes effect when the platform deletes the pod
+            "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": labels(addon)},
             "template": {
                 "metadata": {"labels": labels(addon)},
@@ -206,7 +212,7 @@ def stateful_set(addon: Addon, image: str, pull_policy: str = "IfNotPresent") ->
                     "metadata": {"name": "data", "labels": labels(addon)},
                     "spec": {
                         "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": f"{plan.disk_gb}Gi"}},
+                        "resources": {"requests": {"storage": claim or f"{plan.disk_gb}Gi"}},
                     },
                 }
             ],
@@ -238,15 +244,29 @@ def network_policy(addon: Addon, apps: Sequence[str]) -> Manifest:
 
 
 def manifests(
-    addon: Addon, apps: Sequence[str], image: str, pull_policy: str = "IfNotPresent"
+    addon: Addon,
+    apps: Sequence[str],
+    image: str,
+    pull_policy: str = "IfNotPresent",
+    claim: str | None = None,
 ) -> list[Manifest]:
     """Everything but the Namespace, in the order they are applied."""
     return [
         secret(addon),
         service(addon),
         network_policy(addon, apps),
-        stateful_set(addon, image, pull_policy),
+        stateful_set(addon, image, pull_policy, claim),
     ]
+
+
+def claim_storage(live: Manifest | None) -> str | None:
+    """The storage of a live StatefulSet's claim template."""
+    templates = ((live or {}).get("spec") or {}).get("volumeClaimTemplates") or []
+    for template in templates:
+        storage = ((template.get("spec") or {}).get("resources") or {}).get("requests", {})
+        if storage.get("storage"):
+            return str(storage["storage"])
+    return None
 
 
 def job_pod(

@@ -207,6 +207,33 @@ class PodmanAddons:
                 shutil.rmtree(self.directory / name, ignore_errors=True)
         self._write_routes()
 
+    def change_plan(self, old: Addon, new: Addon) -> None:
+        """Stop the server, grow its disk if the plan's is bigger, start it again with the
+        plan's memory, CPU and connections on the same data; back to the old plan's sizes
+        when it does not get ready."""
+        try:
+            self._restart_as(new)
+        except Unavailable as error:
+            log.warning("add-on %s did not start on its new plan: %s", new.name, error)
+            self._restart_as(old)
+            raise Unavailable(
+                f"{new.name} did not start with the plan {new.plan} ({error}); "
+                f"it runs on {old.plan} as before."
+            ) from None
+
+    def _restart_as(self, addon: Addon) -> None:
+        name = container_name(addon.name)
+        with self._acting:  # the supervisor neither starts it meanwhile nor revives it
+            with self._lock:
+                self._known[addon.name] = addon
+            self.podman.call(["stop", "-t", "30", name], check=False, timeout=90)
+            try:
+                addon_disk.detach(self.data_dir(addon.name))  # grown while not mounted
+            except addon_disk.DiskError as error:
+                raise Unavailable(f"Cannot unmount the disk of {addon.name}: {error}") from None
+            self._start(addon, self.image())
+        self._wait_ready(addon)
+
     def state(self, name: str) -> str:
         found = self._containers({LABEL_ADDON: name})
         if not found:
