@@ -32,15 +32,29 @@ def missing_tools() -> str | None:
     return None
 
 
+# An add-on's disk made and loop-mounted for real in the root (mkfs.ext4, mount, umount:
+# what install.sh's e2fsprogs and mount give it), after the doctor's checks.
+ADDON_DISK = (
+    " && PYTHONPATH=/src/src PYTHONDONTWRITEBYTECODE=1 /opt/deis/bin/python -c '"
+    "from pathlib import Path; from deis.runtime.podman import addon_disk as disk; "
+    'home = Path("/var/lib/deis-state/addons/postgres-root-0001"); '
+    'disk.attach(home, home / "data", 16); '
+    'print("add-on disk of", disk.usage(home / "data")[1] // 2**20, "MiB mounted"); '
+    'disk.detach(home / "data")\''
+)
+
+
 @pytest.mark.skipif(missing_tools() is not None, reason=str(missing_tools()))
 def test_install_sh_gives_a_minimal_debian_root_all_the_doctor_checks(tmp_path: Path) -> None:
     root = installed_root(REPO)
     wheels = dependency_wheels(REPO)
-    done = run_inside(root, REPO, wheels, tmp_path / "scratch", DOCTOR)
+    done = run_inside(root, REPO, wheels, tmp_path / "scratch", DOCTOR + ADDON_DISK)
     said = done.stdout + done.stderr
     assert done.returncode == 0, said
     assert "MISSING" not in said
     assert "ok      catatonit (podman's --init, every replica's PID 1)" in said
+    assert "ok      mkfs.ext4 (add-ons' disks)" in said
+    assert "add-on disk of 1" in said and "MiB mounted" in said  # 15 or 16 MiB of ext4
     assert "ok      nginx loads the Lua balancer: nginx -t passed" in said
     assert "ok      a container starts like a replica" in said
     assert "This machine has everything the platform needs." in said
