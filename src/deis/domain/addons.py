@@ -123,6 +123,19 @@ class Addon:
         return f"postgres://{USER}:{self.password}@{host}:{port}/{USER}"
 
 
+def server_settings(addon: Addon) -> dict[str, str]:
+    """The start script's environment from the plan (the password comes apart, from
+    where the adapter keeps it): PostgreSQL's shared_buffers a quarter of the memory,
+    Redis's maxmemory three quarters."""
+    plan = addon.sizes
+    return {
+        "ADDON_USER": USER,
+        "ADDON_CONNECTIONS": str(plan.connections),
+        "ADDON_SHARED_BUFFERS": f"{max(plan.memory_mb // 4, 16)}MB",
+        "ADDON_MAXMEMORY": f"{max(plan.memory_mb * 3 // 4, 16)}mb",
+    }
+
+
 @dataclass(frozen=True)
 class Attachment:
     addon: str

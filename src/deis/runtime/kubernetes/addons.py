@@ -16,9 +16,9 @@ import base64
 from collections.abc import Sequence
 from typing import Any
 
-from deis.domain.addons import USER, Addon
+from deis.domain.addons import USER, Addon, server_settings
+from deis.runtime.addon_scripts import start_script
 from deis.runtime.kubernetes.manifests import HERITAGE, LABEL_APP, LABEL_HERITAGE, namespace_name
-from deis.runtime.podman.addons import POSTGRES_SCRIPT, REDIS_SCRIPT
 
 Manifest = dict[str, Any]
 LABEL_ADDON = "deis-addon"
@@ -165,19 +165,15 @@ def stateful_set(
     env = [
         _password_env(addon, "ADDON_PASSWORD"),
         _password_env(addon, "REDISCLI_AUTH"),  # for the readiness probe's redis-cli
-        {"name": "ADDON_USER", "value": USER},
-        {"name": "ADDON_CONNECTIONS", "value": str(plan.connections)},
-        {"name": "ADDON_SHARED_BUFFERS", "value": f"{max(plan.memory_mb // 4, 16)}MB"},
-        {"name": "ADDON_MAXMEMORY", "value": f"{max(plan.memory_mb * 3 // 4, 16)}mb"},
+        *({"name": k, "value": v} for k, v in server_settings(addon).items()),
     ]
-    script = REDIS_SCRIPT if addon.service == "redis" else POSTGRES_SCRIPT
     limits = {"memory": f"{plan.memory_mb}Mi", "cpu": f"{int(plan.cpus * 1000)}m"}
     probe = {"exec": {"command": _ready_command(addon)}}
     container = {
         "name": addon.service,
         "image": image,
         "imagePullPolicy": pull_policy,
-        "command": ["bash", "-c", script],
+        "command": ["bash", "-c", start_script(addon)],
         "env": env,
         "ports": [{"name": addon.service, "containerPort": addon.kind.port}],
         "resources": {"limits": limits, "requests": limits},

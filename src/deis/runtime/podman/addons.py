@@ -30,11 +30,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deis.domain.addons import HOST, USER, Addon
+from deis.domain.addons import HOST, USER, Addon, server_settings
 from deis.domain.errors import Unavailable
 from deis.domain.terminal import Opening, Watch
 from deis.ports import Objects
 from deis.runtime import spec
+from deis.runtime.addon_scripts import start_script
 from deis.runtime.podman import addon_disk, netns
 from deis.runtime.podman.podman import PODMAN, Container, PodmanError
 from deis.runtime.podman.terminal import PtyTerminal
@@ -47,44 +48,6 @@ READY_TIMEOUT = 90.0
 BACKUP_TIMEOUT = 3600.0
 APPLY_WAIT = 3.0  # seconds a new replica's start waits for the forwarder to listen
 PIDS_LIMIT = 512
-
-# Run as root in the container: make the data directory the server's, set it up the
-# first time, then run the server as its own user. The password comes from the
-# environment (ADDON_PASSWORD), never from a command line.
-POSTGRES_SCRIPT = r"""
-set -eu
-export PGDATA=/data/pg
-mkdir -p "$PGDATA" && chown -R postgres:postgres /data && chmod 700 "$PGDATA"
-if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  runuser -u postgres -- initdb -D "$PGDATA" -U postgres -E UTF8 --locale=C.UTF-8 \
-    --auth-local=peer --auth-host=scram-sha-256 >/dev/null
-  echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  printf "CREATE ROLE %s LOGIN PASSWORD '%s';\nCREATE DATABASE %s OWNER %s;\n" \
-    "$ADDON_USER" "$ADDON_PASSWORD" "$ADDON_USER" "$ADDON_USER" \
-    | runuser -u postgres -- postgres --single -D "$PGDATA" postgres >/dev/null
-fi
-exec runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses='*' \
-  -c max_connections="$ADDON_CONNECTIONS" -c shared_buffers="$ADDON_SHARED_BUFFERS" \
-  -c unix_socket_directories=/tmp
-"""
-
-REDIS_SCRIPT = r"""
-set -eu
-mkdir -p /data/redis && chown -R redis:redis /data
-umask 077
-printf 'requirepass %s\n' "$ADDON_PASSWORD" > /tmp/redis.conf
-chown redis /tmp/redis.conf
-aof=yes
-if [ -f /data/redis/restore.rdb ]; then  # a restore: load the RDB (the platform turns
-  rm -rf /data/redis/appendonlydir       # the append-only file on again once it runs)
-  mv /data/redis/restore.rdb /data/redis/dump.rdb
-  aof=no
-fi
-exec runuser -u redis -- redis-server /tmp/redis.conf --bind 0.0.0.0 --port 6379 \
-  --protected-mode no --dir /data/redis --appendonly "$aof" --daemonize no \
-  --maxmemory "$ADDON_MAXMEMORY" --maxclients "$ADDON_CONNECTIONS"
-"""
-
 
 # Backups, run in the container as the server's own user, the password read from where
 # the server has it (never on a command line).
@@ -343,14 +306,8 @@ class PodmanAddons:
         data = self.data_dir(addon.name)
         self._attach_disk(addon)
         plan = addon.sizes
-        env = {
-            "ADDON_PASSWORD": addon.password,
-            "ADDON_USER": USER,
-            "ADDON_CONNECTIONS": str(plan.connections),
-            "ADDON_SHARED_BUFFERS": f"{max(plan.memory_mb // 4, 16)}MB",
-            "ADDON_MAXMEMORY": f"{max(plan.memory_mb * 3 // 4, 16)}mb",
-        }
-        script = REDIS_SCRIPT if addon.service == "redis" else POSTGRES_SCRIPT
+        env = {"ADDON_PASSWORD": addon.password, **server_settings(addon)}
+        script = start_script(addon)
         args = [
             "--name",
             name,
