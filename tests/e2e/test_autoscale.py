@@ -17,7 +17,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.runtime.conftest import build_image_tarball, podman_missing
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -116,15 +116,6 @@ def platform() -> Iterator[Platform]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def test_cpu_burning_web_scales_up_and_back_down(platform: Platform) -> None:
     p = platform
     assert p.web_count() == 1
@@ -132,7 +123,7 @@ def test_cpu_burning_web_scales_up_and_back_down(platform: Platform) -> None:
     assert "done" in out
     assert "web" in p.deis("autoscale:list")
 
-    wait_for(lambda: p.web_count() >= 2, 60, "web to be scaled up")
+    wait_for(lambda: p.web_count() >= 2, 60, "web to be scaled up", interval=0.5)
     logs = p.deis("logs")
     up = re.search(r"deis\[autoscaler\]: scaled web from 1 to (\d) \(cpu (\d+)% of 50%\)", logs)
     assert up, logs
@@ -141,6 +132,6 @@ def test_cpu_burning_web_scales_up_and_back_down(platform: Platform) -> None:
     assert re.search(r"web[:=]\s*[23]", info) or p.web_count() >= 2
 
     # the burners stop 20 s after each start; then, 6 s later, the count goes back to min
-    wait_for(lambda: p.web_count() == 1, 120, "web to be scaled back down to 1")
+    wait_for(lambda: p.web_count() == 1, 120, "web to be scaled back down to 1", interval=0.5)
     logs = p.deis("logs")
     assert re.search(r"deis\[autoscaler\]: scaled web from [23] to 1 \(cpu \d+% of 50%\)", logs)

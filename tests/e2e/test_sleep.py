@@ -17,14 +17,14 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
 from tests.e2e.platforms import registered_platform
 from tests.e2e.test_first_deploy import BIN, ROOT, Deployment
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -64,23 +64,14 @@ def platform() -> Iterator[Platform]:
         yield p
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def test_an_idle_app_falls_asleep_and_a_request_wakes_it(platform: Platform) -> None:
     p = platform
     shown = p.deis("ps:sleep", "--after", "10s", "-a", p.app)
     assert "Sleeps:  after 10s without a request" in shown and "State:   awake" in shown
     assert p.curl(p.app)[0] == 200
     assert p.running()
-    wait_for(p.asleep, 40, "the app to fall asleep")
-    wait_for(lambda: not p.running(), 10, "its replica to stop")
+    wait_for(p.asleep, 40, "the app to fall asleep", interval=0.5)
+    wait_for(lambda: not p.running(), 10, "its replica to stop", interval=0.5)
     ps = p.deis("ps", "-a", p.app)
     assert re.search(r"--- web:\nasleep since \S+ \(the next request wakes it\)", ps), ps
     assert re.search(r"deis\[runtime\]: asleep after 1\ds idle", p.deis("logs", "-a", p.app))
@@ -102,7 +93,7 @@ def test_concurrent_requests_at_a_wake_all_succeed(platform: Platform) -> None:
     p = platform
     p.deis("ps:sleep", "--now", "-a", p.app)
     assert p.asleep()
-    wait_for(lambda: not p.running(), 10, "the replica to stop (it drains first)")
+    wait_for(lambda: not p.running(), 10, "the replica to stop (it drains first)", interval=0.5)
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(lambda _: p.curl(p.app), range(20)))
     assert [status for status, _ in results] == [200] * 20, results
@@ -113,7 +104,7 @@ def test_concurrent_requests_at_a_wake_all_succeed(platform: Platform) -> None:
 def test_a_deploy_to_a_sleeping_app_leaves_it_asleep(platform: Platform) -> None:
     p = platform
     p.deis("ps:sleep", "--now", "-a", p.app)
-    wait_for(lambda: not p.running(), 10, "the replica to stop")
+    wait_for(lambda: not p.running(), 10, "the replica to stop", interval=0.5)
     p.deis("config:set", "GREETING=hi", "-a", p.app)
     assert "dev added GREETING" in p.deis("releases", "-a", p.app)
     assert p.asleep() and not p.running()
@@ -129,7 +120,7 @@ def test_a_deploy_to_a_sleeping_app_leaves_it_asleep(platform: Platform) -> None
 def test_a_change_with_wake_runs_the_new_release_at_once(platform: Platform) -> None:
     p = platform
     p.deis("ps:sleep", "--now", "-a", p.app)
-    wait_for(lambda: not p.running(), 10, "the replica to stop")
+    wait_for(lambda: not p.running(), 10, "the replica to stop", interval=0.5)
     changed = p.deis("config:set", "GREETING=now", "--wake", "-a", p.app)
     assert re.search(rf"Woke {p.app} in \d+\.\ds", changed), changed
     assert not p.asleep() and p.running()
@@ -143,7 +134,7 @@ def test_a_sleeping_app_sleeps_on_through_a_platform_restart_and_wakes(
 ) -> None:
     p = platform
     p.deis("ps:sleep", "--now", "-a", p.app)
-    wait_for(lambda: not p.running(), 10, "the replica to stop")
+    wait_for(lambda: not p.running(), 10, "the replica to stop", interval=0.5)
     p.run(str(BIN / "deisctl"), "down", "--state-dir", str(p.state))
     p.run(str(BIN / "deisctl"), "up", "--state-dir", str(p.state), timeout=120)
     time.sleep(3)  # the converge at start and a few supervisor passes

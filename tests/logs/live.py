@@ -11,14 +11,15 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.waiting import wait_for
 
 BIN = Path(sys.executable).parent
 NEEDED = ("podman", "runc", "git")
@@ -36,16 +37,6 @@ def missing() -> str | None:
         return "the podman runtime needs root"
     gone = [tool for tool in NEEDED if shutil.which(tool) is None]
     return f"needs {', '.join(gone)}" if gone else None
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass

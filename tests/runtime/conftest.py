@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from deis.domain.desired import DesiredApp
+from tests.waiting import wait_for  # noqa: F401 - the runtime tests import it from here
 
 BUSYBOX = Path("/bin/busybox")
 APPLETS = [
@@ -228,13 +229,3 @@ def app_name(request: pytest.FixtureRequest, runtime: Any) -> Iterator[str]:
     name = re.sub(r"[^a-z0-9-]", "", name.lower()).strip("-")
     yield name
     runtime.remove(name)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
