@@ -39,7 +39,6 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,32 +50,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from sleep import _pss_kib, load, percentile  # noqa: E402 - bench/sleep.py
+from sleep import _pss_kib, children, load, percentile, process_trees  # noqa: E402 - bench/sleep.py
 
 MIB = 1024 * 1024
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for d in Path("/proc").glob("[0-9]*"):
-        try:
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        kids.setdefault(ppid, []).append(int(d.name))
-    return kids
-
-
-def _trees(roots: Iterable[int], kids: dict[int, list[int]]) -> set[int]:
-    out: set[int] = set()
-    todo = list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid in out:
-            continue
-        out.add(pid)
-        todo += kids.get(pid, [])
-    return out
 
 
 def _conmon(pid: int) -> int:
@@ -167,18 +143,18 @@ class Density:
 
         running = [c for c in self.containers() if c.state == "running"]
         conmon = {c.name: _conmon(c.pid) for c in running if c.pid}
-        kids = _children()
+        kids = children()
         app_pids: set[int] = set()
         per_app: dict[str, int] = {}
         for c in running:
             app = c.labels.get(spec.LABEL_APP)
             if app and c.name in conmon:
-                pids = _trees([conmon[c.name]], kids)
+                pids = process_trees([conmon[c.name]], kids)
                 app_pids |= pids
                 per_app[app] = per_app.get(app, 0) + sum(_pss_kib(pid) for pid in pids)
         server = int((self.p.state / "platform.pid").read_text().split()[0])
         roots = [server, *_naming(str(self.p.state))]
-        platform_pids = _trees(roots, kids) - app_pids
+        platform_pids = process_trees(roots, kids) - app_pids
         by_name: dict[str, int] = {}
         for pid in platform_pids:
             try:

@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,8 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def _tree(root: int) -> list[int]:
-    """`root` and every process under it."""
+def children() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
     kids: dict[int, list[int]] = {}
     for d in Path("/proc").glob("[0-9]*"):
         try:
@@ -99,10 +100,18 @@ def _tree(root: int) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
         kids.setdefault(ppid, []).append(int(d.name))
-    out, todo = [], [root]
+    return kids
+
+
+def process_trees(roots: Iterable[int], kids: dict[int, list[int]]) -> set[int]:
+    """The roots and every process under them."""
+    out: set[int] = set()
+    todo = list(roots)
     while todo:
         pid = todo.pop()
-        out.append(pid)
+        if pid in out:
+            continue
+        out.add(pid)
         todo += kids.get(pid, [])
     return out
 
@@ -116,7 +125,7 @@ def memory(p, app: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
     podman = Podman(paths_for(p.state, load_instance_id(p.state)))
     [name] = p.running()
     state = json.loads(podman.call(["inspect", name], merge_stderr=False).output)[0]["State"]
-    pids = _tree(int(state["ConmonPid"]))
+    pids = sorted(process_trees([int(state["ConmonPid"])], children()))
     awake = sum(_pss_kib(pid) for pid in pids)
     asleep_and_stopped(p, app)
     time.sleep(1)
